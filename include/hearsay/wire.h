@@ -1,0 +1,42 @@
+/* wire.h: message type numbers shared by every core. The first byte of every payload (what is
+ * inside the envelope, see envelope.h) names its type; the agent routes by range:
+ * 0x01-0x3f membership (membership.c), 0x40-0x5f Raft (raft_codec.c),
+ * 0x60-0x6f configuration fetch (config distribution). */
+#ifndef HEARSAY_WIRE_H
+#define HEARSAY_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HS_WIRE_VERSION 1
+
+enum {
+    HS_MSG_PING = 0x01,
+    HS_MSG_PONG = 0x02,
+    HS_MSG_PINGREQ = 0x03,
+    HS_MSG_INDIRECT_ACK = 0x04,
+    HS_MSG_SUSPECT = 0x05,
+    HS_MSG_VOTE = 0x06,
+    HS_MSG_GOSSIP = 0x07,
+    HS_MSG_MEET = 0x08,
+    HS_MSG_MEET_REPLY = 0x09,
+    HS_MSG_RAFT_FIRST = 0x40,
+    HS_MSG_RAFT_LAST = 0x5f,
+    HS_MSG_CONFIG_FIRST = 0x60,
+    HS_MSG_CONFIG_LAST = 0x6f,
+};
+
+static inline bool hs_msg_is_membership(uint8_t t)
+{
+    return t >= 0x01 && t < HS_MSG_RAFT_FIRST;
+}
+static inline bool hs_msg_is_raft(uint8_t t)
+{
+    return t >= HS_MSG_RAFT_FIRST && t <= HS_MSG_RAFT_LAST;
+}
+static inline bool hs_msg_is_config(uint8_t t)
+{
+    return t >= HS_MSG_CONFIG_FIRST && t <= HS_MSG_CONFIG_LAST;
+}
+
+#endif

@@ -1,0 +1,208 @@
+/* membership_internal.h: the data structures of one hs_node, shared by the membership_*.c
+ * files that implement include/hearsay/membership.h. Nothing outside lib/ includes this.
+ *
+ * The member table is an array of heap-allocated members plus an open-addressing index by
+ * name. The monitoring ring holds the live (alive or suspect) members sorted by the hash of
+ * their names: a member's K predecessors on the ring are its observers (its vote group),
+ * and a node probes its K successors (its subjects) in shuffled round-robin, one per period. */
+#ifndef HEARSAY_MEMBERSHIP_INTERNAL_H
+#define HEARSAY_MEMBERSHIP_INTERNAL_H
+
+#include "hearsay/codec.h"
+#include "hearsay/membership.h"
+#include "prng.h"
+
+#define HS_MAX_VOTE_GROUP 16
+#define HS_MAX_CHECKS     64 /* outstanding probes of ours */
+#define HS_MAX_RELAYS     64 /* indirect probes we run for others */
+#define HS_MIN_PIGGYBACK  2  /* gossip entries on every Ping/Pong */
+
+/* One vote of an observer against a member at one incarnation. */
+typedef struct hs_vote {
+    uint64_t voter_hash; /* ring hash of the voter's name */
+    uint64_t at_ms;
+} hs_vote;
+
+/* Exists while this node suspects a member or holds votes against it. */
+typedef struct hs_suspicion {
+    uint32_t inc;           /* incarnation the suspicion is about */
+    uint32_t failed_rounds; /* our consecutive failed checks */
+    uint32_t rounds_total;  /* checks run in this suspicion, to give up eventually */
+    uint64_t next_round_ms; /* when our next check starts (0: none planned) */
+    uint64_t my_vote_ms;    /* when we last voted (0: we have not) */
+    uint32_t nvotes;
+    hs_vote votes[HS_MAX_VOTE_GROUP];
+} hs_suspicion;
+
+typedef struct hs_member {
+    char *name;
+    uint64_t ring_hash;
+    hs_addr addr;
+    uint32_t inc;
+    uint8_t status; /* hs_status */
+    uint16_t tags_len;
+    char *tags;
+    uint64_t status_since;
+    uint64_t config_version;
+    uint32_t bcast_left; /* retransmissions left for our update about it */
+    int32_t bcast_pos;   /* index in node->bcast, or -1 */
+    uint32_t index;      /* index in node->members */
+    hs_suspicion *susp;
+} hs_member;
+
+/* An outstanding probe of ours: a direct Ping, followed or accompanied by PingReqs. */
+typedef struct hs_check {
+    uint32_t seq;
+    uint64_t target_hash; /* the member, found again by name hash (members may be reaped) */
+    char target[HS_NAME_MAX + 1];
+    uint64_t indirect_at; /* send PingReqs then (0: already sent) */
+    uint64_t end_at;      /* fails then without an ack */
+    bool verify;          /* a vote-group check of a suspect, not the periodic probe */
+    bool used;
+} hs_check;
+
+/* An indirect probe we run for another member: our Ping to the target, their seq. */
+typedef struct hs_relay {
+    uint32_t our_seq, their_seq;
+    hs_addr requester;
+    uint64_t expires;
+    bool used;
+} hs_relay;
+
+typedef struct hs_outbuf {
+    hs_packet pkt;
+    uint8_t *owned;
+} hs_outbuf;
+
+struct hs_node {
+    hs_config cfg;
+    hs_prng rng;
+    hs_member *self;
+    bool leaving, joined;
+    uint64_t now;
+    uint64_t config_version, max_seen_version;
+
+    /* member table */
+    hs_member **members;
+    size_t nmembers, members_cap;
+    hs_member **index; /* open addressing by name hash; NULL empty, TOMBSTONE deleted */
+    size_t index_cap, index_used;
+
+    /* monitoring ring: live members sorted by ring_hash */
+    hs_member **ring;
+    size_t nring;
+    uint64_t ring_version;
+
+    /* probing */
+    hs_member **order; /* shuffled subjects still to probe this round */
+    size_t norder, order_pos;
+    uint64_t order_ring_version;
+    uint32_t next_seq;
+    uint64_t next_probe_at;
+    hs_check checks[HS_MAX_CHECKS];
+    hs_relay relays[HS_MAX_RELAYS];
+    hs_member **suspects; /* members with a suspicion */
+    size_t nsuspects, suspects_cap;
+
+    /* gossip */
+    hs_member **bcast; /* members with an update to spread */
+    size_t nbcast, bcast_cap;
+    uint64_t gossip_at; /* 0 when nothing is pending */
+    uint64_t sync_at, revive_at, housekeeping_at;
+
+    /* joining */
+    hs_addr *join_addrs;
+    size_t njoin;
+    uint64_t join_retry_at;
+
+    /* outputs */
+    hs_outbuf *out;
+    size_t nout, out_cap, out_read;
+    hs_event *events;
+    size_t nevents, events_cap, events_read;
+
+    hs_node_stats stats;
+};
+
+/* member_table.c */
+hs_member *hs_table_find(const hs_node *n, const char *name);
+hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr);
+void hs_table_remove(hs_node *n, hs_member *m);
+void hs_ring_insert(hs_node *n, hs_member *m);
+void hs_ring_remove(hs_node *n, hs_member *m);
+bool hs_is_live(const hs_member *m);
+/* Our vote group size for the current ring (K, bounded by live members - 1). */
+size_t hs_vote_group_size(const hs_node *n);
+/* The observers of m (its K ring predecessors, m excluded). Returns how many. */
+size_t hs_observers(const hs_node *n, const hs_member *m, hs_member **out, size_t max);
+bool hs_is_observer(const hs_node *n, const hs_member *subject, uint64_t who_hash);
+/* Our subjects: our K ring successors. Returns how many. */
+size_t hs_subjects(const hs_node *n, hs_member **out, size_t max);
+hs_member *hs_random_live(hs_node *n, const hs_member *exclude1, const hs_member *exclude2);
+
+/* membership.c: outputs */
+void hs_emit(hs_node *n, const hs_addr *to, uint8_t *data, size_t len);
+void hs_event_push(hs_node *n, hs_event_type t, const hs_member *m, hs_status prev);
+void hs_set_status(hs_node *n, hs_member *m, hs_status s);
+
+/* membership_merge.c */
+typedef struct hs_entry {
+    char name[HS_NAME_MAX + 1];
+    hs_addr addr;
+    uint32_t inc;
+    uint8_t status;
+    uint16_t tags_len;
+    const uint8_t *tags; /* points into the received message */
+} hs_entry;
+/* Applies one gossip entry; returns true if it changed our state (then it is rebroadcast). */
+bool hs_merge_entry(hs_node *n, const hs_entry *e);
+void hs_bcast_queue(hs_node *n, hs_member *m);
+void hs_bcast_remove(hs_node *n, hs_member *m);
+void hs_refute(hs_node *n, uint32_t seen_inc);
+uint32_t hs_retransmit_limit(const hs_node *n);
+
+/* membership_codec.c */
+size_t hs_entry_size(const hs_member *m);
+void hs_put_entry(hs_writer *w, const hs_member *m);
+bool hs_get_entry(hs_reader *r, hs_entry *e);
+void hs_put_addr(hs_writer *w, const hs_addr *a);
+bool hs_get_addr(hs_reader *r, hs_addr *a);
+bool hs_name_valid(const char *s);
+
+/* membership_gossip.c */
+/* Appends piggybacked entries (count byte then entries) within the writer's capacity. */
+void hs_put_piggyback(hs_node *n, hs_writer *w, const hs_member *peer);
+/* Reads piggybacked entries and merges them; returns false if malformed. */
+bool hs_read_piggyback(hs_node *n, hs_reader *r);
+void hs_gossip_tick(hs_node *n);
+void hs_gossip_soon(hs_node *n);
+void hs_send_meet(hs_node *n, const hs_addr *to, uint8_t type, bool join);
+void hs_recv_meet(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type);
+void hs_sync_tick(hs_node *n);
+void hs_revive_tick(hs_node *n);
+void hs_send_gossip_to(hs_node *n, const hs_addr *to);
+
+/* membership_probe.c */
+void hs_probe_tick(hs_node *n);
+void hs_checks_tick(hs_node *n);
+void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r);
+void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r);
+void hs_recv_pingreq(hs_node *n, const hs_addr *from, hs_reader *r);
+void hs_recv_indirect_ack(hs_node *n, hs_reader *r);
+void hs_note_alive_evidence(hs_node *n, hs_member *m, uint32_t inc);
+uint64_t hs_probe_next_deadline(const hs_node *n);
+void hs_start_verify(hs_node *n, hs_member *m);
+void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq);
+void hs_note_config_version(hs_node *n, hs_member *m, uint64_t v);
+
+/* membership_vote.c */
+void hs_recv_suspect(hs_node *n, hs_reader *r);
+void hs_recv_vote(hs_node *n, hs_reader *r);
+void hs_suspect_start(hs_node *n, hs_member *m, bool from_own_probe);
+void hs_suspicion_clear(hs_node *n, hs_member *m);
+void hs_check_failed(hs_node *n, hs_member *m);
+void hs_check_succeeded(hs_node *n, hs_member *m);
+void hs_votes_tick(hs_node *n);
+uint64_t hs_votes_next_deadline(const hs_node *n);
+
+#endif

@@ -1,0 +1,131 @@
+/* membership_merge.c: how a gossip entry about a member changes our view, and the queue of
+ * updates we spread. Rules (SWIM's, with left as the strongest word):
+ *   - a higher incarnation always wins;
+ *   - at the same incarnation, left > failed > alive (suspicion is local, never gossiped);
+ *   - anything that says we ourselves are failed or left, or knows a higher incarnation of
+ *     ours, is refuted by taking a higher incarnation and gossiping that we are alive. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "membership_internal.h"
+
+uint32_t hs_retransmit_limit(const hs_node *n)
+{
+    uint32_t log2n = 0;
+    while ((1ULL << log2n) < (uint64_t)n->nring + 1) log2n++;
+    return n->cfg.retransmit_mult * (log2n ? log2n : 1);
+}
+
+void hs_bcast_queue(hs_node *n, hs_member *m)
+{
+    m->bcast_left = hs_retransmit_limit(n);
+    if (m->bcast_pos >= 0) return;
+    if (n->nbcast == n->bcast_cap) {
+        size_t cap = n->bcast_cap ? n->bcast_cap * 2 : 16;
+        hs_member **b = realloc(n->bcast, cap * sizeof(*b));
+        if (!b) abort();
+        n->bcast = b;
+        n->bcast_cap = cap;
+    }
+    m->bcast_pos = (int32_t)n->nbcast;
+    n->bcast[n->nbcast++] = m;
+}
+
+void hs_bcast_remove(hs_node *n, hs_member *m)
+{
+    if (m->bcast_pos < 0) return;
+    hs_member *last = n->bcast[--n->nbcast];
+    n->bcast[m->bcast_pos] = last;
+    last->bcast_pos = m->bcast_pos;
+    m->bcast_pos = -1;
+    m->bcast_left = 0;
+}
+
+void hs_refute(hs_node *n, uint32_t seen_inc)
+{
+    if (n->leaving) return;
+    uint32_t inc = seen_inc > n->self->inc ? seen_inc : n->self->inc;
+    n->self->inc = inc + 1;
+    n->stats.refutations++;
+    hs_event_push(n, HS_EV_INCARNATION, n->self, HS_ALIVE);
+    hs_bcast_queue(n, n->self);
+    hs_gossip_soon(n);
+}
+
+static bool set_tags(hs_member *m, const uint8_t *tags, uint16_t len)
+{
+    if (len == m->tags_len && (len == 0 || memcmp(tags, m->tags, len) == 0)) return false;
+    char *copy = NULL;
+    if (len) {
+        copy = malloc(len);
+        if (!copy) abort();
+        memcpy(copy, tags, len);
+    }
+    free(m->tags);
+    m->tags = copy;
+    m->tags_len = len;
+    return true;
+}
+
+static bool merge_self(hs_node *n, const hs_entry *e)
+{
+    hs_member *me = n->self;
+    if (n->leaving) return false;
+    if (e->inc > me->inc || (e->inc == me->inc && e->status != HS_ALIVE)) {
+        hs_refute(n, e->inc);
+        return false;
+    }
+    return false;
+}
+
+bool hs_merge_entry(hs_node *n, const hs_entry *e)
+{
+    hs_member *m = hs_table_find(n, e->name);
+    if (m == n->self) return merge_self(n, e);
+    if (!m) {
+        m = hs_table_add(n, e->name, &e->addr);
+        if (!m) return false;
+        m->inc = e->inc;
+        set_tags(m, e->tags, e->tags_len);
+        if (e->status == HS_ALIVE) {
+            hs_set_status(n, m, HS_ALIVE);
+            hs_event_push(n, HS_EV_JOIN, m, HS_FAILED);
+        } else {
+            m->status = e->status; /* learnt as failed or left: no event, never seen alive */
+        }
+        hs_bcast_queue(n, m);
+        return true;
+    }
+    if (e->inc < m->inc) return false;
+    uint8_t cur = m->status == HS_SUSPECT ? HS_ALIVE : m->status;
+    if (e->inc == m->inc && e->status <= cur) {
+        /* same word at the same incarnation: nothing new (tags only change with inc) */
+        return false;
+    }
+    hs_status prev = (hs_status)m->status;
+    bool newer = e->inc > m->inc;
+    bool addr_changed = !hs_addr_equal(&m->addr, &e->addr);
+    bool tags_changed = newer && set_tags(m, e->tags, e->tags_len);
+    m->addr = e->addr;
+    m->inc = e->inc;
+    if (m->susp && m->susp->inc < m->inc) hs_suspicion_clear(n, m);
+    hs_set_status(n, m, (hs_status)e->status);
+    switch (e->status) {
+    case HS_ALIVE:
+        if (prev == HS_FAILED || prev == HS_LEFT)
+            hs_event_push(n, HS_EV_JOIN, m, prev);
+        else if (prev == HS_SUSPECT)
+            hs_event_push(n, HS_EV_ALIVE, m, prev);
+        if (prev != HS_FAILED && prev != HS_LEFT && (tags_changed || addr_changed))
+            hs_event_push(n, HS_EV_UPDATE, m, prev);
+        break;
+    case HS_FAILED:
+        hs_event_push(n, HS_EV_FAILED, m, prev);
+        break;
+    case HS_LEFT:
+        hs_event_push(n, HS_EV_LEFT, m, prev);
+        break;
+    }
+    hs_bcast_queue(n, m);
+    return true;
+}

@@ -1,0 +1,320 @@
+/* membership_probe.c: failure detection by probing.
+ * Once per period we Ping the next of our subjects (our K ring successors) from a shuffled
+ * round-robin. A Pong within probe_timeout ends it; otherwise PingReqs ask other members
+ * to Ping the target for us, and without any ack by indirect_timeout the check has failed
+ * (membership_vote.c takes it from there). Checks of a suspect by its vote group use the
+ * same machinery, with the direct and indirect probes sent at once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hearsay/wire.h"
+#include "membership_internal.h"
+
+static uint8_t *msg_begin(hs_node *n, hs_writer *w, uint8_t type)
+{
+    uint8_t *buf = malloc(n->cfg.max_packet);
+    if (!buf) abort();
+    hs_writer_init(w, buf, n->cfg.max_packet);
+    hs_put_u8(w, type);
+    return buf;
+}
+
+static void msg_send(hs_node *n, const hs_addr *to, uint8_t *buf, hs_writer *w)
+{
+    if (!w->ok) {
+        free(buf);
+        return;
+    }
+    hs_emit(n, to, buf, w->len);
+}
+
+/* PING = seq:u32 from:str8 inc:u32 config:u64 target:str8 piggyback */
+void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq)
+{
+    hs_writer w;
+    uint8_t *buf = msg_begin(n, &w, HS_MSG_PING);
+    hs_put_u32(&w, seq);
+    hs_put_str8(&w, n->self->name, strlen(n->self->name));
+    hs_put_u32(&w, n->self->inc);
+    hs_put_u64(&w, n->config_version);
+    hs_put_str8(&w, target->name, strlen(target->name));
+    hs_put_piggyback(n, &w, target);
+    msg_send(n, to, buf, &w);
+}
+
+static void send_ping_named(hs_node *n, const char *target, const hs_addr *to, uint32_t seq)
+{
+    hs_member *m = hs_table_find(n, target);
+    if (m) {
+        hs_send_ping(n, m, to, seq);
+        return;
+    }
+    hs_writer w;
+    uint8_t *buf = msg_begin(n, &w, HS_MSG_PING);
+    hs_put_u32(&w, seq);
+    hs_put_str8(&w, n->self->name, strlen(n->self->name));
+    hs_put_u32(&w, n->self->inc);
+    hs_put_u64(&w, n->config_version);
+    hs_put_str8(&w, target, strlen(target));
+    hs_put_piggyback(n, &w, NULL);
+    msg_send(n, to, buf, &w);
+}
+
+static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
+{
+    hs_member *sent[16];
+    size_t nsent = 0;
+    for (uint32_t i = 0; i < n->cfg.indirect_probes && i < 16; i++) {
+        hs_member *via = hs_random_live(n, target, NULL);
+        bool dup = false;
+        for (size_t j = 0; j < nsent; j++) dup |= sent[j] == via;
+        if (!via || dup) continue;
+        sent[nsent++] = via;
+        hs_writer w;
+        uint8_t *buf = msg_begin(n, &w, HS_MSG_PINGREQ);
+        hs_put_u32(&w, c->seq);
+        hs_put_str8(&w, target->name, strlen(target->name));
+        hs_put_addr(&w, &target->addr);
+        msg_send(n, &via->addr, buf, &w);
+        n->stats.indirect_sent++;
+    }
+}
+
+static bool check_outstanding(const hs_node *n, const hs_member *m)
+{
+    for (size_t i = 0; i < HS_MAX_CHECKS; i++)
+        if (n->checks[i].used && n->checks[i].target_hash == m->ring_hash &&
+            strcmp(n->checks[i].target, m->name) == 0)
+            return true;
+    return false;
+}
+
+/* Starts a check of m; verify checks send their indirect probes at once. */
+static void start_check(hs_node *n, hs_member *m, bool verify)
+{
+    if (check_outstanding(n, m)) return;
+    hs_check *c = NULL;
+    for (size_t i = 0; i < HS_MAX_CHECKS && !c; i++)
+        if (!n->checks[i].used) c = &n->checks[i];
+    if (!c) return;
+    memset(c, 0, sizeof(*c));
+    c->used = true;
+    c->verify = verify;
+    c->seq = ++n->next_seq;
+    if (c->seq == 0) c->seq = ++n->next_seq; /* 0 means "no check" on the wire */
+    c->target_hash = m->ring_hash;
+    strcpy(c->target, m->name);
+    hs_send_ping(n, m, &m->addr, c->seq);
+    n->stats.probes_sent++;
+    if (verify) {
+        send_pingreqs(n, c, m);
+        c->indirect_at = 0;
+        c->end_at = n->now + n->cfg.verify_interval_ms;
+    } else {
+        c->indirect_at = n->now + n->cfg.probe_timeout_ms;
+        c->end_at = n->now + n->cfg.indirect_timeout_ms;
+    }
+}
+
+void hs_start_verify(hs_node *n, hs_member *m)
+{
+    start_check(n, m, true);
+}
+
+void hs_probe_tick(hs_node *n)
+{
+    if (n->order_ring_version != n->ring_version || n->order_pos >= n->norder) {
+        hs_member *subj[HS_MAX_VOTE_GROUP];
+        size_t k = hs_subjects(n, subj, HS_MAX_VOTE_GROUP);
+        free(n->order);
+        n->order = malloc((k ? k : 1) * sizeof(*n->order));
+        if (!n->order) abort();
+        memcpy(n->order, subj, k * sizeof(*subj));
+        for (size_t i = k; i > 1; i--) { /* Fisher-Yates */
+            size_t j = hs_prng_below(&n->rng, (uint32_t)i);
+            hs_member *t = n->order[i - 1];
+            n->order[i - 1] = n->order[j];
+            n->order[j] = t;
+        }
+        n->norder = k;
+        n->order_pos = 0;
+        n->order_ring_version = n->ring_version;
+    }
+    if (n->order_pos >= n->norder) return;
+    hs_member *m = n->order[n->order_pos++];
+    start_check(n, m, false);
+}
+
+static hs_check *find_check(hs_node *n, uint32_t seq)
+{
+    if (seq == 0) return NULL;
+    for (size_t i = 0; i < HS_MAX_CHECKS; i++)
+        if (n->checks[i].used && n->checks[i].seq == seq) return &n->checks[i];
+    return NULL;
+}
+
+static void check_acked(hs_node *n, hs_check *c)
+{
+    c->used = false;
+    hs_member *m = hs_table_find(n, c->target);
+    if (m) hs_check_succeeded(n, m);
+}
+
+void hs_checks_tick(hs_node *n)
+{
+    for (size_t i = 0; i < HS_MAX_CHECKS; i++) {
+        hs_check *c = &n->checks[i];
+        if (!c->used) continue;
+        hs_member *m = hs_table_find(n, c->target);
+        if (!m || !hs_is_live(m)) {
+            c->used = false;
+            continue;
+        }
+        if (c->indirect_at && n->now >= c->indirect_at) {
+            c->indirect_at = 0;
+            send_pingreqs(n, c, m);
+        }
+        if (n->now >= c->end_at) {
+            c->used = false;
+            n->stats.probes_failed++;
+            hs_check_failed(n, m);
+        }
+    }
+}
+
+uint64_t hs_probe_next_deadline(const hs_node *n)
+{
+    uint64_t d = 0;
+    for (size_t i = 0; i < HS_MAX_CHECKS; i++) {
+        const hs_check *c = &n->checks[i];
+        if (!c->used) continue;
+        uint64_t t = c->indirect_at && c->indirect_at < c->end_at ? c->indirect_at : c->end_at;
+        if (!d || t < d) d = t;
+    }
+    return d;
+}
+
+void hs_note_config_version(hs_node *n, hs_member *m, uint64_t v)
+{
+    m->config_version = v;
+    if (v > n->max_seen_version) {
+        n->max_seen_version = v;
+        if (v > n->config_version) hs_event_push(n, HS_EV_CONFIG_SEEN, m, (hs_status)m->status);
+    }
+}
+
+/* Any message from m shows it is up: ends our checks and suspicion of it. */
+void hs_note_alive_evidence(hs_node *n, hs_member *m, uint32_t inc)
+{
+    (void)inc;
+    if (m == n->self || !hs_is_live(m)) return;
+    for (size_t i = 0; i < HS_MAX_CHECKS; i++)
+        if (n->checks[i].used && n->checks[i].target_hash == m->ring_hash &&
+            strcmp(n->checks[i].target, m->name) == 0)
+            n->checks[i].used = false;
+    hs_check_succeeded(n, m);
+}
+
+/* Reads the sender header shared by Ping and Pong. */
+static hs_member *read_sender(hs_node *n, hs_reader *r, uint32_t *inc, uint64_t *version)
+{
+    char name[HS_NAME_MAX + 1];
+    hs_get_str8(r, name, sizeof(name), true);
+    *inc = hs_get_u32(r);
+    *version = hs_get_u64(r);
+    if (!r->ok || !hs_name_valid(name)) {
+        r->ok = false;
+        return NULL;
+    }
+    return hs_table_find(n, name);
+}
+
+void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)
+{
+    uint32_t seq = hs_get_u32(r), inc;
+    uint64_t version;
+    hs_member *sender = read_sender(n, r, &inc, &version);
+    char target[HS_NAME_MAX + 1];
+    hs_get_str8(r, target, sizeof(target), true);
+    if (!r->ok) return;
+    if (strcmp(target, n->self->name) != 0) {
+        /* meant for whoever had this address before us: say nothing */
+        n->stats.drop_not_member++;
+        hs_reader_init(r, NULL, 0);
+        return;
+    }
+    if (!hs_read_piggyback(n, r)) return;
+    if (sender) {
+        hs_note_config_version(n, sender, version);
+        if (inc >= sender->inc) hs_note_alive_evidence(n, sender, inc);
+    }
+    hs_writer w;
+    uint8_t *buf = msg_begin(n, &w, HS_MSG_PONG);
+    hs_put_u32(&w, seq);
+    hs_put_str8(&w, n->self->name, strlen(n->self->name));
+    hs_put_u32(&w, n->self->inc);
+    hs_put_u64(&w, n->config_version);
+    hs_put_piggyback(n, &w, sender);
+    msg_send(n, from, buf, &w);
+}
+
+void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r)
+{
+    (void)from;
+    uint32_t seq = hs_get_u32(r), inc;
+    uint64_t version;
+    hs_member *sender = read_sender(n, r, &inc, &version);
+    if (!r->ok) return;
+    if (!hs_read_piggyback(n, r)) return;
+    if (sender) sender = hs_table_find(n, sender->name); /* merging may not remove, but be safe */
+    hs_check *c = find_check(n, seq);
+    if (c) check_acked(n, c);
+    for (size_t i = 0; i < HS_MAX_RELAYS; i++) {
+        hs_relay *rl = &n->relays[i];
+        if (rl->used && rl->our_seq == seq) {
+            rl->used = false;
+            hs_writer w;
+            uint8_t *buf = msg_begin(n, &w, HS_MSG_INDIRECT_ACK);
+            hs_put_u32(&w, rl->their_seq);
+            msg_send(n, &rl->requester, buf, &w);
+        }
+    }
+    if (sender) {
+        hs_note_config_version(n, sender, version);
+        if (inc >= sender->inc) hs_note_alive_evidence(n, sender, inc);
+    }
+}
+
+/* PINGREQ = seq:u32 target:str8 addr */
+void hs_recv_pingreq(hs_node *n, const hs_addr *from, hs_reader *r)
+{
+    uint32_t seq = hs_get_u32(r);
+    char target[HS_NAME_MAX + 1];
+    hs_addr addr;
+    hs_get_str8(r, target, sizeof(target), true);
+    hs_get_addr(r, &addr);
+    if (!r->ok || !hs_name_valid(target)) {
+        r->ok = false;
+        return;
+    }
+    hs_relay *slot = NULL;
+    for (size_t i = 0; i < HS_MAX_RELAYS && !slot; i++)
+        if (!n->relays[i].used || n->relays[i].expires <= n->now) slot = &n->relays[i];
+    if (!slot) return; /* bounded: drop when busy */
+    slot->used = true;
+    slot->our_seq = ++n->next_seq;
+    if (slot->our_seq == 0) slot->our_seq = ++n->next_seq;
+    slot->their_seq = seq;
+    slot->requester = *from;
+    slot->expires = n->now + n->cfg.indirect_timeout_ms + n->cfg.verify_interval_ms;
+    send_ping_named(n, target, &addr, slot->our_seq);
+}
+
+/* INDIRECT_ACK = seq:u32 */
+void hs_recv_indirect_ack(hs_node *n, hs_reader *r)
+{
+    uint32_t seq = hs_get_u32(r);
+    if (!r->ok) return;
+    hs_check *c = find_check(n, seq);
+    if (c) check_acked(n, c);
+}

@@ -1,0 +1,47 @@
+/* minicluster.h: a tiny deterministic harness for unit tests of the membership core: up to
+ * 32 nodes at 127.0.0.(i+1):7946, a fixed 1 ms network, per-link drops, crashes and pauses.
+ * The full simulator (tests/sim/gossip) does this at scale with realistic faults; this one
+ * is small enough to read next to the tests that use it. */
+#ifndef HEARSAY_MINICLUSTER_H
+#define HEARSAY_MINICLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hearsay/membership.h"
+
+#define MC_MAX 32
+
+typedef struct mc_node {
+    hs_node *node;
+    bool crashed, paused;
+    uint32_t last_inc;
+} mc_node;
+
+typedef struct mc_cluster {
+    mc_node n[MC_MAX];
+    int count;
+    uint64_t now;
+    bool drop[MC_MAX][MC_MAX]; /* drop[a][b]: packets from a to b are lost */
+    /* failed[i][j]: node i has ever shown node j as failed */
+    bool ever_failed[MC_MAX][MC_MAX];
+    struct mc_msg *q;
+    size_t nq, capq;
+    hs_config cfg;
+} mc_cluster;
+
+void mc_init(mc_cluster *c, int count);
+void mc_free(mc_cluster *c);
+hs_addr mc_addr(int i);
+/* Creates node i (again, after a crash: with its last incarnation) and joins it via `via`
+ * (-1: no join). */
+void mc_start(mc_cluster *c, int i, int via);
+void mc_crash(mc_cluster *c, int i);
+void mc_run(mc_cluster *c, uint64_t ms);
+/* Runs until pred holds or ms pass; returns the time it took or UINT64_MAX. */
+uint64_t mc_run_until(mc_cluster *c, uint64_t ms, bool (*pred)(mc_cluster *, void *), void *arg);
+hs_status mc_status(mc_cluster *c, int viewer, int subject); /* -1 cast if unknown */
+bool mc_all_see(mc_cluster *c, int subject, hs_status s);    /* every live node except subject */
+void mc_inject(mc_cluster *c, int to, const uint8_t *data, size_t len);
+
+#endif
