@@ -18,8 +18,8 @@ void hs_config_default(hs_config *c)
     c->verify_rounds = 2;
     c->verify_interval_ms = 500;
     c->vote_validity_ms = 5000;
-    c->gossip_interval_ms = 200;
-    c->gossip_fanout = 3;
+    c->gossip_interval_ms = 100;
+    c->gossip_fanout = 4;
     c->retransmit_mult = 3;
     c->sync_interval_ms = 30000;
     c->sync_ms_per_member = 60;
@@ -107,7 +107,7 @@ void hs_node_free(hs_node *n)
     free(n->ring);
     free(n->order);
     free(n->suspects);
-    free(n->bcast);
+    hs_bcast_free(n);
     free(n->join_addrs);
     free(n->out);
     free(n->events);

@@ -26,37 +26,36 @@ static bool chosen_has(hs_member **chosen, size_t n, const hs_member *m)
 static size_t put_entries(hs_node *n, hs_writer *w, const hs_member *peer, bool fill_random)
 {
     hs_member *chosen[MAX_CHOSEN];
-    size_t nch = 0;
+    size_t nch = 0, npending = 0;
     size_t room = w->cap - w->len;
     hs_member *pm = peer ? (hs_member *)peer : NULL;
     if (pm && pm != n->self && !hs_is_live(pm) && hs_entry_size(pm) <= room) {
-        hs_put_entry(w, pm);
-        room -= hs_entry_size(pm);
         chosen[nch++] = pm;
+        room -= hs_entry_size(pm);
     }
-    /* pending updates, those sent least often first */
-    while (nch < MAX_CHOSEN && nch < 255) {
-        hs_member *best = NULL;
-        for (size_t i = 0; i < n->nbcast; i++) {
-            hs_member *m = n->bcast[i];
-            if (hs_entry_size(m) > room || chosen_has(chosen, nch, m)) continue;
-            if (!best || m->bcast_left > best->bcast_left) best = m;
+    /* pending updates, those sent least often (the newest) first */
+    for (int lvl = HS_BCAST_LEVELS - 1; lvl > 0 && n->nbcast && room > 16; lvl--) {
+        hs_gossip_level *q = &n->bq[lvl];
+        for (uint32_t i = q->n; i-- > 0 && nch < MAX_CHOSEN && room > 16;) {
+            hs_member *m = q->items[i];
+            if (m == pm || hs_entry_size(m) > room) continue;
+            chosen[nch++] = m;
+            room -= hs_entry_size(m);
         }
-        if (!best) break;
-        hs_put_entry(w, best);
-        room -= hs_entry_size(best);
-        chosen[nch++] = best;
-        if (--best->bcast_left == 0) hs_bcast_remove(n, best);
     }
+    npending = nch;
     if (fill_random) {
         for (int tries = 0; nch < HS_MIN_PIGGYBACK && tries < 8 && n->nmembers > 1; tries++) {
             hs_member *m = n->members[hs_prng_below(&n->rng, (uint32_t)n->nmembers)];
             if (m == n->self && n->nmembers > 2) continue;
             if (chosen_has(chosen, nch, m) || hs_entry_size(m) > room) continue;
-            hs_put_entry(w, m);
-            room -= hs_entry_size(m);
             chosen[nch++] = m;
+            room -= hs_entry_size(m);
         }
+    }
+    for (size_t i = 0; i < nch; i++) {
+        hs_put_entry(w, chosen[i]);
+        if (i < npending && chosen[i]->bcast_pos >= 0) hs_bcast_sent(n, chosen[i]);
     }
     return nch;
 }
@@ -125,7 +124,8 @@ void hs_gossip_tick(hs_node *n)
     }
     hs_member *sent[16];
     size_t nsent = 0;
-    for (uint32_t i = 0; i < n->cfg.gossip_fanout && i < 16 && n->nbcast; i++) {
+    uint32_t fanout = n->cfg.gossip_fanout < 16 ? n->cfg.gossip_fanout : 16;
+    for (uint32_t tries = 0; nsent < fanout && tries < 4 * fanout && n->nbcast; tries++) {
         hs_member *m = hs_random_live(n, NULL, NULL);
         if (!m || chosen_has(sent, nsent, m)) continue;
         sent[nsent++] = m;

@@ -45,7 +45,7 @@ typedef struct hs_member {
     uint64_t status_since;
     uint64_t config_version;
     uint32_t bcast_left; /* retransmissions left for our update about it */
-    int32_t bcast_pos;   /* index in node->bcast, or -1 */
+    int32_t bcast_pos;   /* index in its gossip queue level, or -1 */
     uint32_t index;      /* index in node->members */
     hs_suspicion *susp;
 } hs_member;
@@ -68,6 +68,14 @@ typedef struct hs_relay {
     uint64_t expires;
     bool used;
 } hs_relay;
+
+#define HS_BCAST_LEVELS 256 /* retransmission counts are capped below this */
+
+/* One level of the gossip queue: members whose update has the same number of sends left. */
+typedef struct hs_gossip_level {
+    struct hs_member **items;
+    uint32_t n, cap;
+} hs_gossip_level;
 
 typedef struct hs_outbuf {
     hs_packet pkt;
@@ -105,9 +113,9 @@ struct hs_node {
     size_t nsuspects, suspects_cap;
 
     /* gossip */
-    hs_member **bcast; /* members with an update to spread */
-    size_t nbcast, bcast_cap;
-    uint64_t gossip_at; /* 0 when nothing is pending */
+    hs_gossip_level *bq; /* gossip queue: bq[k] holds members with k sends left */
+    size_t nbcast;       /* members queued at any level */
+    uint64_t gossip_at;  /* 0 when nothing is pending */
     uint64_t sync_at, revive_at, housekeeping_at;
 
     /* joining */
@@ -156,8 +164,13 @@ typedef struct hs_entry {
 } hs_entry;
 /* Applies one gossip entry; returns true if it changed our state (then it is rebroadcast). */
 bool hs_merge_entry(hs_node *n, const hs_entry *e);
+
+/* gossip_queue.c */
 void hs_bcast_queue(hs_node *n, hs_member *m);
 void hs_bcast_remove(hs_node *n, hs_member *m);
+/* Counts one send of m's update; drops it from the queue after its last. */
+void hs_bcast_sent(hs_node *n, hs_member *m);
+void hs_bcast_free(hs_node *n);
 void hs_refute(hs_node *n, uint32_t seen_inc);
 uint32_t hs_retransmit_limit(const hs_node *n);
 

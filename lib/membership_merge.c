@@ -9,38 +9,6 @@
 
 #include "membership_internal.h"
 
-uint32_t hs_retransmit_limit(const hs_node *n)
-{
-    uint32_t log2n = 0;
-    while ((1ULL << log2n) < (uint64_t)n->nring + 1) log2n++;
-    return n->cfg.retransmit_mult * (log2n ? log2n : 1);
-}
-
-void hs_bcast_queue(hs_node *n, hs_member *m)
-{
-    m->bcast_left = hs_retransmit_limit(n);
-    if (m->bcast_pos >= 0) return;
-    if (n->nbcast == n->bcast_cap) {
-        size_t cap = n->bcast_cap ? n->bcast_cap * 2 : 16;
-        hs_member **b = realloc(n->bcast, cap * sizeof(*b));
-        if (!b) abort();
-        n->bcast = b;
-        n->bcast_cap = cap;
-    }
-    m->bcast_pos = (int32_t)n->nbcast;
-    n->bcast[n->nbcast++] = m;
-}
-
-void hs_bcast_remove(hs_node *n, hs_member *m)
-{
-    if (m->bcast_pos < 0) return;
-    hs_member *last = n->bcast[--n->nbcast];
-    n->bcast[m->bcast_pos] = last;
-    last->bcast_pos = m->bcast_pos;
-    m->bcast_pos = -1;
-    m->bcast_left = 0;
-}
-
 void hs_refute(hs_node *n, uint32_t seen_inc)
 {
     if (n->leaving) return;
@@ -89,7 +57,7 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e)
         set_tags(m, e->tags, e->tags_len);
         if (e->status == HS_ALIVE) {
             hs_set_status(n, m, HS_ALIVE);
-            hs_event_push(n, HS_EV_JOIN, m, HS_FAILED);
+            hs_event_push(n, HS_EV_JOIN, m, HS_ALIVE); /* new: no previous status */
         } else {
             m->status = e->status; /* learnt as failed or left: no event, never seen alive */
         }

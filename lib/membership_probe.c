@@ -1,9 +1,10 @@
 /* membership_probe.c: failure detection by probing.
- * Once per period we Ping the next of our subjects (our K ring successors) from a shuffled
- * round-robin. A Pong within probe_timeout ends it; otherwise PingReqs ask other members
- * to Ping the target for us, and without any ack by indirect_timeout the check has failed
- * (membership_vote.c takes it from there). Checks of a suspect by its vote group use the
- * same machinery, with the direct and indirect probes sent at once. */
+ * Once per period we Ping the next of our subjects (our K ring successors) in a shuffled
+ * round-robin (a per-node random order, kept while the subjects stay the same). A Pong within
+ * probe_timeout ends it; otherwise PingReqs ask other members to Ping the target for us, and
+ * without any ack by indirect_timeout the check has failed (membership_vote.c takes it from there).
+ * Checks of a suspect by its vote group use the same machinery, with the direct and indirect probes
+ * sent at once. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,27 +122,36 @@ void hs_start_verify(hs_node *n, hs_member *m)
     start_check(n, m, true);
 }
 
+/* Orders our subjects by a hash of (us, them): a fixed permutation, so each subject is
+ * probed exactly every k periods and the gaps between probes of a member by its k
+ * observers stay regular (a fresh shuffle every round would make some gaps 2k - 1). */
+static uint64_t probe_rank(const hs_node *n, const hs_member *m)
+{
+    hs_prng p = {n->self->ring_hash ^ m->ring_hash};
+    return hs_prng_next(&p);
+}
+
 void hs_probe_tick(hs_node *n)
 {
-    if (n->order_ring_version != n->ring_version || n->order_pos >= n->norder) {
+    if (n->order_ring_version != n->ring_version) {
         hs_member *subj[HS_MAX_VOTE_GROUP];
         size_t k = hs_subjects(n, subj, HS_MAX_VOTE_GROUP);
         free(n->order);
         n->order = malloc((k ? k : 1) * sizeof(*n->order));
         if (!n->order) abort();
-        memcpy(n->order, subj, k * sizeof(*subj));
-        for (size_t i = k; i > 1; i--) { /* Fisher-Yates */
-            size_t j = hs_prng_below(&n->rng, (uint32_t)i);
-            hs_member *t = n->order[i - 1];
-            n->order[i - 1] = n->order[j];
-            n->order[j] = t;
+        for (size_t i = 0; i < k; i++) { /* insertion sort by rank: k is small */
+            size_t j = i;
+            while (j > 0 && probe_rank(n, n->order[j - 1]) > probe_rank(n, subj[i])) {
+                n->order[j] = n->order[j - 1];
+                j--;
+            }
+            n->order[j] = subj[i];
         }
         n->norder = k;
-        n->order_pos = 0;
         n->order_ring_version = n->ring_version;
     }
-    if (n->order_pos >= n->norder) return;
-    hs_member *m = n->order[n->order_pos++];
+    if (n->norder == 0) return;
+    hs_member *m = n->order[n->order_pos++ % n->norder];
     start_check(n, m, false);
 }
 
