@@ -1,0 +1,126 @@
+/* daemon.h: the one hsd structure every daemon module shares, and the modules' entry points. */
+#ifndef HSD_DAEMON_H
+#define HSD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "hearsay/envelope.h"
+#include "hearsay/membership.h"
+#include "options.h"
+
+/* Why the transports dropped something (beyond the envelope's own reasons). */
+enum hsd_drop {
+    HSD_DROP_EMPTY,           /* empty payload */
+    HSD_DROP_UNKNOWN_TYPE,    /* type byte outside every routed range */
+    HSD_DROP_RAFT_DISABLED,   /* Raft message while Raft is not integrated */
+    HSD_DROP_CONFIG_DISABLED, /* config message while config distribution is not integrated */
+    HSD_DROP_OVERSIZE,        /* datagram or frame larger than allowed */
+    HSD_DROP_SEND_FAILED,     /* sendto/connect failed */
+    HSD_DROP_SEAL_FAILED,     /* could not seal (no room) */
+    HSD_DROP_CONN_LIMIT,      /* TCP connection cap reached */
+    HSD_DROP_LEAVING,         /* received after we finished leaving */
+    HSD_DROP_COUNT
+};
+const char *hsd_drop_name(int reason);
+
+typedef struct hsd_counters {
+    uint64_t udp_in, udp_out, udp_bytes_in, udp_bytes_out;
+    uint64_t tcp_frames_in, tcp_frames_out, tcp_bytes_in, tcp_bytes_out;
+    uint64_t tcp_accepted, tcp_connects;
+    uint64_t env_drops[HS_ENV_RESULT_COUNT];
+    uint64_t drops[HSD_DROP_COUNT];
+    uint64_t http_requests, http_errors;
+    uint64_t events_total;
+    uint64_t state_saves, state_save_errors;
+} hsd_counters;
+
+struct hsd_tcp;
+struct hsd_events;
+
+typedef struct hsd {
+    struct event_base *base;
+    hsd_options opt;
+    char **argv;
+    int argc;
+    hs_envelope env;
+    hs_node *node;
+    hs_addr advertise;
+    struct event *timer;
+    struct event *save_timer;
+    struct event *rejoin_timer;
+    struct event *exit_timer;
+    struct event *sig_ev[3];
+    int udp_fd;
+    struct event *udp_ev;
+    struct hsd_tcp *tcp;
+    struct evhttp *http;
+    int http_fd;
+    struct hsd_events *events;
+    hsd_counters c;
+    bool leaving;
+    bool members_dirty;
+    uint32_t incarnation;
+    uint64_t start_mono_ms;
+    char dev_dir[HSD_PATH_MAX];
+    uint8_t *sealbuf; /* scratch for sealing outgoing messages */
+    size_t sealcap;
+} hsd;
+
+/* clocks */
+uint64_t hsd_now_ms(void);  /* CLOCK_MONOTONIC */
+uint64_t hsd_unix_ms(void); /* CLOCK_REALTIME */
+
+/* node_driver.c */
+int hsd_driver_start(hsd *d);
+void hsd_driver_stop(hsd *d);
+/* Routes one opened payload by its type byte; stream is true for TCP frames. */
+void hsd_dispatch(hsd *d, const hs_addr *from, const uint8_t *data, size_t len, bool stream);
+/* Drains packets and events and re-arms the timer; call after every input into the node. */
+void hsd_drive(hsd *d);
+/* Starts a graceful leave and exits the loop ~500 ms later. */
+void hsd_begin_leave(hsd *d);
+
+/* transport_udp.c */
+int hsd_udp_open(hsd *d);
+void hsd_udp_close(hsd *d);
+void hsd_udp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len);
+
+/* transport_tcp.c */
+int hsd_tcp_open(hsd *d);
+void hsd_tcp_close(hsd *d);
+void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len);
+void hsd_tcp_conn_counts(const hsd *d, unsigned *in, unsigned *out);
+
+/* keyfile.c */
+int hsd_load_key_file(hs_envelope *env, const char *path, char *err, size_t errlen);
+
+/* state.c */
+int hsd_state_prepare(hsd *d);
+uint32_t hsd_state_load_incarnation(hsd *d);
+int hsd_state_save_incarnation(hsd *d, uint32_t inc);
+/* Fills addrs with saved members (not ourselves); returns the count. */
+size_t hsd_state_load_members(hsd *d, hs_addr *addrs, size_t cap);
+int hsd_state_save_members(hsd *d);
+
+/* events.c */
+int hsd_events_init(hsd *d);
+void hsd_events_free(hsd *d);
+void hsd_events_publish(hsd *d, const hs_event *ev);
+unsigned hsd_events_streams(const hsd *d); /* open GET /v1/events streams */
+/* Serves GET /v1/events as a chunked stream. */
+void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool have_since);
+
+/* http_api.c */
+int hsd_http_open(hsd *d);
+void hsd_http_close(hsd *d);
+
+/* signals.c */
+int hsd_signals_init(hsd *d);
+void hsd_signals_free(hsd *d);
+
+#endif

@@ -1,0 +1,261 @@
+/* http_api.c: the HTTP/1.1 + JSON API of docs/api.md on the unix socket (libevent evhttp).
+ * Creates the socket itself (stale socket removed, mode 0660), bounds header and body size
+ * and connection time, and routes requests to the handlers in http_*.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "http_internal.h"
+#include "json_util.h"
+#include "log.h"
+
+#define HTTP_MAX_HEADERS 8192
+#define HTTP_MAX_BODY    65536
+#define HTTP_TIMEOUT_S   10
+
+void hsd_http_json(struct evhttp_request *req, int code, json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    if (obj) json_decref(obj);
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        free(text);
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    if (!text) {
+        code = 500;
+        evbuffer_add_printf(b, "{\"error\":\"cannot encode the answer\"}\n");
+    } else {
+        evbuffer_add(b, text, strlen(text));
+        evbuffer_add(b, "\n", 1);
+        free(text);
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    const char *reason = code == 200   ? "OK"
+                         : code == 400 ? "Bad Request"
+                         : code == 404 ? "Not Found"
+                         : code == 405 ? "Method Not Allowed"
+                         : code == 413 ? "Payload Too Large"
+                         : code == 501 ? "Not Implemented"
+                         : code == 503 ? "Service Unavailable"
+                                       : "Error";
+    evhttp_send_reply(req, code, reason, b);
+    evbuffer_free(b);
+}
+
+void hsd_http_error(struct evhttp_request *req, int code, const char *msg)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "error", hsd_json_str(msg));
+    hsd_http_json(req, code, o);
+}
+
+json_t *hsd_http_body_json(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n > HTTP_MAX_BODY) {
+        hsd_http_error(req, 413, "body too large");
+        return NULL;
+    }
+    unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)n);
+    json_error_t je;
+    json_t *j = n ? json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!json_is_object(j)) {
+        if (j) json_decref(j);
+        hsd_http_error(req, 400, "body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+static void api_raft(hsd *d, struct evhttp_request *req)
+{
+    hsd_http_json(req, 200, hsd_json_raft(d));
+}
+
+static void api_events(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
+{
+    const char *s = evhttp_find_header(q, "since");
+    uint64_t since = 0;
+    if (s) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-') {
+            hsd_http_error(req, 400, "since must be an event id");
+            return;
+        }
+        since = v;
+    }
+    hsd_events_serve(d, req, since, s != NULL);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    hsd *d = arg;
+    d->c.http_requests++;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (!path) {
+        hsd_http_error(req, 400, "bad request URI");
+        return;
+    }
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (qs && evhttp_parse_query_str(qs, &q) != 0) {
+        hsd_http_error(req, 400, "bad query string");
+        return;
+    }
+    bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+    if (!strcmp(path, "/v1/members")) {
+        if (get)
+            hsd_api_members(d, req, &q);
+        else
+            hsd_http_error(req, 405, "use GET");
+    } else if (!strcmp(path, "/v1/self")) {
+        if (get)
+            hsd_api_self(d, req);
+        else
+            hsd_http_error(req, 405, "use GET");
+    } else if (!strcmp(path, "/v1/health")) {
+        if (get)
+            hsd_api_health(d, req);
+        else
+            hsd_http_error(req, 405, "use GET");
+    } else if (!strcmp(path, "/v1/join")) {
+        if (m == EVHTTP_REQ_POST)
+            hsd_api_join(d, req);
+        else
+            hsd_http_error(req, 405, "use POST");
+    } else if (!strcmp(path, "/v1/leave")) {
+        if (m == EVHTTP_REQ_POST)
+            hsd_api_leave(d, req);
+        else
+            hsd_http_error(req, 405, "use POST");
+    } else if (!strcmp(path, "/v1/tags")) {
+        if (m == EVHTTP_REQ_PUT)
+            hsd_api_tags(d, req);
+        else
+            hsd_http_error(req, 405, "use PUT");
+    } else if (!strcmp(path, "/v1/events")) {
+        if (m == EVHTTP_REQ_GET)
+            api_events(d, req, &q);
+        else
+            hsd_http_error(req, 405, "use GET");
+    } else if (!strcmp(path, "/v1/raft")) {
+        if (get)
+            api_raft(d, req);
+        else
+            hsd_http_error(req, 405, "use GET");
+    } else if (!strncmp(path, "/v1/config/", 11)) {
+        if (get || m == EVHTTP_REQ_PUT)
+            hsd_http_error(req, 501,
+                           "cluster configuration is not available yet (Raft not integrated)");
+        else
+            hsd_http_error(req, 405, "use GET or PUT");
+    } else if (!strcmp(path, "/v1/metrics")) {
+        if (get)
+            hsd_api_metrics(d, req);
+        else
+            hsd_http_error(req, 405, "use GET");
+    } else {
+        hsd_http_error(req, 404, "no such endpoint");
+    }
+    evhttp_clear_headers(&q);
+}
+
+int hsd_http_open(hsd *d)
+{
+    const char *path = d->opt.socket_path;
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        log_err("socket path %s is too long", path);
+        return -1;
+    }
+    strcpy(sun.sun_path, path);
+    /* create the socket's directory if missing (one level, like /run/hearsay) */
+    char dir[sizeof(sun.sun_path)];
+    strcpy(dir, path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            log_warn("cannot create %s: %s", dir, strerror(errno));
+    }
+    /* remove a stale socket, but never something that is not a socket */
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            log_err("%s exists and is not a socket; refusing to replace it", path);
+            return -1;
+        }
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+            close(probe);
+            log_err("another agent is already serving %s", path);
+            return -1;
+        }
+        if (probe >= 0) close(probe);
+        unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_err("unix socket: %s", strerror(errno));
+        return -1;
+    }
+    mode_t old = umask(0117);
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old);
+    if (rc != 0) {
+        log_err("cannot bind %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (chmod(path, 0660) != 0) log_warn("chmod %s: %s", path, strerror(errno));
+    if (listen(fd, 64) != 0) {
+        log_err("listen %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    d->http = evhttp_new(d->base);
+    if (!d->http) {
+        close(fd);
+        return -1;
+    }
+    evhttp_set_max_headers_size(d->http, HTTP_MAX_HEADERS);
+    evhttp_set_max_body_size(d->http, HTTP_MAX_BODY);
+    evhttp_set_timeout(d->http, HTTP_TIMEOUT_S);
+    evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    evhttp_set_default_content_type(d->http, "application/json");
+    evhttp_set_gencb(d->http, on_request, d);
+    if (!evhttp_accept_socket_with_handle(d->http, fd)) {
+        log_err("evhttp cannot accept on %s", path);
+        close(fd);
+        return -1;
+    }
+    d->http_fd = fd;
+    return 0;
+}
+
+void hsd_http_close(hsd *d)
+{
+    if (d->http) evhttp_free(d->http); /* closes the listening socket */
+    d->http = NULL;
+    if (d->http_fd >= 0) unlink(d->opt.socket_path);
+    d->http_fd = -1;
+}

@@ -1,0 +1,256 @@
+/* http_members.c: the membership endpoints of docs/api.md: GET /v1/members, /v1/self,
+ * /v1/health, POST /v1/join, /v1/leave, PUT /v1/tags. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+
+#include "json_util.h"
+#include "log.h"
+
+#define JOIN_ADDRS_MAX 64
+
+static int by_name(const void *a, const void *b)
+{
+    const hs_member_info *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+/* Does the member have every K=V tag asked for? */
+static bool tags_match(const hs_member_info *mi, struct evkeyvalq *q)
+{
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, q, next)
+    {
+        if (strcmp(kv->key, "tag")) continue;
+        const char *eq = strchr(kv->value, '=');
+        char key[HS_TAGS_MAX + 1];
+        size_t kl = eq ? (size_t)(eq - kv->value) : strlen(kv->value);
+        if (kl >= sizeof(key)) return false;
+        memcpy(key, kv->value, kl);
+        key[kl] = '\0';
+        const char *have = hs_tags_get(mi->tags, key);
+        if (!have) return false;
+        if (eq && strcmp(have, eq + 1) != 0) return false;
+    }
+    return true;
+}
+
+void hsd_api_members(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
+{
+    /* status filter: ?status=S, repeated or comma-separated */
+    bool want[4] = {false, false, false, false}, any_status = false;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, q, next)
+    {
+        if (strcmp(kv->key, "status")) continue;
+        char buf[128];
+        if (strlen(kv->value) >= sizeof(buf)) {
+            hsd_http_error(req, 400, "bad status filter");
+            return;
+        }
+        strcpy(buf, kv->value);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            hs_status s;
+            if (hs_status_parse(t, &s) != 0 || (unsigned)s > 3) {
+                hsd_http_error(req, 400, "status must be alive, suspect, failed or left");
+                return;
+            }
+            want[s] = true;
+            any_status = true;
+        }
+    }
+    size_t total = hs_node_member_count(d->node);
+    hs_member_info *list = calloc(total ? total : 1, sizeof(*list));
+    if (!list) {
+        hsd_http_error(req, 500, "out of memory");
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < total; i++) {
+        hs_member_info mi;
+        if (!hs_node_member_at(d->node, i, &mi)) continue;
+        if (any_status && ((unsigned)mi.status > 3 || !want[mi.status])) continue;
+        if (!tags_match(&mi, q)) continue;
+        list[n++] = mi;
+    }
+    qsort(list, n, sizeof(*list), by_name);
+    uint64_t now = hsd_now_ms();
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, hsd_json_member(&list[i], now));
+    free(list);
+    json_t *o = json_object();
+    json_object_set_new(o, "members", arr);
+    hsd_http_json(req, 200, o);
+}
+
+static json_t *stats_json(hsd *d)
+{
+    const hs_node_stats *s = hs_node_stats_get(d->node);
+    json_t *o = json_object();
+#define F(x) json_object_set_new(o, #x, json_integer((json_int_t)s->x))
+    F(msgs_in);
+    F(msgs_out);
+    F(bytes_in);
+    F(bytes_out);
+    F(drop_malformed);
+    F(drop_version);
+    F(drop_unknown_type);
+    F(drop_not_member);
+    F(drop_self);
+    F(probes_sent);
+    F(probes_failed);
+    F(indirect_sent);
+    F(suspicions);
+    F(refutations);
+    F(votes_sent);
+    F(failures_declared);
+    F(gossip_pushes);
+    F(syncs);
+#undef F
+    json_object_set_new(o, "uptime_ms",
+                        json_integer((json_int_t)(hsd_now_ms() - d->start_mono_ms)));
+    return o;
+}
+
+void hsd_api_self(hsd *d, struct evhttp_request *req)
+{
+    hs_member_info mi;
+    if (!hs_node_find(d->node, d->opt.name, &mi)) {
+        hsd_http_error(req, 500, "this agent is missing from its own member table");
+        return;
+    }
+    json_t *o = hsd_json_member(&mi, hsd_now_ms());
+    json_object_set_new(o, "stats", stats_json(d));
+    hsd_http_json(req, 200, o);
+}
+
+void hsd_api_health(hsd *d, struct evhttp_request *req)
+{
+    size_t counts[4] = {0, 0, 0, 0};
+    hs_node_status_counts(d->node, counts);
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(d->leaving ? "leaving" : "ok"));
+    json_object_set_new(o, "insecure", json_boolean(d->env.insecure));
+    json_object_set_new(o, "members", json_integer((json_int_t)hs_node_member_count(d->node)));
+    json_object_set_new(o, "alive", json_integer((json_int_t)counts[HS_ALIVE]));
+    json_object_set_new(o, "suspect", json_integer((json_int_t)counts[HS_SUSPECT]));
+    json_object_set_new(o, "failed", json_integer((json_int_t)counts[HS_FAILED]));
+    json_object_set_new(o, "left", json_integer((json_int_t)counts[HS_LEFT]));
+    json_object_set_new(o, "raft", hsd_json_raft(d));
+    hsd_http_json(req, 200, o);
+}
+
+void hsd_api_join(hsd *d, struct evhttp_request *req)
+{
+    json_t *body = hsd_http_body_json(req);
+    if (!body) return;
+    json_t *arr = json_object_get(body, "addrs");
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > JOIN_ADDRS_MAX) {
+        json_decref(body);
+        hsd_http_error(req, 400, "addrs must be a list of 1 to 64 HOST:PORT strings");
+        return;
+    }
+    hs_addr addrs[JOIN_ADDRS_MAX];
+    size_t n = 0, i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (!s || hs_addr_parse(&addrs[n], s, HSD_DEFAULT_PORT) != 0) {
+            json_decref(body);
+            hsd_http_error(req, 400, "addrs must be a list of 1 to 64 HOST:PORT strings");
+            return;
+        }
+        n++;
+    }
+    json_decref(body);
+    if (d->leaving) {
+        hsd_http_error(req, 503, "this agent is leaving");
+        return;
+    }
+    hs_node_join(d->node, hsd_now_ms(), addrs, n);
+    hsd_drive(d);
+    json_t *o = json_object();
+    json_object_set_new(o, "contacted", json_integer((json_int_t)n));
+    hsd_http_json(req, 200, o);
+}
+
+void hsd_api_leave(hsd *d, struct evhttp_request *req)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "left", json_true());
+    hsd_http_json(req, 200, o);
+    hsd_begin_leave(d);
+}
+
+void hsd_api_tags(hsd *d, struct evhttp_request *req)
+{
+    json_t *body = hsd_http_body_json(req);
+    if (!body) return;
+    hs_member_info mi;
+    if (!hs_node_find(d->node, d->opt.name, &mi)) {
+        json_decref(body);
+        hsd_http_error(req, 500, "this agent is missing from its own member table");
+        return;
+    }
+    char buf[HS_TAGS_MAX];
+    size_t len = mi.tags.len <= sizeof(buf) ? mi.tags.len : 0;
+    if (len) memcpy(buf, mi.tags.data, len);
+    const char *err = NULL;
+    hs_tags t = {buf, 0};
+    json_t *set = json_object_get(body, "set"), *del = json_object_get(body, "delete");
+    if ((set && !json_is_object(set)) || (del && !json_is_array(del))) {
+        err = "body must be {\"set\":{\"K\":\"V\"},\"delete\":[\"K\"]}";
+        goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(del, i, v)
+    {
+        const char *k = json_string_value(v);
+        if (!k || !*k || strchr(k, '=')) {
+            err = "delete must list tag names";
+            goto out;
+        }
+        hsd_tags_put(buf, &len, sizeof(buf), k, NULL);
+    }
+    const char *k;
+    json_object_foreach(set, k, v)
+    {
+        const char *val = json_string_value(v);
+        if (!*k || strchr(k, '=') || !val) {
+            err = "set must map tag names to string values";
+            goto out;
+        }
+        if (strlen(k) + strlen(val) + 2 > HS_TAGS_MAX) {
+            err = "tags too large (at most 512 bytes in all)";
+            goto out;
+        }
+        for (const unsigned char *p = (const unsigned char *)val; *p; p++)
+            if (*p < 0x20 || *p == 0x7f) {
+                err = "tag values may not contain control characters";
+                goto out;
+            }
+        if (hsd_tags_put(buf, &len, sizeof(buf), k, val) != 0) {
+            err = "tags too large (at most 512 bytes in all)";
+            goto out;
+        }
+    }
+    t.len = len;
+    if (hs_tags_validate(t) != 0 || hs_node_set_tags(d->node, hsd_now_ms(), t) != 0) {
+        err = "tags rejected (malformed or too large)";
+        goto out;
+    }
+    hsd_drive(d);
+out:
+    json_decref(body);
+    if (err) {
+        hsd_http_error(req, 400, err);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "tags", hsd_json_tags(t));
+    hsd_http_json(req, 200, o);
+}

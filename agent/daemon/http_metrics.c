@@ -1,0 +1,129 @@
+/* http_metrics.c: GET /v1/metrics in the Prometheus text format: the core's hs_node_stats,
+ * member counts, and the transports' own counters (packets, bytes, drops by reason). */
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include <event2/buffer.h>
+
+#include "http_internal.h"
+
+static void metric(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void val(struct evbuffer *b, const char *name, const char *labels, uint64_t v)
+{
+    if (labels)
+        evbuffer_add_printf(b, "%s{%s} %" PRIu64 "\n", name, labels, v);
+    else
+        evbuffer_add_printf(b, "%s %" PRIu64 "\n", name, v);
+}
+
+static void counter(struct evbuffer *b, const char *name, const char *help, uint64_t v)
+{
+    metric(b, name, "counter", help);
+    val(b, name, NULL, v);
+}
+
+static void gauge(struct evbuffer *b, const char *name, const char *help, uint64_t v)
+{
+    metric(b, name, "gauge", help);
+    val(b, name, NULL, v);
+}
+
+void hsd_api_metrics(hsd *d, struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    const hs_node_stats *s = hs_node_stats_get(d->node);
+    size_t counts[4] = {0, 0, 0, 0};
+    hs_node_status_counts(d->node, counts);
+    char lab[96];
+
+    metric(b, "hearsay_members", "gauge", "Members known to this agent by status.");
+    for (int st = 0; st < 4; st++) {
+        snprintf(lab, sizeof(lab), "status=\"%s\"", hs_status_name((hs_status)st));
+        val(b, "hearsay_members", lab, counts[st]);
+    }
+    gauge(b, "hearsay_member_table_bytes", "Bytes used by the member table.",
+          hs_node_table_bytes(d->node));
+    gauge(b, "hearsay_incarnation", "Our own incarnation number.", d->incarnation);
+    gauge(b, "hearsay_uptime_seconds", "Seconds since the agent started.",
+          (hsd_now_ms() - d->start_mono_ms) / 1000);
+    gauge(b, "hearsay_leaving", "1 while the agent is leaving the cluster.", d->leaving);
+
+    counter(b, "hearsay_messages_in_total", "Messages accepted by the membership core.",
+            s->msgs_in);
+    counter(b, "hearsay_messages_out_total", "Messages produced by the membership core.",
+            s->msgs_out);
+    counter(b, "hearsay_message_bytes_in_total", "Payload bytes into the membership core.",
+            s->bytes_in);
+    counter(b, "hearsay_message_bytes_out_total", "Payload bytes out of the membership core.",
+            s->bytes_out);
+    metric(b, "hearsay_core_dropped_total", "counter",
+           "Messages the membership core dropped, by reason.");
+    val(b, "hearsay_core_dropped_total", "reason=\"malformed\"", s->drop_malformed);
+    val(b, "hearsay_core_dropped_total", "reason=\"version\"", s->drop_version);
+    val(b, "hearsay_core_dropped_total", "reason=\"unknown_type\"", s->drop_unknown_type);
+    val(b, "hearsay_core_dropped_total", "reason=\"not_member\"", s->drop_not_member);
+    val(b, "hearsay_core_dropped_total", "reason=\"self\"", s->drop_self);
+    counter(b, "hearsay_probes_sent_total", "Direct probes (Ping) sent.", s->probes_sent);
+    counter(b, "hearsay_probes_failed_total", "Probes that got no answer.", s->probes_failed);
+    counter(b, "hearsay_indirect_probes_sent_total", "Indirect probe requests sent.",
+            s->indirect_sent);
+    counter(b, "hearsay_suspicions_total", "Members this agent started to suspect.", s->suspicions);
+    counter(b, "hearsay_refutations_total", "Suspicions of ourselves we refuted.", s->refutations);
+    counter(b, "hearsay_votes_sent_total", "Failure votes sent.", s->votes_sent);
+    counter(b, "hearsay_failures_declared_total", "Failures declared by this agent.",
+            s->failures_declared);
+    counter(b, "hearsay_gossip_pushes_total", "Gossip pushes sent.", s->gossip_pushes);
+    counter(b, "hearsay_syncs_total", "Full-state exchanges (join and anti-entropy).", s->syncs);
+
+    metric(b, "hearsay_transport_packets_in_total", "counter",
+           "Datagrams and stream frames received.");
+    val(b, "hearsay_transport_packets_in_total", "transport=\"udp\"", d->c.udp_in);
+    val(b, "hearsay_transport_packets_in_total", "transport=\"tcp\"", d->c.tcp_frames_in);
+    metric(b, "hearsay_transport_packets_out_total", "counter",
+           "Datagrams and stream frames sent.");
+    val(b, "hearsay_transport_packets_out_total", "transport=\"udp\"", d->c.udp_out);
+    val(b, "hearsay_transport_packets_out_total", "transport=\"tcp\"", d->c.tcp_frames_out);
+    metric(b, "hearsay_transport_bytes_in_total", "counter", "Bytes received, envelopes included.");
+    val(b, "hearsay_transport_bytes_in_total", "transport=\"udp\"", d->c.udp_bytes_in);
+    val(b, "hearsay_transport_bytes_in_total", "transport=\"tcp\"", d->c.tcp_bytes_in);
+    metric(b, "hearsay_transport_bytes_out_total", "counter", "Bytes sent, envelopes included.");
+    val(b, "hearsay_transport_bytes_out_total", "transport=\"udp\"", d->c.udp_bytes_out);
+    val(b, "hearsay_transport_bytes_out_total", "transport=\"tcp\"", d->c.tcp_bytes_out);
+    metric(b, "hearsay_transport_dropped_total", "counter",
+           "Packets and frames the agent dropped before the core, by reason.");
+    for (int r = 1; r < HS_ENV_RESULT_COUNT; r++) {
+        snprintf(lab, sizeof(lab), "reason=\"%s\"", hs_env_result_name((hs_env_result)r));
+        val(b, "hearsay_transport_dropped_total", lab, d->c.env_drops[r]);
+    }
+    for (int r = 0; r < HSD_DROP_COUNT; r++) {
+        snprintf(lab, sizeof(lab), "reason=\"%s\"", hsd_drop_name(r));
+        val(b, "hearsay_transport_dropped_total", lab, d->c.drops[r]);
+    }
+    unsigned cin = 0, cout = 0;
+    hsd_tcp_conn_counts(d, &cin, &cout);
+    metric(b, "hearsay_tcp_connections", "gauge", "Open TCP connections by direction.");
+    val(b, "hearsay_tcp_connections", "direction=\"in\"", cin);
+    val(b, "hearsay_tcp_connections", "direction=\"out\"", cout);
+    counter(b, "hearsay_tcp_accepted_total", "TCP connections accepted.", d->c.tcp_accepted);
+    counter(b, "hearsay_tcp_connects_total", "TCP connections opened.", d->c.tcp_connects);
+    counter(b, "hearsay_events_total", "Membership events published.", d->c.events_total);
+    gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams(d));
+    counter(b, "hearsay_http_requests_total", "HTTP API requests.", d->c.http_requests);
+    counter(b, "hearsay_state_saves_total", "State files written to the data dir.",
+            d->c.state_saves);
+    counter(b, "hearsay_state_save_errors_total", "State files that could not be written.",
+            d->c.state_save_errors);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}

@@ -1,0 +1,17 @@
+/* json_util.h: JSON forms of members, tags and Raft status shared by the API and events. */
+#ifndef HSD_JSON_UTIL_H
+#define HSD_JSON_UTIL_H
+
+#include <jansson.h>
+
+#include "daemon.h"
+
+/* A JSON string of arbitrary bytes (invalid UTF-8 bytes become '?'). Never NULL. */
+json_t *hsd_json_str(const char *s);
+json_t *hsd_json_tags(hs_tags tags);
+/* MEMBER of docs/api.md. */
+json_t *hsd_json_member(const hs_member_info *mi, uint64_t now_ms);
+/* RAFT of docs/api.md (no Raft yet: state "none"). */
+json_t *hsd_json_raft(const hsd *d);
+
+#endif

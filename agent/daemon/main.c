@@ -1,0 +1,170 @@
+/* main.c: hearsayd startup and shutdown: options, key ring, data dir, sockets, the node,
+ * the HTTP API and signals, then the libevent loop until a leave completes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "net.h"
+
+/* Tells systemd we are ready when run as Type=notify (no libsystemd dependency). */
+static void sd_notify_ready(void)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || (path[0] != '/' && path[0] != '@')) return;
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if (n >= sizeof(sun.sun_path)) return;
+    memcpy(sun.sun_path, path, n);
+    if (sun.sun_path[0] == '@') sun.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    static const char msg[] = "READY=1";
+    sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sun,
+           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+    close(fd);
+}
+
+static int dev_defaults(hsd *d)
+{
+    hsd_options *o = &d->opt;
+    char tmpl[] = "/tmp/hearsay-dev-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+        log_err("cannot create a temporary directory: %s", strerror(errno));
+        return -1;
+    }
+    snprintf(d->dev_dir, sizeof(d->dev_dir), "%s", tmpl);
+    if (!o->name[0]) strcpy(o->name, "dev");
+    if (!o->have_bind) {
+        o->bind = hs_addr_v4(127, 0, 0, 1, HSD_DEFAULT_PORT);
+        o->have_bind = true;
+    }
+    if (!o->data_dir[0]) snprintf(o->data_dir, sizeof(o->data_dir), "%s/data", tmpl);
+    if (!o->socket_path[0]) snprintf(o->socket_path, sizeof(o->socket_path), "%s/api.sock", tmpl);
+    if (!o->key_file[0]) o->insecure = true;
+    return 0;
+}
+
+static void dev_cleanup(hsd *d)
+{
+    if (!d->dev_dir[0]) return;
+    static const char *const files[] = {"data/incarnation", "data/members.json",
+                                        "data/incarnation.tmp", "data/members.json.tmp",
+                                        "api.sock"};
+    char p[HSD_PATH_MAX + 64];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", d->dev_dir, files[i]);
+        unlink(p);
+    }
+    snprintf(p, sizeof(p), "%s/data", d->dev_dir);
+    rmdir(p);
+    rmdir(d->dev_dir);
+}
+
+static int setup_keys(hsd *d)
+{
+    if (hs_env_init(&d->env, d->opt.cluster, d->opt.insecure) != 0) {
+        log_err("cannot initialise libsodium or bad cluster name");
+        return -1;
+    }
+    if (d->opt.insecure) {
+        log_warn("running INSECURE: gossip is neither encrypted nor authenticated");
+        return 0;
+    }
+    char err[512];
+    if (hsd_load_key_file(&d->env, d->opt.key_file, err, sizeof(err)) != 0) {
+        log_err("%s", err);
+        return -1;
+    }
+    log_info("key ring loaded: %zu key(s)", d->env.key_count);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static hsd D;
+    hsd *d = &D;
+    d->udp_fd = -1;
+    d->http_fd = -1;
+    d->argc = argc;
+    d->argv = argv;
+    d->start_mono_ms = hsd_now_ms();
+    char err[512];
+    if (hsd_options_parse(&d->opt, argc, argv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hearsayd: %s\n", err);
+        return 2;
+    }
+    if (d->opt.help) {
+        hsd_options_usage(stdout);
+        return 0;
+    }
+    if (d->opt.version) {
+        printf("hearsayd 0.1.0\n");
+        return 0;
+    }
+    hsd_log_set_level(d->opt.log_level);
+    if (d->opt.dev && dev_defaults(d) != 0) return 1;
+    if (hsd_options_check(&d->opt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hearsayd: %s\n", err);
+        hsd_options_usage(stderr);
+        return 2;
+    }
+    if (d->opt.have_advertise) {
+        d->advertise = d->opt.advertise;
+        if (hsd_addr_is_wildcard(&d->advertise) || d->advertise.port == 0) {
+            fprintf(stderr, "hearsayd: --advertise must be a concrete HOST:PORT\n");
+            return 2;
+        }
+    } else if (hsd_addr_is_wildcard(&d->opt.bind)) {
+        fprintf(stderr, "hearsayd: --bind is a wildcard address; give --advertise HOST:PORT\n");
+        return 2;
+    }
+
+    int rc = 1;
+    if (setup_keys(d) != 0) goto out;
+    if (hsd_state_prepare(d) != 0) goto out;
+    d->base = event_base_new();
+    if (!d->base) goto out;
+    if (hsd_udp_open(d) != 0 || hsd_tcp_open(d) != 0) goto out;
+    if (!d->opt.have_advertise) d->advertise = d->opt.bind;
+    if (hsd_events_init(d) != 0) goto out;
+    if (hsd_http_open(d) != 0) goto out;
+    if (hsd_driver_start(d) != 0) goto out;
+    if (hsd_signals_init(d) != 0) goto out;
+
+    char b1[HS_ADDR_STRLEN], b2[HS_ADDR_STRLEN];
+    log_info("hearsayd %s started: cluster %s, bind %s, advertise %s, socket %s", d->opt.name,
+             d->opt.cluster, hs_addr_format(&d->opt.bind, b1, sizeof(b1)),
+             hs_addr_format(&d->advertise, b2, sizeof(b2)), d->opt.socket_path);
+    if (d->opt.dev) {
+        printf("hearsayd dev agent %s on %s\nsocket: %s\n"
+               "try: curl --unix-socket %s http://localhost/v1/members\n",
+               d->opt.name, b1, d->opt.socket_path, d->opt.socket_path);
+        fflush(stdout);
+    }
+    sd_notify_ready();
+    if (event_base_dispatch(d->base) < 0) goto out;
+    rc = 0;
+out:
+    hsd_signals_free(d);
+    hsd_events_free(d);
+    hsd_http_close(d);
+    hsd_driver_stop(d);
+    hsd_tcp_close(d);
+    hsd_udp_close(d);
+    hs_env_clear(&d->env);
+    if (d->base) event_base_free(d->base);
+    dev_cleanup(d);
+    if (rc != 0) log_err("hearsayd exiting on error");
+    return rc;
+}
