@@ -201,6 +201,7 @@ void hs_sync_tick(hs_node *n)
     uint64_t interval = n->cfg.sync_interval_ms;
     uint64_t scaled = (uint64_t)n->nmembers * n->cfg.sync_ms_per_member;
     if (scaled > interval) interval = scaled;
+    if (n->catchup_syncs && n->catchup_syncs-- > 1) interval = 4000;
     n->sync_at = n->now + interval * 3 / 4 + hs_prng_below(&n->rng, (uint32_t)(interval / 2 + 1));
     hs_member *m = hs_random_live(n, NULL, NULL);
     if (m) hs_send_meet(n, &m->addr, HS_MSG_MEET, false);

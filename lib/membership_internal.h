@@ -117,6 +117,7 @@ struct hs_node {
     size_t nbcast;       /* members queued at any level */
     uint64_t gossip_at;  /* 0 when nothing is pending */
     uint64_t sync_at, revive_at, housekeeping_at;
+    uint32_t catchup_syncs; /* quick anti-entropy rounds left after we were declared failed */
 
     /* joining */
     hs_addr *join_addrs;

@@ -41,6 +41,13 @@ static bool merge_self(hs_node *n, const hs_entry *e)
     if (n->leaving) return false;
     if (e->inc > me->inc || (e->inc == me->inc && e->status != HS_ALIVE)) {
         hs_refute(n, e->inc);
+        /* Declared failed or left: we missed what others said meanwhile (they stopped
+         * gossiping to us), so do an anti-entropy exchange soon instead of in minutes. */
+        if (e->status != HS_ALIVE) {
+            uint64_t soon = n->now + hs_prng_below(&n->rng, 1000);
+            if (soon < n->sync_at) n->sync_at = soon;
+            n->catchup_syncs = 2; /* a second one picks up what the first peer also missed */
+        }
         return false;
     }
     return false;

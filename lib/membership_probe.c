@@ -29,27 +29,14 @@ static void msg_send(hs_node *n, const hs_addr *to, uint8_t *buf, hs_writer *w)
     hs_emit(n, to, buf, w->len);
 }
 
-/* PING = seq:u32 from:str8 inc:u32 config:u64 target:str8 piggyback */
-void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq)
-{
-    hs_writer w;
-    uint8_t *buf = msg_begin(n, &w, HS_MSG_PING);
-    hs_put_u32(&w, seq);
-    hs_put_str8(&w, n->self->name, strlen(n->self->name));
-    hs_put_u32(&w, n->self->inc);
-    hs_put_u64(&w, n->config_version);
-    hs_put_str8(&w, target->name, strlen(target->name));
-    hs_put_piggyback(n, &w, target);
-    msg_send(n, to, buf, &w);
-}
+/* PING = seq:u32 from:str8 inc:u32 config:u64 target:str8 target_inc:u32 flags:u8 piggyback.
+ * flags bit 0: the sender suspects the target at target_inc, so a live target refutes at
+ * once (Lifeguard's "buddy system") instead of waiting to hear a vote. */
+#define PING_SUSPECTED 1
 
-static void send_ping_named(hs_node *n, const char *target, const hs_addr *to, uint32_t seq)
+static void write_ping(hs_node *n, const char *target, uint32_t target_inc, uint8_t flags,
+                       hs_member *peer, const hs_addr *to, uint32_t seq)
 {
-    hs_member *m = hs_table_find(n, target);
-    if (m) {
-        hs_send_ping(n, m, to, seq);
-        return;
-    }
     hs_writer w;
     uint8_t *buf = msg_begin(n, &w, HS_MSG_PING);
     hs_put_u32(&w, seq);
@@ -57,8 +44,20 @@ static void send_ping_named(hs_node *n, const char *target, const hs_addr *to, u
     hs_put_u32(&w, n->self->inc);
     hs_put_u64(&w, n->config_version);
     hs_put_str8(&w, target, strlen(target));
-    hs_put_piggyback(n, &w, NULL);
+    hs_put_u32(&w, target_inc);
+    hs_put_u8(&w, flags);
+    hs_put_piggyback(n, &w, peer);
     msg_send(n, to, buf, &w);
+}
+
+static uint8_t suspect_flags(const hs_member *m)
+{
+    return (m->susp || m->status == HS_SUSPECT) ? PING_SUSPECTED : 0;
+}
+
+void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq)
+{
+    write_ping(n, target->name, target->inc, suspect_flags(target), target, to, seq);
 }
 
 static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
@@ -76,6 +75,8 @@ static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
         hs_put_u32(&w, c->seq);
         hs_put_str8(&w, target->name, strlen(target->name));
         hs_put_addr(&w, &target->addr);
+        hs_put_u32(&w, target->inc);
+        hs_put_u8(&w, suspect_flags(target));
         msg_send(n, &via->addr, buf, &w);
         n->stats.indirect_sent++;
     }
@@ -246,7 +247,12 @@ void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)
     hs_member *sender = read_sender(n, r, &inc, &version);
     char target[HS_NAME_MAX + 1];
     hs_get_str8(r, target, sizeof(target), true);
-    if (!r->ok) return;
+    uint32_t target_inc = hs_get_u32(r);
+    uint8_t flags = hs_get_u8(r);
+    if (!r->ok || flags > PING_SUSPECTED) {
+        r->ok = false;
+        return;
+    }
     if (strcmp(target, n->self->name) != 0) {
         /* meant for whoever had this address before us: say nothing */
         n->stats.drop_not_member++;
@@ -254,6 +260,7 @@ void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)
         return;
     }
     if (!hs_read_piggyback(n, r)) return;
+    if ((flags & PING_SUSPECTED) && target_inc >= n->self->inc) hs_refute(n, target_inc);
     if (sender) {
         hs_note_config_version(n, sender, version);
         if (inc >= sender->inc) hs_note_alive_evidence(n, sender, inc);
@@ -295,7 +302,7 @@ void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r)
     }
 }
 
-/* PINGREQ = seq:u32 target:str8 addr */
+/* PINGREQ = seq:u32 target:str8 addr target_inc:u32 flags:u8 (as in PING) */
 void hs_recv_pingreq(hs_node *n, const hs_addr *from, hs_reader *r)
 {
     uint32_t seq = hs_get_u32(r);
@@ -303,7 +310,9 @@ void hs_recv_pingreq(hs_node *n, const hs_addr *from, hs_reader *r)
     hs_addr addr;
     hs_get_str8(r, target, sizeof(target), true);
     hs_get_addr(r, &addr);
-    if (!r->ok || !hs_name_valid(target)) {
+    uint32_t target_inc = hs_get_u32(r);
+    uint8_t flags = hs_get_u8(r);
+    if (!r->ok || !hs_name_valid(target) || flags > PING_SUSPECTED) {
         r->ok = false;
         return;
     }
@@ -317,7 +326,9 @@ void hs_recv_pingreq(hs_node *n, const hs_addr *from, hs_reader *r)
     slot->their_seq = seq;
     slot->requester = *from;
     slot->expires = n->now + n->cfg.indirect_timeout_ms + n->cfg.verify_interval_ms;
-    send_ping_named(n, target, &addr, slot->our_seq);
+    hs_member *m = hs_table_find(n, target);
+    if (m) flags |= suspect_flags(m);
+    write_ping(n, target, target_inc, flags, m, &addr, slot->our_seq);
 }
 
 /* INDIRECT_ACK = seq:u32 */
