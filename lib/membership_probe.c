@@ -64,7 +64,8 @@ static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
 {
     hs_member *sent[16];
     size_t nsent = 0;
-    for (uint32_t i = 0; i < n->cfg.indirect_probes && i < 16; i++) {
+    uint32_t count = c->verify ? n->cfg.verify_probes : n->cfg.indirect_probes;
+    for (uint32_t i = 0; i < count && i < 16; i++) {
         hs_member *via = hs_random_live(n, target, NULL);
         bool dup = false;
         for (size_t j = 0; j < nsent; j++) dup |= sent[j] == via;

@@ -42,6 +42,7 @@ typedef struct hs_config {
     uint32_t probe_timeout_ms;    /* wait for a direct Pong before indirect probes */
     uint32_t indirect_timeout_ms; /* wait for indirect acks, counted from the Ping */
     uint32_t indirect_probes;     /* members asked to probe indirectly */
+    uint32_t verify_probes;       /* members asked to relay each check of a suspect */
     uint32_t vote_group_size;     /* K observers per member (the vote group) */
     uint32_t verify_rounds;       /* failed checks an observer needs before it votes */
     uint32_t verify_interval_ms;  /* spacing of an observer's checks of a suspect */
