@@ -1,0 +1,103 @@
+/* cmd_raft.c: "hearsay raft [status] [--json]": the Raft state of this agent (GET /v1/raft):
+ * role, leader, term, commit and applied indexes, configuration version and seeds. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_JSON = 1 };
+static const hs_opt opts[] = {{"json", 0, false, OPT_JSON}, {NULL, 0, false, 0}};
+
+static void print_field(const char *label, json_t *v)
+{
+    printf("%-15s ", label);
+    if (json_is_string(v))
+        hs_put_safe(stdout, json_string_value(v));
+    else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (i) fputs(", ", stdout);
+            if (json_is_string(e))
+                hs_put_safe(stdout, json_string_value(e));
+            else if (json_is_object(e) && hs_jstr(e, "name", NULL))
+                hs_put_safe(stdout, hs_jstr(e, "name", ""));
+            else {
+                char *d = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
+                if (d) hs_put_safe(stdout, d);
+                free(d);
+            }
+        }
+    } else if (!v || json_is_null(v))
+        fputs("-", stdout);
+    else {
+        char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        if (d) hs_put_safe(stdout, d);
+        free(d);
+    }
+    putchar('\n');
+}
+
+static int run(int argc, char **argv)
+{
+    hs_args a;
+    hs_args_init(&a, argc, argv);
+    bool json = false;
+    int o;
+    while ((o = hs_args_next(&a, &hs_cmd_raft, opts)) != HS_OPT_END) {
+        switch (o) {
+        case HS_OPT_ERROR:
+            return EXIT_USAGE;
+        case HS_OPT_HELP:
+            return hs_usage(&hs_cmd_raft);
+        case OPT_JSON:
+            json = true;
+            break;
+        case HS_OPT_POSITIONAL:
+            if (strcmp(a.arg, "status") == 0) break;
+            return hs_usage_error(&hs_cmd_raft, "unexpected argument '%s'", a.arg);
+        }
+    }
+    hs_http_response resp;
+    int rc = hs_api("GET", "/v1/raft", NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
+    if (rc) return rc;
+    json_t *j = hs_parse_body(&resp);
+    if (!j)
+        rc = EXIT_ERROR;
+    else if (json)
+        hs_print_raw(&resp);
+    else {
+        static const char *const known[] = {"state",   "leader",         "term", "commit",
+                                            "applied", "config_version", "seeds"};
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            print_field(known[i], json_object_get(j, known[i]));
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v)
+        {
+            bool seen = false;
+            for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+                seen |= strcmp(key, known[i]) == 0;
+            if (seen) continue;
+            char k[64];
+            hs_safe_copy(k, sizeof k, key);
+            print_field(k, v);
+        }
+    }
+    json_decref(j);
+    hs_http_response_free(&resp);
+    return rc;
+}
+
+const hs_command hs_cmd_raft = {
+    "raft", "show the Raft state of this agent",
+    "Usage: hearsay raft [status] [--json]\n"
+    "\n"
+    "Shows this agent's Raft state (GET /v1/raft): state (leader, follower, candidate, or\n"
+    "none on an agent that is not a seed), leader, term, commit, applied, config_version\n"
+    "and seeds.\n"
+    "\n"
+    "      --json            print the API's JSON unchanged\n"
+    "      --socket PATH     agent API socket\n",
+    run};
