@@ -109,6 +109,20 @@ static void feed(hs_node *n, uint64_t now, const uint8_t *buf, size_t len)
     hs_node_receive(n, now, &from, buf, len, false);
 }
 
+/* Votes (then, with retract, withdraws) from `count` observers of s other than us. */
+static void votes_from_others(hs_node *n, hs_member *s, hs_member **obs, size_t k, size_t count,
+                              uint64_t now, bool retract)
+{
+    uint8_t buf[256];
+    size_t voted = 0;
+    for (size_t j = 0; j < k && voted < count; j++) {
+        if (obs[j] == n->self) continue;
+        feed(n, now, buf, vote_msg(buf, s->name, obs[j]->name, 0));
+        if (retract) feed(n, now, buf, vote_msg(buf, s->name, obs[j]->name, 1));
+        voted++;
+    }
+}
+
 static void test_majority_with_own_vote(void **state)
 {
     (void)state;
@@ -121,12 +135,7 @@ static void test_majority_with_own_vote(void **state)
     uint8_t buf[256];
     uint64_t now = 2000;
     /* two other observers vote: 2 of 5 is no majority, and we have not voted */
-    size_t voted = 0;
-    for (size_t j = 0; j < k && voted < 2; j++) {
-        if (obs[j] == n->self) continue;
-        feed(n, now, buf, vote_msg(buf, s->name, obs[j]->name, 0));
-        voted++;
-    }
+    votes_from_others(n, s, obs, k, 2, now, false);
     assert_int_equal(s->status, HS_SUSPECT);
     /* a non-observer's vote never counts */
     hs_member *outsider = NULL;
@@ -158,14 +167,8 @@ static void test_votes_expire(void **state)
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k;
     hs_member *s = subject_we_observe(n, obs, &k);
-    uint8_t buf[256];
     uint64_t now = 2000;
-    size_t voted = 0;
-    for (size_t j = 0; j < k && voted < 2; j++) {
-        if (obs[j] == n->self) continue;
-        feed(n, now, buf, vote_msg(buf, s->name, obs[j]->name, 0));
-        voted++;
-    }
+    votes_from_others(n, s, obs, k, 2, now, false);
     /* the votes are older than the validity window when we come to agree */
     now += n->cfg.vote_validity_ms + 1;
     hs_node_tick(n, now);
@@ -181,14 +184,7 @@ static void test_retracted_vote_does_not_count(void **state)
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k;
     hs_member *s = subject_we_observe(n, obs, &k);
-    uint8_t buf[256];
-    size_t voted = 0;
-    for (size_t j = 0; j < k && voted < 2; j++) {
-        if (obs[j] == n->self) continue;
-        feed(n, 2000, buf, vote_msg(buf, s->name, obs[j]->name, 0));
-        feed(n, 2000, buf, vote_msg(buf, s->name, obs[j]->name, 1)); /* retract */
-        voted++;
-    }
+    votes_from_others(n, s, obs, k, 2, 2000, true);
     for (uint32_t r = 0; r < n->cfg.verify_rounds; r++) hs_check_failed(n, s);
     assert_int_not_equal(s->status, HS_FAILED); /* only our own vote is left: 1 of 5 */
     hs_node_free(n);
