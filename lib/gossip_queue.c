@@ -51,6 +51,14 @@ void hs_bcast_queue(hs_node *n, hs_member *m)
     if (m->bcast_left) level_add(n, m);
 }
 
+void hs_bcast_queue_limited(hs_node *n, hs_member *m, uint32_t sends)
+{
+    hs_bcast_remove(n, m);
+    uint32_t limit = hs_retransmit_limit(n);
+    m->bcast_left = sends < limit ? sends : limit;
+    if (m->bcast_left) level_add(n, m);
+}
+
 void hs_bcast_sent(hs_node *n, hs_member *m)
 {
     hs_bcast_remove(n, m);

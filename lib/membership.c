@@ -14,7 +14,7 @@ void hs_config_default(hs_config *c)
     c->probe_timeout_ms = 200;
     c->indirect_timeout_ms = 500;
     c->indirect_probes = 3;
-    c->verify_probes = 6;
+    c->verify_probes = 10;
     c->vote_group_size = 5;
     c->verify_rounds = 2;
     c->verify_interval_ms = 500;

@@ -116,6 +116,24 @@ void hs_send_gossip_to(hs_node *n, const hs_addr *to)
     hs_emit(n, to, buf, w.len);
 }
 
+void hs_send_entry_to(hs_node *n, const hs_member *m, const hs_addr *to)
+{
+    size_t cap = 3 + HS_NAME_MAX + hs_entry_size(m);
+    uint8_t *buf = malloc(cap);
+    if (!buf) abort();
+    hs_writer w;
+    hs_writer_init(&w, buf, cap);
+    hs_put_u8(&w, HS_MSG_GOSSIP);
+    hs_put_str8(&w, n->self->name, strlen(n->self->name));
+    hs_put_u8(&w, 1);
+    hs_put_entry(&w, m);
+    if (!w.ok) {
+        free(buf);
+        return;
+    }
+    hs_emit(n, to, buf, w.len);
+}
+
 void hs_gossip_tick(hs_node *n)
 {
     if (!n->nbcast) {

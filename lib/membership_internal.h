@@ -168,11 +168,13 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e);
 
 /* gossip_queue.c */
 void hs_bcast_queue(hs_node *n, hs_member *m);
+void hs_bcast_queue_limited(hs_node *n, hs_member *m, uint32_t sends);
 void hs_bcast_remove(hs_node *n, hs_member *m);
 /* Counts one send of m's update; drops it from the queue after its last. */
 void hs_bcast_sent(hs_node *n, hs_member *m);
 void hs_bcast_free(hs_node *n);
-void hs_refute(hs_node *n, uint32_t seen_inc);
+/* Takes a higher incarnation; everyone: gossip it to all, else only to our vote group. */
+void hs_refute(hs_node *n, uint32_t seen_inc, bool everyone);
 uint32_t hs_retransmit_limit(const hs_node *n);
 
 /* membership_codec.c */
@@ -195,6 +197,8 @@ void hs_recv_meet(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type);
 void hs_sync_tick(hs_node *n);
 void hs_revive_tick(hs_node *n);
 void hs_send_gossip_to(hs_node *n, const hs_addr *to);
+/* A Gossip message carrying m's entry alone. */
+void hs_send_entry_to(hs_node *n, const hs_member *m, const hs_addr *to);
 
 /* membership_probe.c */
 void hs_probe_tick(hs_node *n);

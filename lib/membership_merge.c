@@ -9,15 +9,24 @@
 
 #include "membership_internal.h"
 
-void hs_refute(hs_node *n, uint32_t seen_inc)
+void hs_refute(hs_node *n, uint32_t seen_inc, bool everyone)
 {
     if (n->leaving) return;
     uint32_t inc = seen_inc > n->self->inc ? seen_inc : n->self->inc;
     n->self->inc = inc + 1;
     n->stats.refutations++;
     hs_event_push(n, HS_EV_INCARNATION, n->self, HS_ALIVE);
-    hs_bcast_queue(n, n->self);
-    hs_gossip_soon(n);
+    if (everyone) {
+        hs_bcast_queue(n, n->self);
+        hs_gossip_soon(n);
+        return;
+    }
+    /* A suspicion lives only in our vote group: tell the group, and the next couple of
+     * messages (the Pong to whoever asked), not the whole cluster. */
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k = hs_observers(n, n->self, obs, HS_MAX_VOTE_GROUP);
+    hs_bcast_queue_limited(n, n->self, 2);
+    for (size_t i = 0; i < k; i++) hs_send_entry_to(n, n->self, &obs[i]->addr);
 }
 
 static bool set_tags(hs_member *m, const uint8_t *tags, uint16_t len)
@@ -40,7 +49,7 @@ static bool merge_self(hs_node *n, const hs_entry *e)
     hs_member *me = n->self;
     if (n->leaving) return false;
     if (e->inc > me->inc || (e->inc == me->inc && e->status != HS_ALIVE)) {
-        hs_refute(n, e->inc);
+        hs_refute(n, e->inc, true);
         /* Declared failed or left: we missed what others said meanwhile (they stopped
          * gossiping to us), so do an anti-entropy exchange soon instead of in minutes. */
         if (e->status != HS_ALIVE) {
@@ -85,6 +94,13 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e)
     m->inc = e->inc;
     if (m->susp && m->susp->inc < m->inc) hs_suspicion_clear(n, m);
     hs_set_status(n, m, (hs_status)e->status);
+    if (e->status == HS_ALIVE && hs_is_live(m) && (prev == HS_ALIVE || prev == HS_SUSPECT) &&
+        !tags_changed && !addr_changed) {
+        /* only a refutation of a suspicion: the vote group has it already, and the rest of
+         * the cluster learns the number in passing (piggyback, anti-entropy) */
+        if (prev == HS_SUSPECT) hs_event_push(n, HS_EV_ALIVE, m, prev);
+        return true;
+    }
     switch (e->status) {
     case HS_ALIVE:
         if (prev == HS_FAILED || prev == HS_LEFT)

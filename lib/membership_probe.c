@@ -261,7 +261,7 @@ void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)
         return;
     }
     if (!hs_read_piggyback(n, r)) return;
-    if ((flags & PING_SUSPECTED) && target_inc >= n->self->inc) hs_refute(n, target_inc);
+    if ((flags & PING_SUSPECTED) && target_inc >= n->self->inc) hs_refute(n, target_inc, false);
     if (sender) {
         hs_note_config_version(n, sender, version);
         if (inc >= sender->inc) hs_note_alive_evidence(n, sender, inc);

@@ -164,9 +164,10 @@ void hs_check_succeeded(hs_node *n, hs_member *m)
 {
     if (!m->susp) return;
     if (m->susp->my_vote_ms) send_about(n, HS_MSG_VOTE, m, false, VOTE_RETRACT);
-    if (m->status == HS_SUSPECT) hs_event_push(n, HS_EV_ALIVE, m, HS_SUSPECT);
+    bool was_suspect = m->status == HS_SUSPECT;
     hs_set_status(n, m, HS_ALIVE); /* clears the suspicion */
     hs_suspicion_clear(n, m);
+    if (was_suspect) hs_event_push(n, HS_EV_ALIVE, m, HS_SUSPECT);
 }
 
 static hs_member *read_about(hs_node *n, hs_reader *r, uint32_t *inc, char *who)
@@ -189,7 +190,7 @@ void hs_recv_suspect(hs_node *n, hs_reader *r)
     hs_member *m = read_about(n, r, &inc, who);
     if (!m || !r->ok) return;
     if (m == n->self) {
-        if (inc >= m->inc) hs_refute(n, inc);
+        if (inc >= m->inc) hs_refute(n, inc, false);
         return;
     }
     if (!hs_is_live(m) || inc != m->inc || !hs_is_observer(n, m, n->self->ring_hash)) return;
@@ -205,7 +206,7 @@ void hs_recv_vote(hs_node *n, hs_reader *r)
     uint8_t flags = hs_get_u8(r);
     if (!m || !r->ok || flags > VOTE_RETRACT) return;
     if (m == n->self) {
-        if (!(flags & VOTE_RETRACT) && inc >= m->inc) hs_refute(n, inc);
+        if (!(flags & VOTE_RETRACT) && inc >= m->inc) hs_refute(n, inc, false);
         return;
     }
     if (!hs_is_live(m) || inc != m->inc) return;
@@ -244,9 +245,10 @@ void hs_votes_tick(hs_node *n)
         if (s->my_vote_ms && s->my_vote_ms + n->cfg.vote_validity_ms <= n->now) s->my_vote_ms = 0;
         if (!active && valid_votes(n, s) == 0) {
             /* nobody (ourselves included) holds it unreachable any more */
-            if (m->status == HS_SUSPECT) hs_event_push(n, HS_EV_ALIVE, m, HS_SUSPECT);
+            bool was_suspect = m->status == HS_SUSPECT;
             hs_set_status(n, m, HS_ALIVE);
             hs_suspicion_clear(n, m); /* swaps another suspect into slot i */
+            if (was_suspect) hs_event_push(n, HS_EV_ALIVE, m, HS_SUSPECT);
             continue;
         }
         i++;

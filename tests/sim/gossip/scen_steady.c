@@ -1,0 +1,141 @@
+/* scen_steady.c: steady-state scenarios: load (bytes sent per node per second), accuracy
+ * (no live node marked failed under uniform loss) and stability (Rapid's test: a few nodes
+ * with heavy one-way ingress loss must not flap, healthy nodes must not be suspected by a
+ * majority). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "scen.h"
+#include "view.h"
+
+static sim *boot(const sim_opts *o, scen_out *out, const char *name)
+{
+    sim *s = sim_new(o->nodes, o);
+    out_init(out, name, o);
+    if (scen_bootstrap(s, o->nodes, 120)) {
+        out_add(out, "error=bootstrap_not_converged");
+        return s;
+    }
+    scen_advance(s, 5);
+    return s;
+}
+
+/* Runs for secs, printing progress on stderr every 10% when the run is long. */
+static void run_for(sim *s, const sim_opts *o, double secs)
+{
+    uint64_t end = s->now_us + sec_us(secs);
+    uint64_t step = secs >= 300 ? sec_us(secs / 10) : sec_us(secs);
+    while (s->now_us < end && !s->failed) {
+        uint64_t t = s->now_us + step;
+        sim_run_until(s, t < end ? t : end);
+        if (secs >= 300 && !o->quiet)
+            fprintf(stderr, "hearsay-sim: t=%.0fs false_fails=%llu majority_suspects=%llu\n",
+                    (double)s->now_us / 1e6, (unsigned long long)s->view.false_fails,
+                    (unsigned long long)s->view.majority_suspects);
+    }
+}
+
+int scen_load(const sim_opts *o)
+{
+    scen_out out;
+    sim *s = boot(o, &out, "load");
+    if (!view_converged(s)) {
+        int rc = out_finish(&out, s, 0);
+        sim_free(s);
+        return rc;
+    }
+    double loss = opt_or(o->loss, 0), dur = opt_or(o->duration_s, 60);
+    s->net.loss = loss;
+    s->strict_no_false_fail = loss == 0;
+    scen_advance(s, 25); /* let join gossip die down */
+    uint64_t b0 = sum_bytes_out(s), p0 = s->net.sent;
+    uint64_t *per = calloc(s->n, sizeof *per);
+    for (uint32_t i = 0; i < s->n; i++) per[i] = s->nodes[i].bytes_out;
+    scen_advance(s, dur);
+    double bps = (double)(sum_bytes_out(s) - b0) / (s->n * dur);
+    double pps = (double)(s->net.sent - p0) / (s->n * dur);
+    uint64_t mx = 0;
+    for (uint32_t i = 0; i < s->n; i++) {
+        per[i] = s->nodes[i].bytes_out - per[i];
+        if (per[i] > mx) mx = per[i];
+    }
+    double p99 = (double)pct(per, s->n, 99) / dur;
+    out_add(&out,
+            "loss=%.3f measure_s=%.0f bytes_per_node_s=%.1f p99_node_bytes_s=%.1f "
+            "max_node_bytes_s=%.1f pkts_per_node_s=%.2f goal_bytes_per_node_s=2048",
+            loss, dur, bps, p99, (double)mx / dur, pps);
+    int rc = out_finish(&out, s, bps <= 2048);
+    free(per);
+    sim_free(s);
+    return rc;
+}
+
+int scen_accuracy(const sim_opts *o)
+{
+    scen_out out;
+    sim *s = boot(o, &out, "accuracy");
+    if (!view_converged(s)) {
+        int rc = out_finish(&out, s, 0);
+        sim_free(s);
+        return rc;
+    }
+    double loss = opt_or(o->loss, 0.10), dur = opt_or(o->duration_s, 3600);
+    s->net.loss = loss;
+    s->strict_no_false_fail = loss == 0;
+    uint64_t ff0 = s->view.false_fails;
+    run_for(s, o, dur);
+    uint64_t ff = s->view.false_fails - ff0;
+    out_add(&out, "loss=%.3f duration_s=%.0f failed_marks_of_live=%llu goal_failed_marks=0", loss,
+            dur, (unsigned long long)ff);
+    int rc = out_finish(&out, s, ff == 0);
+    sim_free(s);
+    return rc;
+}
+
+int scen_stability(const sim_opts *o)
+{
+    scen_out out;
+    sim *s = boot(o, &out, "stability");
+    if (!view_converged(s)) {
+        int rc = out_finish(&out, s, 0);
+        sim_free(s);
+        return rc;
+    }
+    double dur = opt_or(o->duration_s, 3600), ingress = 0.8;
+    s->net.loss = opt_or(o->loss, 0);
+    uint32_t nflaky = o->nodes / 100 ? o->nodes / 100 : 1;
+    uint32_t *flaky = calloc(nflaky, sizeof *flaky);
+    for (uint32_t k = 0; k < nflaky; k++) {
+        int j;
+        do j = scen_pick(s, true);
+        while (j >= 0 && s->nodes[j].in_loss > 0);
+        if (j < 0) break;
+        flaky[k] = (uint32_t)j;
+        s->nodes[j].in_loss = ingress;
+        view_flag(s, (uint32_t)j);
+        view_trace(s, TR_LOSS, (uint32_t)j, 80, 0, 0);
+    }
+    s->check_majority = true;
+    run_for(s, o, dur);
+    uint32_t max_flips;
+    uint64_t flips, sus;
+    view_flip_stats(s, &max_flips, &flips, &sus);
+    uint32_t stably_failed = 0, stably_alive = 0;
+    for (uint32_t k = 0; k < nflaky; k++) {
+        const uint32_t *c = s->view.cnt[flaky[k]];
+        if (c[HS_FAILED] * 2 > s->view.observers)
+            stably_failed++;
+        else if ((c[HS_ALIVE] + c[HS_SUSPECT]) * 2 > s->view.observers)
+            stably_alive++;
+    }
+    out_add(&out,
+            "flaky=%u ingress_loss=%.2f duration_s=%.0f max_status_changes=%u total_flips=%llu "
+            "suspect_episodes=%llu flaky_failed=%u flaky_alive=%u healthy_majority_suspected=%llu",
+            nflaky, ingress, dur, max_flips, (unsigned long long)flips, (unsigned long long)sus,
+            stably_failed, stably_alive, (unsigned long long)s->view.majority_suspects);
+    int ok = max_flips <= 1 && s->view.majority_suspects == 0;
+    int rc = out_finish(&out, s, ok);
+    free(flaky);
+    sim_free(s);
+    return rc;
+}
