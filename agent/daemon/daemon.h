@@ -17,13 +17,15 @@
 enum hsd_drop {
     HSD_DROP_EMPTY,           /* empty payload */
     HSD_DROP_UNKNOWN_TYPE,    /* type byte outside every routed range */
-    HSD_DROP_RAFT_DISABLED,   /* Raft message while Raft is not integrated */
-    HSD_DROP_CONFIG_DISABLED, /* config message while config distribution is not integrated */
+    HSD_DROP_RAFT_DISABLED,   /* Raft message on a node that runs no Raft (a non-seed) */
+    HSD_DROP_CONFIG_DISABLED, /* config message type we do not know */
     HSD_DROP_OVERSIZE,        /* datagram or frame larger than allowed */
     HSD_DROP_SEND_FAILED,     /* sendto/connect failed */
     HSD_DROP_SEAL_FAILED,     /* could not seal (no room) */
     HSD_DROP_CONN_LIMIT,      /* TCP connection cap reached */
     HSD_DROP_LEAVING,         /* received after we finished leaving */
+    HSD_DROP_MALFORMED,       /* Raft or config message that does not decode */
+    HSD_DROP_RAFT_NOT_FOR_US, /* Raft message the node refused (wrong id, unknown sender) */
     HSD_DROP_COUNT
 };
 const char *hsd_drop_name(int reason);
@@ -41,6 +43,10 @@ typedef struct hsd_counters {
 
 struct hsd_tcp;
 struct hsd_events;
+struct hsd_raft;
+struct hsd_sync;
+struct hsd_notify;
+struct hs_cluster_config;
 
 typedef struct hsd {
     struct event_base *base;
@@ -67,7 +73,11 @@ typedef struct hsd {
     uint32_t incarnation;
     uint64_t start_mono_ms;
     char dev_dir[HSD_PATH_MAX];
-    uint8_t *sealbuf; /* scratch for sealing outgoing messages */
+    struct hsd_raft *raft;        /* NULL on a non-seed */
+    struct hsd_sync *sync;        /* config distribution and forwarded requests */
+    struct hsd_notify *notify;    /* sd_notify state */
+    struct hs_cluster_config *cc; /* the configuration this agent holds (heap) */
+    uint8_t *sealbuf;             /* scratch for sealing outgoing messages */
     size_t sealcap;
 } hsd;
 
@@ -118,6 +128,52 @@ void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool h
 /* http_api.c */
 int hsd_http_open(hsd *d);
 void hsd_http_close(hsd *d);
+
+/* raft_driver.c (seeds only) */
+uint64_t hsd_seed_id(const char *name);
+bool hsd_is_seed(const hsd *d);
+int hsd_raft_start(hsd *d); /* no-op on a non-seed */
+void hsd_raft_stop(hsd *d);
+void hsd_raft_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
+void hsd_raft_drive(hsd *d);                 /* the Ready loop; call after every input */
+struct hs_raft *hsd_raft_node(const hsd *d); /* NULL on a non-seed */
+uint64_t hsd_raft_applied(const hsd *d);
+const char *hsd_raft_leader_name(const hsd *d); /* NULL if unknown or not a seed */
+
+/* config_sync.c: config fetch (0x60/0x61), forwarded requests (0x62/0x63), pending ops */
+enum hsd_op_kind { HSD_OP_SET = 1, HSD_OP_READ = 2, HSD_OP_ADD_SEED = 3, HSD_OP_REMOVE_SEED = 4 };
+enum hsd_op_result {
+    HSD_OP_OK = 0,
+    HSD_OP_NOTLEADER = 1, /* no leader known (answered 503) */
+    HSD_OP_BUSY = 2,      /* a seed change is pending (409) */
+    HSD_OP_INVALID = 3,   /* refused by the configuration (400) */
+    HSD_OP_NOTFOUND = 4,  /* no such key / seed (404) */
+    HSD_OP_TIMEOUT = 5,   /* not committed in time (503) */
+};
+int hsd_sync_init(hsd *d);
+void hsd_sync_free(hsd *d);
+void hsd_sync_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
+void hsd_sync_config_seen(hsd *d, const hs_event *ev); /* HS_EV_CONFIG_SEEN */
+void hsd_sync_on_applied(hsd *d, uint64_t index, uint64_t term, int cc_rc);
+void hsd_sync_on_read(hsd *d, uint64_t ctx, uint64_t index);
+void hsd_sync_on_role(hsd *d);
+/* The local configuration changed (src: who we got it from): version, event, waiters. */
+void hsd_sync_config_changed(hsd *d, const char *src, const hs_addr *addr);
+/* Starts an operation for an HTTP request; the answer goes through hsd_http_op_done. */
+void hsd_op_start(hsd *d, int kind, const char *key, const char *value, struct evhttp_request *req);
+/* Leader name as far as this agent knows (seeds: Raft; others: last answer), or NULL. */
+const char *hsd_sync_leader(const hsd *d);
+
+/* http_config.c */
+void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *key,
+                      const char *value, bool found, uint64_t version);
+
+/* sd_notify.c */
+void hsd_notify_init(hsd *d);
+void hsd_notify_ready(hsd *d);
+void hsd_notify_status(hsd *d); /* rate-limited STATUS= */
+void hsd_notify_stopping(hsd *d);
+void hsd_notify_free(hsd *d);
 
 /* signals.c */
 int hsd_signals_init(hsd *d);

@@ -44,6 +44,7 @@ void hsd_http_json(struct evhttp_request *req, int code, json_t *obj)
                          : code == 400 ? "Bad Request"
                          : code == 404 ? "Not Found"
                          : code == 405 ? "Method Not Allowed"
+                         : code == 409 ? "Conflict"
                          : code == 413 ? "Payload Too Large"
                          : code == 501 ? "Not Implemented"
                          : code == 503 ? "Service Unavailable"
@@ -159,12 +160,10 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_raft(d, req);
         else
             hsd_http_error(req, 405, "use GET");
-    } else if (!strncmp(path, "/v1/config/", 11)) {
-        if (get || m == EVHTTP_REQ_PUT)
-            hsd_http_error(req, 501,
-                           "cluster configuration is not available yet (Raft not integrated)");
-        else
-            hsd_http_error(req, 405, "use GET or PUT");
+    } else if (!strcmp(path, "/v1/raft/add-seed") || !strcmp(path, "/v1/raft/remove-seed")) {
+        hsd_api_raft_seed(d, req, path[9] == 'a');
+    } else if (!strcmp(path, "/v1/config") || !strncmp(path, "/v1/config/", 11)) {
+        hsd_api_config(d, req, path, &q);
     } else if (!strcmp(path, "/v1/metrics")) {
         if (get)
             hsd_api_metrics(d, req);

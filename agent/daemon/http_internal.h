@@ -25,5 +25,8 @@ void hsd_api_join(hsd *d, struct evhttp_request *req);
 void hsd_api_leave(hsd *d, struct evhttp_request *req);
 void hsd_api_tags(hsd *d, struct evhttp_request *req);
 void hsd_api_metrics(hsd *d, struct evhttp_request *req);
+/* http_config.c: /v1/config[/KEY] and /v1/raft/add-seed|remove-seed */
+void hsd_api_config(hsd *d, struct evhttp_request *req, const char *path, struct evkeyvalq *q);
+void hsd_api_raft_seed(hsd *d, struct evhttp_request *req, bool add);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include <event2/buffer.h>
 
+#include "hearsay/cluster_config.h"
+#include "hearsay/raft.h"
 #include "http_internal.h"
 
 static void metric(struct evbuffer *b, const char *name, const char *type, const char *help)
@@ -117,6 +119,15 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
     counter(b, "hearsay_events_total", "Membership events published.", d->c.events_total);
     gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams(d));
     counter(b, "hearsay_http_requests_total", "HTTP API requests.", d->c.http_requests);
+    hs_raft *r = hsd_raft_node(d);
+    gauge(b, "hearsay_config_version", "Version of the cluster configuration this agent holds.",
+          d->cc ? d->cc->version : 0);
+    gauge(b, "hearsay_raft_is_leader", "1 on the Raft leader (seeds only).",
+          r && hs_raft_get_role(r) == HS_RAFT_LEADER);
+    gauge(b, "hearsay_raft_term", "Current Raft term (seeds only).", r ? hs_raft_term(r) : 0);
+    gauge(b, "hearsay_raft_commit_index", "Raft commit index (seeds only).",
+          r ? hs_raft_commit(r) : 0);
+    gauge(b, "hearsay_raft_applied_index", "Raft applied index (seeds only).", hsd_raft_applied(d));
     counter(b, "hearsay_state_saves_total", "State files written to the data dir.",
             d->c.state_saves);
     counter(b, "hearsay_state_save_errors_total", "State files that could not be written.",

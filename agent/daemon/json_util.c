@@ -1,5 +1,7 @@
 /* json_util.c: builds the JSON objects of docs/api.md (MEMBER, tags, RAFT). */
 #include "json_util.h"
+#include "hearsay/cluster_config.h"
+#include "hearsay/raft.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,15 +62,31 @@ json_t *hsd_json_member(const hs_member_info *mi, uint64_t now_ms)
 json_t *hsd_json_raft(const hsd *d)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "state", json_string("none"));
-    json_object_set_new(o, "leader", json_null());
-    json_object_set_new(o, "term", json_integer(0));
-    json_object_set_new(o, "commit", json_integer(0));
-    json_object_set_new(o, "applied", json_integer(0));
-    json_object_set_new(o, "config_version", json_integer(0));
+    hs_raft *r = hsd_raft_node(d);
+    const char *leader = hsd_sync_leader(d);
+    json_object_set_new(o, "state",
+                        json_string(r ? hs_raft_role_name(hs_raft_get_role(r)) : "none"));
+    json_object_set_new(o, "leader", leader ? hsd_json_str(leader) : json_null());
+    json_object_set_new(o, "term", json_integer(r ? (json_int_t)hs_raft_term(r) : 0));
+    json_object_set_new(o, "commit", json_integer(r ? (json_int_t)hs_raft_commit(r) : 0));
+    json_object_set_new(o, "applied", json_integer((json_int_t)hsd_raft_applied(d)));
+    json_object_set_new(o, "config_version", json_integer(d->cc ? (json_int_t)d->cc->version : 0));
     json_t *seeds = json_array();
-    for (size_t i = 0; i < d->opt.seed_count; i++)
-        json_array_append_new(seeds, hsd_json_str(d->opt.seeds[i].name));
+    if (r) {
+        const hs_raft_conf *c = hs_raft_get_conf(r);
+        for (uint32_t i = 0; i < c->n; i++)
+            json_array_append_new(seeds, hsd_json_str(c->peers[i].name));
+    } else if (d->cc && d->cc->n_seeds) {
+        for (uint32_t i = 0; i < d->cc->n_seeds; i++)
+            json_array_append_new(seeds, hsd_json_str(d->cc->seeds[i].name));
+    } else {
+        for (size_t i = 0; i < d->opt.seed_count; i++)
+            json_array_append_new(seeds, hsd_json_str(d->opt.seeds[i].name));
+    }
     json_object_set_new(o, "seeds", seeds);
+    if (r) {
+        json_object_set_new(o, "last_index", json_integer((json_int_t)hs_raft_last_index(r)));
+        json_object_set_new(o, "first_index", json_integer((json_int_t)hs_raft_first_index(r)));
+    }
     return o;
 }

@@ -1,5 +1,6 @@
-/* main.c: hearsayd startup and shutdown: options, key ring, data dir, sockets, the node,
- * the HTTP API and signals, then the libevent loop until a leave completes. */
+/* main.c: hearsayd startup and shutdown: options, key ring, data dir, sockets, the node, config
+ * distribution, Raft (on a seed), the HTTP API, signals and sd_notify, then the libevent loop
+ * until a leave completes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +13,9 @@
 #include <sodium.h>
 
 #include "daemon.h"
+#include "hearsay/cluster_config.h"
 #include "log.h"
 #include "net.h"
-
-/* Tells systemd we are ready when run as Type=notify (no libsystemd dependency). */
-static void sd_notify_ready(void)
-{
-    const char *path = getenv("NOTIFY_SOCKET");
-    if (!path || (path[0] != '/' && path[0] != '@')) return;
-    struct sockaddr_un sun;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    size_t n = strlen(path);
-    if (n >= sizeof(sun.sun_path)) return;
-    memcpy(sun.sun_path, path, n);
-    if (sun.sun_path[0] == '@') sun.sun_path[0] = '\0';
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    static const char msg[] = "READY=1";
-    sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sun,
-           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
-    close(fd);
-}
 
 static int dev_defaults(hsd *d)
 {
@@ -58,14 +40,26 @@ static int dev_defaults(hsd *d)
 static void dev_cleanup(hsd *d)
 {
     if (!d->dev_dir[0]) return;
-    static const char *const files[] = {"data/incarnation", "data/members.json",
-                                        "data/incarnation.tmp", "data/members.json.tmp",
+    static const char *const files[] = {"data/incarnation",
+                                        "data/members.json",
+                                        "data/incarnation.tmp",
+                                        "data/members.json.tmp",
+                                        "data/config.bin",
+                                        "data/config.bin.tmp",
+                                        "data/raft/log",
+                                        "data/raft/log.tmp",
+                                        "data/raft/hardstate",
+                                        "data/raft/hardstate.tmp",
+                                        "data/raft/snapshot",
+                                        "data/raft/snapshot.tmp",
                                         "api.sock"};
     char p[HSD_PATH_MAX + 64];
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", d->dev_dir, files[i]);
         unlink(p);
     }
+    snprintf(p, sizeof(p), "%s/data/raft", d->dev_dir);
+    rmdir(p);
     snprintf(p, sizeof(p), "%s/data", d->dev_dir);
     rmdir(p);
     rmdir(d->dev_dir);
@@ -139,8 +133,14 @@ int main(int argc, char **argv)
     if (!d->opt.have_advertise) d->advertise = d->opt.bind;
     if (hsd_events_init(d) != 0) goto out;
     if (hsd_http_open(d) != 0) goto out;
+    d->cc = malloc(sizeof(*d->cc));
+    if (!d->cc) goto out;
+    hs_cc_init(d->cc);
     if (hsd_driver_start(d) != 0) goto out;
+    if (hsd_sync_init(d) != 0) goto out;
+    if (hsd_raft_start(d) != 0) goto out;
     if (hsd_signals_init(d) != 0) goto out;
+    hsd_notify_init(d);
 
     char b1[HS_ADDR_STRLEN], b2[HS_ADDR_STRLEN];
     log_info("hearsayd %s started: cluster %s, bind %s, advertise %s, socket %s", d->opt.name,
@@ -152,14 +152,19 @@ int main(int argc, char **argv)
                d->opt.name, b1, d->opt.socket_path, d->opt.socket_path);
         fflush(stdout);
     }
-    sd_notify_ready();
+    hsd_notify_ready(d);
     if (event_base_dispatch(d->base) < 0) goto out;
     rc = 0;
 out:
+    hsd_notify_stopping(d);
+    hsd_notify_free(d);
     hsd_signals_free(d);
     hsd_events_free(d);
     hsd_http_close(d);
+    hsd_sync_free(d);
+    hsd_raft_stop(d);
     hsd_driver_stop(d);
+    free(d->cc);
     hsd_tcp_close(d);
     hsd_udp_close(d);
     hs_env_clear(&d->env);

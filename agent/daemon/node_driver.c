@@ -23,6 +23,8 @@ static const char *const drop_names[HSD_DROP_COUNT] = {
     [HSD_DROP_SEAL_FAILED] = "seal_failed",
     [HSD_DROP_CONN_LIMIT] = "conn_limit",
     [HSD_DROP_LEAVING] = "leaving",
+    [HSD_DROP_MALFORMED] = "malformed",
+    [HSD_DROP_RAFT_NOT_FOR_US] = "raft_refused",
 };
 
 const char *hsd_drop_name(int reason)
@@ -72,10 +74,16 @@ void hsd_drive(hsd *d)
             hsd_state_save_incarnation(d, ev.incarnation);
             continue;
         }
+        if (ev.type == HS_EV_CONFIG_SEEN) {
+            /* the config-change event is published once the new version is installed */
+            hsd_sync_config_seen(d, &ev);
+            continue;
+        }
         if (ev.type == HS_EV_JOIN || ev.type == HS_EV_UPDATE || ev.type == HS_EV_LEFT ||
             ev.type == HS_EV_REAP || ev.type == HS_EV_FAILED)
             d->members_dirty = true;
         hsd_events_publish(d, &ev);
+        if (ev.type != HS_EV_UPDATE) hsd_notify_status(d);
     }
     rearm(d);
 }
@@ -143,6 +151,7 @@ void hsd_begin_leave(hsd *d)
 {
     if (d->leaving) return;
     d->leaving = true;
+    hsd_notify_stopping(d);
     log_info("leaving the cluster");
     hs_node_leave(d->node, hsd_now_ms());
     hsd_drive(d);
@@ -161,9 +170,15 @@ void hsd_dispatch(hsd *d, const hs_addr *from, const uint8_t *data, size_t len, 
         hs_node_receive(d->node, hsd_now_ms(), from, data, len, stream);
         hsd_drive(d);
     } else if (hs_msg_is_raft(t)) {
-        d->c.drops[HSD_DROP_RAFT_DISABLED]++;
+        if (stream)
+            hsd_raft_receive(d, from, data, len);
+        else
+            d->c.drops[HSD_DROP_UNKNOWN_TYPE]++; /* Raft and config travel over TCP only */
     } else if (hs_msg_is_config(t)) {
-        d->c.drops[HSD_DROP_CONFIG_DISABLED]++;
+        if (stream)
+            hsd_sync_receive(d, from, data, len);
+        else
+            d->c.drops[HSD_DROP_UNKNOWN_TYPE]++;
     } else {
         d->c.drops[HSD_DROP_UNKNOWN_TYPE]++;
     }

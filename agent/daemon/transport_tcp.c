@@ -7,6 +7,8 @@
  * uses, then a u8 length and the sender's advertised HOST:PORT), sealed like every frame, so
  * the receiver reports the sender's listening address as `from`, not its ephemeral port. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -302,6 +304,10 @@ void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
             return;
         }
         d->c.tcp_connects++;
+        /* small frames (Raft, config requests) must not wait for a delayed ACK (Nagle) */
+        int one = 1;
+        evutil_socket_t sfd = bufferevent_getfd(bev);
+        if (sfd >= 0) setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         uint8_t hello[2 + HS_ADDR_STRLEN];
         char text[HS_ADDR_STRLEN];
         hs_addr_format(&d->advertise, text, sizeof(text));

@@ -1,0 +1,179 @@
+/* http_config.c: the configuration endpoints of docs/api.md: GET /v1/config,
+ * GET|PUT /v1/config/KEY (consistent reads and writes go through the Raft leader and answer once
+ * committed), POST /v1/raft/add-seed and /v1/raft/remove-seed. The work is done by the
+ * operations of config_sync.c; this file parses requests and shapes answers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "hearsay/cluster_config.h"
+#include "http_internal.h"
+#include "json_util.h"
+
+static const char *result_msg(int result)
+{
+    switch (result) {
+    case HSD_OP_NOTLEADER:
+        return "no Raft leader reachable";
+    case HSD_OP_BUSY:
+        return "a seed change is already in progress";
+    case HSD_OP_INVALID:
+        return "refused by the cluster configuration";
+    case HSD_OP_NOTFOUND:
+        return "not found";
+    default:
+        return "not committed in time";
+    }
+}
+
+void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *key,
+                      const char *value, bool found, uint64_t version)
+{
+    (void)d;
+    (void)found;
+    if (result != HSD_OP_OK) {
+        int code = result == HSD_OP_BUSY       ? 409
+                   : result == HSD_OP_INVALID  ? 400
+                   : result == HSD_OP_NOTFOUND ? 404
+                                               : 503;
+        if (kind == HSD_OP_READ && result == HSD_OP_NOTFOUND) {
+            hsd_http_error(req, 404, "no such key");
+            return;
+        }
+        hsd_http_error(req, code, result_msg(result));
+        return;
+    }
+    json_t *o = json_object();
+    if (kind == HSD_OP_ADD_SEED || kind == HSD_OP_REMOVE_SEED) {
+        json_object_set_new(o, "name", hsd_json_str(key));
+        json_object_set_new(o, "op", json_string(kind == HSD_OP_ADD_SEED ? "add" : "remove"));
+    } else {
+        json_object_set_new(o, "key", hsd_json_str(key));
+        json_object_set_new(o, "value", hsd_json_str(value ? value : ""));
+    }
+    json_object_set_new(o, "version", json_integer((json_int_t)version));
+    hsd_http_json(req, 200, o);
+}
+
+static json_t *kv_object(const hs_cc_kv *kv, uint32_t n)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; i < n; i++) json_object_set_new(o, kv[i].key, hsd_json_str(kv[i].value));
+    return o;
+}
+
+static void get_all(hsd *d, struct evhttp_request *req)
+{
+    const hs_cluster_config *c = d->cc;
+    json_t *o = json_object();
+    json_object_set_new(o, "version", json_integer((json_int_t)c->version));
+    json_object_set_new(o, "cluster", hsd_json_str(c->cluster_name));
+    json_object_set_new(o, "settings", kv_object(c->settings, c->n_settings));
+    json_object_set_new(o, "fd", kv_object(c->fd, c->n_fd));
+    json_t *seeds = json_array();
+    for (uint32_t i = 0; i < c->n_seeds; i++) {
+        char b[HS_ADDR_STRLEN];
+        json_t *s = json_object();
+        json_object_set_new(s, "name", hsd_json_str(c->seeds[i].name));
+        json_object_set_new(s, "addr",
+                            json_string(hs_addr_format(&c->seeds[i].addr, b, sizeof(b))));
+        json_array_append_new(seeds, s);
+    }
+    json_object_set_new(o, "seeds", seeds);
+    json_t *removed = json_array();
+    for (uint32_t i = 0; i < c->n_removed; i++)
+        json_array_append_new(removed, hsd_json_str(c->removed[i]));
+    json_object_set_new(o, "removed", removed);
+    json_object_set_new(o, "keys", json_integer((json_int_t)c->n_keys));
+    hsd_http_json(req, 200, o);
+}
+
+/* Decoded key from the path, validated; NULL (and an answer sent) if bad. */
+static char *path_key(struct evhttp_request *req, const char *path)
+{
+    char *key = evhttp_uridecode(path + strlen("/v1/config/"), 0, NULL);
+    size_t n = key ? strlen(key) : 0;
+    if (!key || n == 0 || n > HS_CC_NAME_MAX) {
+        free(key);
+        hsd_http_error(req, 400, "the key must be 1 to 64 bytes");
+        return NULL;
+    }
+    return key;
+}
+
+void hsd_api_config(hsd *d, struct evhttp_request *req, const char *path, struct evkeyvalq *q)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+    if (!strcmp(path, "/v1/config") || !strcmp(path, "/v1/config/")) {
+        if (get)
+            get_all(d, req);
+        else
+            hsd_http_error(req, 405, "use GET");
+        return;
+    }
+    if (!get && m != EVHTTP_REQ_PUT) {
+        hsd_http_error(req, 405, "use GET or PUT");
+        return;
+    }
+    char *key = path_key(req, path);
+    if (!key) return;
+    if (get) {
+        const char *c = evhttp_find_header(q, "consistent");
+        if (c && strcmp(c, "0") != 0 && strcmp(c, "false") != 0) {
+            hsd_op_start(d, HSD_OP_READ, key, NULL, req);
+        } else {
+            const char *v = hs_cc_get(d->cc, key);
+            if (!v) {
+                hsd_http_error(req, 404, "no such key");
+            } else {
+                json_t *o = json_object();
+                json_object_set_new(o, "key", hsd_json_str(key));
+                json_object_set_new(o, "value", hsd_json_str(v));
+                json_object_set_new(o, "version", json_integer((json_int_t)d->cc->version));
+                hsd_http_json(req, 200, o);
+            }
+        }
+        free(key);
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    char value[HS_CC_VALUE_MAX + 1];
+    if (n > HS_CC_VALUE_MAX) {
+        free(key);
+        hsd_http_error(req, 413, "the value must be at most 255 bytes");
+        return;
+    }
+    evbuffer_copyout(in, value, n);
+    value[n] = '\0';
+    if (memchr(value, '\0', n)) {
+        free(key);
+        hsd_http_error(req, 400, "the value must not contain NUL bytes");
+        return;
+    }
+    hsd_op_start(d, HSD_OP_SET, key, value, req);
+    free(key);
+}
+
+void hsd_api_raft_seed(hsd *d, struct evhttp_request *req, bool add)
+{
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        hsd_http_error(req, 405, "use POST");
+        return;
+    }
+    json_t *j = hsd_http_body_json(req);
+    if (!j) return;
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *addr = json_string_value(json_object_get(j, "addr"));
+    hs_addr a;
+    if (!name || !name[0] || strlen(name) > HS_RAFT_NAME_MAX) {
+        hsd_http_error(req, 400, "\"name\" must be a seed name (1 to 64 bytes)");
+    } else if (add && (!addr || strlen(addr) >= HS_ADDR_STRLEN || hs_addr_parse(&a, addr, 0))) {
+        hsd_http_error(req, 400, "\"addr\" must be HOST:PORT");
+    } else {
+        hsd_op_start(d, add ? HSD_OP_ADD_SEED : HSD_OP_REMOVE_SEED, name, add ? addr : NULL, req);
+    }
+    json_decref(j);
+}

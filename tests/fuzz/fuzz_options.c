@@ -1,0 +1,89 @@
+/* fuzz_options.c: libFuzzer harness for the daemon's settings parsers (agent/daemon/options.c):
+ * the INI config file (-c FILE, through inih) and the command-line flags, both of which end in
+ * hsd_options_set, then hsd_options_check.
+ *
+ * The input is (1) written to a memfd and parsed as the config file, and (2) split at NUL bytes
+ * into argv. Arguments naming another config file (-c, --config) are skipped so the fuzzer
+ * never opens files of its choosing. Checked: every parsed string is NUL-terminated within
+ * its buffer and the list counts stay within their capacities. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "options.h"
+
+static int memfd = -1;
+static char path[64];
+
+static void setup(void)
+{
+    if (memfd >= 0) return;
+    memfd = memfd_create("fuzz-options", 0);
+    if (memfd < 0) abort();
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+    hsd_log_set_level(HSD_LOG_ERR);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    setup();
+    return 0;
+}
+
+static void check(const hsd_options *o)
+{
+    if (!memchr(o->name, 0, sizeof(o->name)) || !memchr(o->cluster, 0, sizeof(o->cluster)) ||
+        !memchr(o->socket_path, 0, sizeof(o->socket_path)) ||
+        !memchr(o->data_dir, 0, sizeof(o->data_dir)) ||
+        !memchr(o->key_file, 0, sizeof(o->key_file)) ||
+        !memchr(o->config_file, 0, sizeof(o->config_file)))
+        abort();
+    if (o->seed_count > HSD_SEEDS_MAX || o->join_count > HSD_JOINS_MAX ||
+        o->tags_len > sizeof(o->tags))
+        abort();
+    for (size_t i = 0; i < o->seed_count; i++)
+        if (!memchr(o->seeds[i].name, 0, sizeof(o->seeds[i].name))) abort();
+    if (hs_tags_validate((hs_tags){o->tags, o->tags_len}) != 0) abort();
+    char err[256];
+    (void)hsd_options_check(o, err, sizeof(err));
+}
+
+static hsd_options opt;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    setup();
+    if (size > 65536) return 0;
+    char err[512];
+
+    /* 1: the config file */
+    if (ftruncate(memfd, 0) != 0) abort();
+    if (size && pwrite(memfd, data, size, 0) != (ssize_t)size) abort();
+    char *argv1[] = {"hearsayd", "-c", path, NULL};
+    if (hsd_options_parse(&opt, 3, argv1, err, sizeof(err)) == 0) check(&opt);
+    if (!memchr(err, 0, sizeof(err))) abort();
+
+    /* 2: the flags, one per NUL-separated piece */
+    char *copy = malloc(size + 1);
+    if (!copy) abort();
+    if (size) memcpy(copy, data, size);
+    copy[size] = 0;
+    char *argv2[66];
+    int argc = 0;
+    argv2[argc++] = "hearsayd";
+    for (size_t pos = 0; pos <= size && argc < 65;) {
+        char *a = copy + pos;
+        size_t n = strlen(a);
+        if (strcmp(a, "-c") != 0 && strncmp(a, "--config", 8) != 0) argv2[argc++] = a;
+        pos += n + 1;
+    }
+    argv2[argc] = NULL;
+    if (hsd_options_parse(&opt, argc, argv2, err, sizeof(err)) == 0) check(&opt);
+    free(copy);
+    return 0;
+}

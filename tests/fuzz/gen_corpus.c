@@ -1,0 +1,703 @@
+/* gen_corpus.c: writes the binary seed corpora of the fuzz harnesses (tests/fuzz/corpus/NAME/)
+ * from the real encoders, so the seeds are valid messages of every type:
+ *   membership/      every message a small simulated cluster sends to "fuzz-self" (joins, probes,
+ *                    a crash with suspicion and votes, a leave, tag changes), raw and as the
+ *                    harness's record sequences (len:u16 flags:u8 bytes)
+ *   envelope/        some of those payloads sealed under each key of the harness's ring, and
+ *                    insecure frames, plus key texts
+ *   raft_codec/      every Raft message type and conf changes
+ *   raft_step/       record sequences (ctl:u8 len:u16 message) that elect node 1 and make it
+ *                    replicate, or make it follow, install a snapshot and vote
+ *   cluster_config/  serialized configurations, every command, command sequences
+ *   dispatch/        records (flags:u8 len:u16 payload) of membership, Raft and configuration
+ *                    messages (fetch, fetch reply, forwarded request and answer) for the daemon
+ * The text corpora (options/, http/) are written by hand and committed as they are.
+ * Usage: gen_corpus CORPUS_DIR (the NAME/ directories must exist). Deterministic. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hearsay/cluster_config.h"
+#include "hearsay/codec.h"
+#include "hearsay/envelope.h"
+#include "hearsay/membership.h"
+#include "hearsay/raft.h"
+
+static const char *root;
+
+static void save(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s/%s", root, dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "gen_corpus: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* ---------------- membership: a simulated cluster ---------------- */
+
+#define NODES    6
+#define CAPTURED 16384
+
+typedef struct captured {
+    uint8_t *data;
+    size_t len;
+    bool stream;
+    int from, to; /* node indexes */
+    uint64_t at;
+} captured;
+
+static hs_node *nodes[NODES];
+static bool down[NODES];
+static bool cut[NODES][NODES]; /* one-way link failures */
+static captured cap[CAPTURED];
+static size_t ncap;
+static const char *names[NODES] = {"fuzz-self", "node-b", "node-c", "node-d", "node-e", "node-f"};
+
+static hs_addr node_addr(int i)
+{
+    return hs_addr_v4(10, 0, 0, (uint8_t)(1 + i), 7946);
+}
+
+static int node_by_addr(const hs_addr *a)
+{
+    for (int i = 0; i < NODES; i++) {
+        hs_addr b = node_addr(i);
+        if (hs_addr_equal(a, &b)) return i;
+    }
+    return -1;
+}
+
+typedef struct inflight {
+    int from, to;
+    uint8_t *data;
+    size_t len;
+    bool stream;
+} inflight;
+
+static void step(uint64_t now)
+{
+    for (int round = 0; round < 16; round++) {
+        inflight q[1024];
+        size_t nq = 0;
+        for (int i = 0; i < NODES; i++) {
+            if (down[i]) continue;
+            if (hs_node_next_deadline(nodes[i]) <= now) hs_node_tick(nodes[i], now);
+            hs_packet p;
+            while (hs_node_next_packet(nodes[i], &p) && nq < 1024) {
+                uint8_t *copy = malloc(p.len);
+                if (!copy) abort();
+                memcpy(copy, p.data, p.len);
+                q[nq++] = (inflight){i, node_by_addr(&p.to), copy, p.len, p.stream};
+            }
+            hs_event ev;
+            while (hs_node_next_event(nodes[i], &ev)) {
+            }
+        }
+        if (!nq) return;
+        for (size_t k = 0; k < nq; k++) {
+            int to = q[k].to;
+            if (to >= 0 && !down[to] && !cut[q[k].from][to]) {
+                hs_addr from = node_addr(q[k].from);
+                hs_node_receive(nodes[to], now, &from, q[k].data, q[k].len, q[k].stream);
+            }
+            if (ncap < CAPTURED) {
+                cap[ncap++] = (captured){q[k].data, q[k].len, q[k].stream, q[k].from, to, now};
+            } else {
+                free(q[k].data);
+            }
+        }
+    }
+}
+
+static void run_until(uint64_t *now, uint64_t end)
+{
+    for (; *now < end; *now += 10) step(*now);
+}
+
+static void gen_membership(void)
+{
+    uint64_t now = 1000;
+    for (int i = 0; i < NODES; i++) {
+        hs_config cfg;
+        hs_config_default(&cfg);
+        strcpy(cfg.name, names[i]);
+        cfg.addr = node_addr(i);
+        char tags[64];
+        int tl = snprintf(tags, sizeof(tags), "role=r%d%czone=z%d", i, 0, i % 2) + 1;
+        nodes[i] = hs_node_new(&cfg, (hs_tags){tags, (size_t)tl}, 0, now, 100 + (uint64_t)i);
+        if (!nodes[i]) abort();
+    }
+    hs_addr seed = node_addr(1);
+    for (int i = 0; i < NODES; i++)
+        if (i != 1) hs_node_join(nodes[i], now, &seed, 1);
+    run_until(&now, 20000);
+    static const char t2[] = "role=db\0dc=x";
+    hs_node_set_tags(nodes[2], now, (hs_tags){t2, sizeof(t2)});
+    hs_node_set_config_version(nodes[3], 7);
+    run_until(&now, 30000);
+    down[4] = true; /* node-e crashes: suspicion, indirect probes, votes, fail */
+    run_until(&now, 60000);
+    hs_node_leave(nodes[5], now); /* node-f leaves */
+    run_until(&now, 70000);
+    down[4] = false; /* node-e comes back and refutes */
+    run_until(&now, 90000);
+    /* broken links: direct probes fail, indirect ones (PingReq, IndirectAck) succeed */
+    for (int i = 0; i < NODES; i++)
+        for (int j = 0; j < NODES; j++) cut[i][j] = i != j && (i + j) % 3 == 0;
+    run_until(&now, 110000);
+    memset(cut, 0, sizeof(cut));
+    run_until(&now, 120000);
+
+    /* raw messages: up to 4 distinct of each type, sent to anyone */
+    int per_type[256] = {0};
+    char name[64];
+    for (size_t i = 0; i < ncap; i++) {
+        uint8_t t = cap[i].data[0];
+        if (per_type[t] >= 4) continue;
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = cap[j].len == cap[i].len && !memcmp(cap[j].data, cap[i].data, cap[i].len);
+        if (dup) continue;
+        snprintf(name, sizeof(name), "msg-%02x-%d", t, per_type[t]++);
+        save("membership", name, cap[i].data, cap[i].len);
+    }
+    /* record sequences: windows of 12 consecutive messages to fuzz-self, as the harness's
+     * split mode reads them */
+    static captured mine[CAPTURED];
+    size_t nmine = 0;
+    for (size_t i = 0; i < ncap; i++)
+        if (cap[i].to == 0) mine[nmine++] = cap[i];
+    int seqs = 0;
+    for (size_t start = 0; start < nmine && seqs < 16; start += nmine / 16 + 1, seqs++) {
+        const captured *c = mine;
+        uint8_t buf[16384];
+        size_t len = 0;
+        uint64_t prev = c[start].at;
+        for (size_t i = start; i < nmine && i < start + 12; i++) {
+            if (len + 3 + c[i].len > sizeof(buf)) break;
+            uint64_t steps = (c[i].at - prev) / 250;
+            if (steps > 7) steps = 7;
+            prev = c[i].at;
+            int from = c[i].from >= 1 && c[i].from <= 4 ? c[i].from - 1 : 0;
+            buf[len++] = (uint8_t)(c[i].len >> 8);
+            buf[len++] = (uint8_t)c[i].len;
+            buf[len++] = (uint8_t)((c[i].stream ? 1 : 0) | from << 1 | steps << 3);
+            memcpy(buf + len, c[i].data, c[i].len);
+            len += c[i].len;
+        }
+        snprintf(name, sizeof(name), "seq-%02d", seqs);
+        save("membership", name, buf, len);
+    }
+}
+
+/* ---------------- envelope ---------------- */
+
+static void gen_envelope(void)
+{
+    hs_envelope sealed, insecure;
+    uint8_t key[HS_ENV_KEY_BYTES];
+    if (hs_env_init(&sealed, "fuzz-cluster", false) != 0) abort();
+    if (hs_env_init(&insecure, "fuzz-cluster", true) != 0) abort();
+    char name[64];
+    uint8_t frame[70000];
+    size_t flen;
+    int n = 0;
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < HS_ENV_KEY_BYTES; i++) key[i] = (uint8_t)(k * 64 + i);
+        if (hs_env_add_key(&sealed, key) != 0) abort();
+        char text[HS_ENV_KEY_B64_LEN + 2];
+        hs_env_key_encode(key, text, sizeof(text));
+        snprintf(name, sizeof(name), "keytext-%d", k);
+        strcat(text, "\n");
+        save("envelope", name, text, strlen(text));
+    }
+    for (size_t i = 0; i < ncap && n < 12; i += ncap / 12 + 1, n++) {
+        /* seal with each key as primary in turn */
+        for (int k = 0; k < HS_ENV_KEY_BYTES; k++) key[k] = (uint8_t)((n % 3) * 64 + k);
+        hs_env_use_key(&sealed, key);
+        uint8_t nonce[HS_ENV_NONCE_BYTES] = {(uint8_t)n};
+        if (hs_env_seal(&sealed, nonce, cap[i].data, cap[i].len, frame, sizeof(frame), &flen) !=
+            HS_ENV_OK)
+            abort();
+        snprintf(name, sizeof(name), "sealed-%02d", n);
+        save("envelope", name, frame, flen);
+        if (n % 3 == 0) {
+            if (hs_env_seal(&insecure, NULL, cap[i].data, cap[i].len, frame, sizeof(frame),
+                            &flen) != HS_ENV_OK)
+                abort();
+            snprintf(name, sizeof(name), "insecure-%02d", n);
+            save("envelope", name, frame, flen);
+        }
+    }
+    uint8_t nonce[HS_ENV_NONCE_BYTES] = {0};
+    if (hs_env_seal(&sealed, nonce, (const uint8_t *)"", 0, frame, sizeof(frame), &flen) !=
+        HS_ENV_OK)
+        abort();
+    save("envelope", "sealed-empty", frame, flen);
+    if (hs_env_seal(&insecure, NULL, (const uint8_t *)"", 0, frame, sizeof(frame), &flen) !=
+        HS_ENV_OK)
+        abort();
+    save("envelope", "insecure-empty", frame, flen);
+}
+
+/* ---------------- raft ---------------- */
+
+static void save_raft(const char *name, const hs_raft_msg *m)
+{
+    uint8_t buf[4096];
+    size_t n = hs_raft_msg_encode(m, buf, sizeof(buf));
+    if (!n) abort();
+    save("raft_codec", name, buf, n);
+}
+
+static hs_raft_peer peer(uint64_t id, const char *name, uint8_t last)
+{
+    hs_raft_peer p;
+    memset(&p, 0, sizeof(p));
+    p.id = id;
+    strcpy(p.name, name);
+    p.addr = hs_addr_v4(10, 0, 0, last, 7946);
+    return p;
+}
+
+static void gen_raft(void)
+{
+    hs_raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.from = 1;
+    m.to = 2;
+    m.term = 5;
+    m.type = HS_RAFT_MSG_APPEND;
+    m.log_index = 10;
+    m.log_term = 4;
+    m.commit = 9;
+    m.ctx = 3;
+    save_raft("append-heartbeat", &m);
+    hs_raft_entry ents[3];
+    uint8_t cc_buf[128];
+    hs_raft_conf_change cc = {HS_RAFT_ADD_SEED, peer(4, "seed-4", 4)};
+    size_t ccn = hs_raft_conf_change_encode(&cc, cc_buf, sizeof(cc_buf));
+    if (!ccn) abort();
+    save("raft_codec", "confchange-add", cc_buf, ccn);
+    hs_raft_conf_change rc = {HS_RAFT_REMOVE_SEED, peer(2, "seed-2", 2)};
+    uint8_t rc_buf[128];
+    size_t rcn = hs_raft_conf_change_encode(&rc, rc_buf, sizeof(rc_buf));
+    if (!rcn) abort();
+    save("raft_codec", "confchange-remove", rc_buf, rcn);
+    static uint8_t data[] = "\x01\x02\x04key1\x03val";
+    ents[0] = (hs_raft_entry){4, 11, HS_RAFT_ENTRY_NOOP, 0, NULL};
+    ents[1] = (hs_raft_entry){5, 12, HS_RAFT_ENTRY_NORMAL, sizeof(data) - 1, data};
+    ents[2] = (hs_raft_entry){5, 13, HS_RAFT_ENTRY_CONF, (uint32_t)ccn, cc_buf};
+    m.entries = ents;
+    m.n_entries = 3;
+    save_raft("append-entries", &m);
+    m.entries = NULL;
+    m.n_entries = 0;
+    m.type = HS_RAFT_MSG_APPEND_RESP;
+    m.index = 13;
+    save_raft("append-resp-ok", &m);
+    m.reject = true;
+    m.index = 7;
+    save_raft("append-resp-reject", &m);
+    m.reject = false;
+    m.type = HS_RAFT_MSG_VOTE;
+    save_raft("vote", &m);
+    m.type = HS_RAFT_MSG_PREVOTE;
+    save_raft("prevote", &m);
+    m.type = HS_RAFT_MSG_VOTE_RESP;
+    save_raft("vote-resp", &m);
+    m.reject = true;
+    m.type = HS_RAFT_MSG_PREVOTE_RESP;
+    save_raft("prevote-resp-reject", &m);
+    m.reject = false;
+    m.type = HS_RAFT_MSG_READINDEX;
+    m.ctx = 77;
+    save_raft("readindex", &m);
+    m.type = HS_RAFT_MSG_READINDEX_RESP;
+    m.index = 12;
+    save_raft("readindex-resp", &m);
+    m.type = HS_RAFT_MSG_SNAPSHOT;
+    m.snapshot.index = 12;
+    m.snapshot.term = 5;
+    m.snapshot.conf.n = 3;
+    m.snapshot.conf.peers[0] = peer(1, "seed-1", 1);
+    m.snapshot.conf.peers[1] = peer(2, "seed-2", 2);
+    m.snapshot.conf.peers[2] = peer(3, "seed-3", 3);
+    static uint8_t snap[] = "HSCC-snapshot-bytes";
+    m.snapshot.len = sizeof(snap) - 1;
+    m.snapshot.data = snap;
+    save_raft("snapshot", &m);
+}
+
+/* ---------------- raft step sequences ---------------- */
+
+static uint8_t seqbuf[16384];
+static size_t seqlen;
+
+static void rec(uint8_t ctl, const hs_raft_msg *m)
+{
+    size_t n = 0;
+    if (m) {
+        n = hs_raft_msg_encode(m, seqbuf + seqlen + 3, sizeof(seqbuf) - seqlen - 3);
+        if (!n) abort();
+    }
+    seqbuf[seqlen] = ctl;
+    seqbuf[seqlen + 1] = (uint8_t)(n >> 8);
+    seqbuf[seqlen + 2] = (uint8_t)n;
+    seqlen += 3 + n;
+}
+
+static hs_raft_msg rmsg(uint8_t type, uint64_t from, uint64_t term)
+{
+    hs_raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    m.from = from;
+    m.to = 1;
+    m.term = term;
+    return m;
+}
+
+static void gen_raft_step(void)
+{
+    /* node 1 (term 2, log 1..3) times out, wins the pre-vote and the vote, replicates */
+    seqlen = 0;
+    rec(7, NULL);
+    rec(7, NULL);
+    hs_raft_msg m = rmsg(HS_RAFT_MSG_PREVOTE_RESP, 2, 3);
+    rec(0, &m);
+    m = rmsg(HS_RAFT_MSG_VOTE_RESP, 2, 3);
+    rec(0, &m);
+    m = rmsg(HS_RAFT_MSG_APPEND_RESP, 2, 3);
+    m.index = 4;
+    rec(1, &m);
+    m.index = 5;
+    rec(16 | 32 | 1, &m);
+    m = rmsg(HS_RAFT_MSG_APPEND_RESP, 3, 3);
+    m.index = 2;
+    m.reject = true;
+    rec(1, &m);
+    m = rmsg(HS_RAFT_MSG_READINDEX, 3, 3);
+    m.ctx = 9;
+    rec(64 | 1, &m);
+    m = rmsg(HS_RAFT_MSG_APPEND_RESP, 2, 3);
+    m.index = 5;
+    m.ctx = 1;
+    rec(7, &m);
+    rec(7, NULL);
+    save("raft_step", "leader", seqbuf, seqlen);
+
+    /* node 1 follows node 2, gets entries, a snapshot, a read index, then votes for 3 */
+    seqlen = 0;
+    static uint8_t d[] = "data";
+    hs_raft_entry ents[2] = {{3, 4, HS_RAFT_ENTRY_NOOP, 0, NULL},
+                             {3, 5, HS_RAFT_ENTRY_NORMAL, 4, d}};
+    m = rmsg(HS_RAFT_MSG_APPEND, 2, 3);
+    m.log_index = 3;
+    m.log_term = 2;
+    m.commit = 5;
+    m.entries = ents;
+    m.n_entries = 2;
+    rec(1, &m);
+    m = rmsg(HS_RAFT_MSG_APPEND, 2, 3);
+    m.log_index = 5;
+    m.log_term = 3;
+    m.commit = 5;
+    rec(1 | 32, &m);
+    m = rmsg(HS_RAFT_MSG_READINDEX_RESP, 2, 3);
+    m.ctx = 1;
+    m.index = 5;
+    rec(64, &m);
+    m = rmsg(HS_RAFT_MSG_SNAPSHOT, 2, 4);
+    m.commit = 10;
+    m.snapshot.index = 10;
+    m.snapshot.term = 4;
+    m.snapshot.conf.n = 3;
+    m.snapshot.conf.peers[0] = peer(1, "seed-1", 1);
+    m.snapshot.conf.peers[1] = peer(2, "seed-2", 2);
+    m.snapshot.conf.peers[2] = peer(3, "seed-3", 3);
+    m.snapshot.len = 4;
+    m.snapshot.data = d;
+    rec(1, &m);
+    m = rmsg(HS_RAFT_MSG_VOTE, 3, 5);
+    m.log_index = 10;
+    m.log_term = 4;
+    rec(7, &m);
+    m = rmsg(HS_RAFT_MSG_PREVOTE, 3, 6);
+    m.log_index = 10;
+    m.log_term = 4;
+    rec(7, &m);
+    save("raft_step", "follower", seqbuf, seqlen);
+
+    /* a stale leader, a message for someone else, an Append that does not match */
+    seqlen = 0;
+    m = rmsg(HS_RAFT_MSG_APPEND, 3, 1);
+    rec(0, &m);
+    m = rmsg(HS_RAFT_MSG_VOTE, 3, 9);
+    m.to = 2;
+    rec(8, &m);
+    m = rmsg(HS_RAFT_MSG_APPEND, 2, 2);
+    m.log_index = 7;
+    m.log_term = 2;
+    rec(1, &m);
+    save("raft_step", "odd", seqbuf, seqlen);
+}
+
+/* ---------------- cluster config ---------------- */
+
+static size_t put_cmd(uint8_t *buf, size_t cap, const hs_cc_cmd *cmd)
+{
+    size_t n = hs_cc_cmd_encode(cmd, buf, cap);
+    if (!n) abort();
+    return n;
+}
+
+static void gen_cluster_config(void)
+{
+    hs_cc_cmd cmds[12];
+    memset(cmds, 0, sizeof(cmds));
+    cmds[0].op = HS_CC_SET_NAME;
+    strcpy(cmds[0].key, "prod");
+    cmds[1].op = HS_CC_ADD_SEED;
+    cmds[1].seed.id = 2;
+    strcpy(cmds[1].seed.name, "seed-2");
+    cmds[1].seed.addr = hs_addr_v4(10, 0, 0, 2, 7946);
+    cmds[2].op = HS_CC_KEY_INSTALL;
+    memset(cmds[2].key_bytes, 0x22, HS_CC_KEY_BYTES);
+    cmds[3].op = HS_CC_KEY_USE;
+    memset(cmds[3].key_bytes, 0x22, HS_CC_KEY_BYTES);
+    cmds[4].op = HS_CC_KEY_REMOVE;
+    memset(cmds[4].key_bytes, 0x11, HS_CC_KEY_BYTES);
+    cmds[5].op = HS_CC_SET;
+    strcpy(cmds[5].key, "log_level");
+    strcpy(cmds[5].value, "debug");
+    cmds[6].op = HS_CC_SET_FD;
+    strcpy(cmds[6].key, "vote_group_size");
+    strcpy(cmds[6].value, "5");
+    cmds[7].op = HS_CC_DELETE;
+    strcpy(cmds[7].key, "log_level");
+    cmds[8].op = HS_CC_DELETE_FD;
+    strcpy(cmds[8].key, "probe_interval_ms");
+    cmds[9].op = HS_CC_REMOVE_NODE;
+    strcpy(cmds[9].key, "bad-node");
+    cmds[10].op = HS_CC_READMIT_NODE;
+    strcpy(cmds[10].key, "bad-node");
+    cmds[11].op = HS_CC_REMOVE_SEED;
+    strcpy(cmds[11].seed.name, "seed-2");
+
+    uint8_t buf[HS_CC_CMD_MAX];
+    char name[64];
+    uint8_t seq[8192];
+    size_t slen = 0;
+    for (int i = 0; i < 12; i++) {
+        size_t n = put_cmd(buf, sizeof(buf), &cmds[i]);
+        snprintf(name, sizeof(name), "cmd-%02d", cmds[i].op);
+        save("cluster_config", name, buf, n);
+        seq[slen++] = (uint8_t)(n >> 8);
+        seq[slen++] = (uint8_t)n;
+        memcpy(seq + slen, buf, n);
+        slen += n;
+        if (i == 6) save("cluster_config", "seq-first-half", seq, slen);
+    }
+    save("cluster_config", "seq-all", seq, slen);
+    hs_raft_conf_change cc = {HS_RAFT_ADD_SEED, peer(3, "seed-3", 3)};
+    size_t n = hs_raft_conf_change_encode(&cc, buf, sizeof(buf));
+    uint8_t rec[256] = {(uint8_t)(n >> 8), (uint8_t)n};
+    memcpy(rec + 2, buf, n);
+    save("cluster_config", "seq-raft-conf", rec, n + 2);
+
+    static hs_cluster_config c, full;
+    static uint8_t ser[HS_CC_SERIALIZED_MAX];
+    hs_cc_init(&c);
+    n = hs_cc_serialize(&c, ser, sizeof(ser));
+    save("cluster_config", "config-empty", ser, n);
+    hs_cc_cmd base_seed;
+    memset(&base_seed, 0, sizeof(base_seed));
+    base_seed.op = HS_CC_ADD_SEED;
+    base_seed.seed.id = 1;
+    strcpy(base_seed.seed.name, "seed-1");
+    base_seed.seed.addr = hs_addr_v4(10, 0, 0, 1, 7946);
+    hs_cc_apply(&c, &cmds[0]);
+    hs_cc_apply(&c, &base_seed);
+    for (int i = 1; i < 7; i++) hs_cc_apply(&c, &cmds[i]);
+    hs_cc_apply(&c, &cmds[9]);
+    n = hs_cc_serialize(&c, ser, sizeof(ser));
+    save("cluster_config", "config-typical", ser, n);
+    /* full tables, for the bounds */
+    full = c;
+    for (int i = 0; i < 40; i++) {
+        hs_cc_cmd s;
+        memset(&s, 0, sizeof(s));
+        s.op = i % 2 ? HS_CC_SET : HS_CC_REMOVE_NODE;
+        snprintf(s.key, sizeof(s.key), "k%02d", i);
+        snprintf(s.value, sizeof(s.value), "value-%d", i);
+        hs_cc_apply(&full, &s);
+    }
+    n = hs_cc_serialize(&full, ser, sizeof(ser));
+    save("cluster_config", "config-larger", ser, n);
+}
+
+/* ---------------- daemon dispatch ---------------- */
+
+static void drec(uint8_t flags, const uint8_t *p, size_t n)
+{
+    if (seqlen + 3 + n > sizeof(seqbuf)) abort();
+    seqbuf[seqlen] = flags;
+    seqbuf[seqlen + 1] = (uint8_t)(n >> 8);
+    seqbuf[seqlen + 2] = (uint8_t)n;
+    memcpy(seqbuf + seqlen + 3, p, n);
+    seqlen += 3 + n;
+}
+
+static void drec_raft(uint8_t flags, const hs_raft_msg *m)
+{
+    uint8_t buf[2048];
+    size_t n = hs_raft_msg_encode(m, buf, sizeof(buf));
+    if (!n) abort();
+    drec(flags, buf, n);
+}
+
+static void gen_dispatch(void)
+{
+    char name[64];
+    /* membership messages to the agent, as datagrams and streams */
+    for (int k = 0; k < 4; k++) {
+        seqlen = 0;
+        int got = 0;
+        for (size_t i = (size_t)k * 97; i < ncap && got < 6; i += 13, got++)
+            drec(cap[i].stream ? 1 : 0, cap[i].data, cap[i].len);
+        snprintf(name, sizeof(name), "membership-%d", k);
+        save("dispatch", name, seqbuf, seqlen);
+    }
+    /* Raft: ids are rewritten by the harness (flag 8) */
+    seqlen = 0;
+    hs_raft_msg m = rmsg(HS_RAFT_MSG_VOTE, 2, 3);
+    m.log_index = 5;
+    m.log_term = 3;
+    drec_raft(1 | 8, &m);
+    m = rmsg(HS_RAFT_MSG_APPEND, 2, 3);
+    static uint8_t d[] = "x";
+    hs_raft_entry e = {3, 1, HS_RAFT_ENTRY_NOOP, 0, NULL};
+    m.entries = &e;
+    m.n_entries = 1;
+    drec_raft(1 | 8, &m);
+    m = rmsg(HS_RAFT_MSG_APPEND, 2, 3);
+    m.log_index = 1;
+    m.log_term = 3;
+    m.commit = 1;
+    drec_raft(1 | 8, &m);
+    m = rmsg(HS_RAFT_MSG_PREVOTE, 4, 4);
+    m.log_index = 1;
+    m.log_term = 3;
+    drec_raft(1 | 8 | 2, &m);
+    m = rmsg(HS_RAFT_MSG_READINDEX_RESP, 2, 3);
+    m.ctx = 1;
+    m.index = 1;
+    drec_raft(1 | 8, &m);
+    save("dispatch", "raft", seqbuf, seqlen);
+
+    /* a snapshot carrying a serialized configuration, then an append after it */
+    static hs_cluster_config c;
+    static uint8_t ser[HS_CC_SERIALIZED_MAX];
+    hs_cc_init(&c);
+    hs_cc_cmd cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.op = HS_CC_SET_NAME;
+    strcpy(cmd.key, "hearsay");
+    hs_cc_apply(&c, &cmd);
+    cmd.op = HS_CC_SET;
+    strcpy(cmd.key, "log_level");
+    strcpy(cmd.value, "debug");
+    hs_cc_apply(&c, &cmd);
+    size_t sn = hs_cc_serialize(&c, ser, sizeof(ser));
+    seqlen = 0;
+    m = rmsg(HS_RAFT_MSG_SNAPSHOT, 2, 5);
+    m.commit = 20;
+    m.snapshot.index = 20;
+    m.snapshot.term = 5;
+    m.snapshot.conf.n = 3;
+    m.snapshot.conf.peers[0] = peer(1, "fuzz", 1);
+    m.snapshot.conf.peers[1] = peer(2, "seed-b", 2);
+    m.snapshot.conf.peers[2] = peer(3, "seed-c", 3);
+    m.snapshot.len = (uint32_t)sn;
+    m.snapshot.data = ser;
+    drec_raft(1 | 8, &m);
+    uint8_t cmdbuf[HS_CC_CMD_MAX];
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.op = HS_CC_SET_FD;
+    strcpy(cmd.key, "probe_interval_ms");
+    strcpy(cmd.value, "500");
+    size_t cn = hs_cc_cmd_encode(&cmd, cmdbuf, sizeof(cmdbuf));
+    hs_raft_entry e2[2] = {{5, 21, HS_RAFT_ENTRY_NORMAL, (uint32_t)cn, cmdbuf},
+                           {5, 22, HS_RAFT_ENTRY_NORMAL, 1, d}};
+    m = rmsg(HS_RAFT_MSG_APPEND, 2, 5);
+    m.log_index = 20;
+    m.log_term = 5;
+    m.commit = 22;
+    m.entries = e2;
+    m.n_entries = 2;
+    drec_raft(1 | 8, &m);
+    save("dispatch", "raft-snapshot", seqbuf, seqlen);
+
+    /* configuration distribution */
+    uint8_t buf[HS_CC_SERIALIZED_MAX + 128];
+    hs_writer w;
+    seqlen = 0;
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, 0x60); /* fetch: have_version */
+    hs_put_u64(&w, 0);
+    drec(1, buf, w.len);
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, 0x61); /* fetch reply: version, leader, config */
+    hs_put_u64(&w, c.version);
+    hs_put_str8(&w, "seed-b", 6);
+    hs_put_u32(&w, (uint32_t)sn);
+    hs_put_bytes(&w, ser, sn);
+    drec(1, buf, w.len);
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, 0x62); /* forwarded request: rid, op, key, value */
+    hs_put_u64(&w, 1);
+    hs_put_u8(&w, 1);
+    hs_put_str8(&w, "log_level", 9);
+    hs_put_str8(&w, "info", 4);
+    drec(1, buf, w.len);
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, 0x62);
+    hs_put_u64(&w, 2);
+    hs_put_u8(&w, 2);
+    hs_put_str8(&w, "log_level", 9);
+    hs_put_str8(&w, "", 0);
+    drec(1 | 2, buf, w.len);
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, 0x63); /* answer: rid, result, version, found, value, leader */
+    hs_put_u64(&w, 1);
+    hs_put_u8(&w, 0);
+    hs_put_u64(&w, 3);
+    hs_put_u8(&w, 1);
+    hs_put_str8(&w, "info", 4);
+    hs_put_str8(&w, "seed-b", 6);
+    drec(1, buf, w.len);
+    if (!w.ok) abort();
+    save("dispatch", "config", seqbuf, seqlen);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_corpus CORPUS_DIR\n");
+        return 2;
+    }
+    root = argv[1];
+    gen_membership();
+    gen_envelope();
+    gen_raft();
+    gen_raft_step();
+    gen_cluster_config();
+    gen_dispatch();
+    printf("gen_corpus: %zu membership messages captured\n", ncap);
+    for (size_t i = 0; i < ncap; i++) free(cap[i].data);
+    return 0;
+}
