@@ -96,6 +96,9 @@ long long hs_jint(json_t *obj, const char *key, long long dflt);
 #define HS_TIMEOUT_CHECK   1500
 int hs_timeout(int dflt);
 
+/* cmd_raft_seeds.c: POST /v1/raft/add-seed|remove-seed; addr is NULL for remove-seed. */
+int hs_raft_seed_change(const char *op, const char *name, const char *addr, bool json);
+
 /* The subcommands. */
 extern const hs_command hs_cmd_members, hs_cmd_join, hs_cmd_leave, hs_cmd_tags, hs_cmd_check,
     hs_cmd_keygen, hs_cmd_raft, hs_cmd_config, hs_cmd_watch, hs_cmd_self, hs_cmd_health,

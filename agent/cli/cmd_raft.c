@@ -1,5 +1,6 @@
 /* cmd_raft.c: "hearsay raft [status] [--json]": the Raft state of this agent (GET /v1/raft):
- * role, leader, term, commit and applied indexes, configuration version and seeds. */
+ * role, leader, term, commit and applied indexes, configuration version and seeds; and
+ * "raft add-seed NAME HOST:PORT" / "raft remove-seed NAME" (cmd_raft_seeds.c). */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -44,6 +45,8 @@ static int run(int argc, char **argv)
     hs_args a;
     hs_args_init(&a, argc, argv);
     bool json = false;
+    const char *pos[3] = {NULL, NULL, NULL};
+    size_t npos = 0;
     int o;
     while ((o = hs_args_next(&a, &hs_cmd_raft, opts)) != HS_OPT_END) {
         switch (o) {
@@ -55,10 +58,21 @@ static int run(int argc, char **argv)
             json = true;
             break;
         case HS_OPT_POSITIONAL:
-            if (strcmp(a.arg, "status") == 0) break;
-            return hs_usage_error(&hs_cmd_raft, "unexpected argument '%s'", a.arg);
+            if (npos == 3) return hs_usage_error(&hs_cmd_raft, "too many arguments");
+            pos[npos++] = a.arg;
+            break;
         }
     }
+    if (npos && strcmp(pos[0], "add-seed") == 0) {
+        if (npos != 3) return hs_usage_error(&hs_cmd_raft, "add-seed needs NAME HOST:PORT");
+        return hs_raft_seed_change("add-seed", pos[1], pos[2], json);
+    }
+    if (npos && strcmp(pos[0], "remove-seed") == 0) {
+        if (npos != 2) return hs_usage_error(&hs_cmd_raft, "remove-seed needs NAME");
+        return hs_raft_seed_change("remove-seed", pos[1], NULL, json);
+    }
+    if (npos > 1 || (npos == 1 && strcmp(pos[0], "status") != 0))
+        return hs_usage_error(&hs_cmd_raft, "unexpected argument '%s'", pos[npos - 1]);
     hs_http_response resp;
     int rc = hs_api("GET", "/v1/raft", NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     if (rc) return rc;
@@ -93,10 +107,14 @@ static int run(int argc, char **argv)
 const hs_command hs_cmd_raft = {
     "raft", "show the Raft state of this agent",
     "Usage: hearsay raft [status] [--json]\n"
+    "       hearsay raft add-seed NAME HOST:PORT [--json]\n"
+    "       hearsay raft remove-seed NAME [--json]\n"
     "\n"
     "Shows this agent's Raft state (GET /v1/raft): state (leader, follower, candidate, or\n"
     "none on an agent that is not a seed), leader, term, commit, applied, config_version\n"
     "and seeds.\n"
+    "add-seed / remove-seed change the seed set by one seed (through the leader) and return\n"
+    "once the change is committed; only one change can be pending at a time.\n"
     "\n"
     "      --json            print the API's JSON unchanged\n"
     "      --socket PATH     agent API socket\n",

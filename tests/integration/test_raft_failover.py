@@ -178,12 +178,16 @@ class SeedChange(unittest.TestCase):
             self.assertEqual(sorted(s["name"] for s in body["seeds"]), ["n1", "n2", "n3", "n4"])
             st, body = c[4].api("PUT", "/v1/config/after-add", body="1", timeout=10)
             self.assertEqual(st, 200, body)
-            st, body = c[3].api("POST", "/v1/raft/remove-seed", {"name": "n4"}, timeout=10)
-            self.assertEqual(st, 200, body)
+            # the CLI this time: returns once committed
+            r = c[3].cli("raft", "remove-seed", "n4", timeout=15)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("remove-seed n4: committed", r.stdout)
             harness.wait_for(lambda: sorted(raft(c[1]).get("seeds", [])) == ["n1", "n2", "n3"],
                              5, "n4 removed from the seed set", 0.05)
             st, body = c[1].api("POST", "/v1/raft/remove-seed", {"name": "nope"}, timeout=10)
             self.assertEqual(st, 404, body)
+            r = c[1].cli("raft", "remove-seed", "nope", timeout=15)
+            self.assertEqual(r.returncode, 1, r.stdout)
             st, body = c[1].api("PUT", "/v1/config/after-remove", body="2", timeout=10)
             self.assertEqual(st, 200, body)
 
