@@ -189,6 +189,8 @@ int hsd_driver_start(hsd *d)
     hs_config cfg;
     hs_config_default(&cfg);
     strcpy(cfg.name, d->opt.name);
+    if (d->opt.reap_failed_s) cfg.reap_failed_ms = d->opt.reap_failed_s * 1000;
+    if (d->opt.reap_left_s) cfg.reap_left_ms = d->opt.reap_left_s * 1000;
     cfg.addr = d->advertise;
     d->incarnation = hsd_state_load_incarnation(d);
     uint64_t seed;

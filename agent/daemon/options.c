@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -257,6 +258,18 @@ int hsd_options_set(hsd_options *o, const char *key_in, const char *value, bool 
         return add_list(o, key, value, err, errlen);
     } else if (!strcmp(key, "tag")) {
         return add_list(o, key, value, err, errlen);
+    } else if (!strcmp(key, "reap-failed") || !strcmp(key, "reap-left")) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(value, &end, 10);
+        if (errno || end == value || *end || value[0] == '-' || v == 0 || v > 10ULL * 365 * 86400) {
+            set_err(err, errlen, "bad --%s '%s': expected seconds (1 to 10 years)", key, value);
+            return -1;
+        }
+        if (key[5] == 'f')
+            o->reap_failed_s = v;
+        else
+            o->reap_left_s = v;
     } else {
         set_err(err, errlen, "unknown option '%s'%s", key_in, NULL);
         return -1;
@@ -436,6 +449,8 @@ void hsd_options_usage(FILE *f)
                "                      flags on the command line override it\n"
                "  --cluster NAME      cluster name bound into every packet (default hearsay)\n"
                "  --log-level LEVEL   error, warn, info (default) or debug\n"
+               "  --reap-failed SECS  forget failed members after SECS (default 86400)\n"
+               "  --reap-left SECS    forget members that left after SECS (default 86400)\n"
                "  --dev               one-node development agent: insecure, temporary data dir\n"
                "                      and socket under /tmp (printed on start)\n");
 }

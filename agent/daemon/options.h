@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hearsay/addr.h"
 #include "hearsay/envelope.h"
@@ -43,6 +44,7 @@ typedef struct hsd_options {
     char tags[HS_TAGS_MAX]; /* packed "k=v\0" strings (hs_tags form) */
     size_t tags_len;
     int log_level;
+    uint64_t reap_failed_s, reap_left_s; /* 0: the core's default (24 h) */
     bool dev;
     bool help, version;
     /* internal: which repeatable lists the command line has started to replace */

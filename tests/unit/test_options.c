@@ -55,6 +55,9 @@ static void test_flags(void **state)
     assert_true(o.insecure);
     assert_int_equal(o.tags_len, strlen("role=db") + 1);
     assert_int_equal(hsd_options_check(&o, err, sizeof(err)), 0);
+    assert_true(o.reap_failed_s == 0 && o.reap_left_s == 0); /* core defaults: 24 h */
+    assert_int_equal(parse(&o, err, sizeof(err), 4, "--reap-failed", "3600", "--reap-left=60"), 0);
+    assert_true(o.reap_failed_s == 3600 && o.reap_left_s == 60);
 }
 
 static void test_file_and_override(void **state)
@@ -96,6 +99,10 @@ static void test_errors(void **state)
     assert_int_equal(parse(&o, err, sizeof(err), 3, "--seed", "noequals"), -1);
     assert_int_equal(parse(&o, err, sizeof(err), 3, "--tag", "=v"), -1);
     assert_int_equal(parse(&o, err, sizeof(err), 3, "--log-level", "loud"), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), 3, "--reap-failed", "0"), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), 3, "--reap-failed", "-5"), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), 3, "--reap-left", "1h"), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), 3, "--reap-left", "99999999999999999999"), -1);
     assert_int_equal(parse(&o, err, sizeof(err), 3, "--insecure=maybe", "x"), -1);
     assert_int_equal(parse(&o, err, sizeof(err), 3, "-c", "/nonexistent/hearsay.conf"), -1);
     assert_int_equal(parse(&o, err, sizeof(err), 2, "stray"), -1);
