@@ -137,6 +137,7 @@ def rss_phase(clusters):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--agents", type=int, default=5, help="agents per system (127.0.0.1..N)")
     ap.add_argument("--idle", type=float, default=60)
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--timeout", type=float, default=60)
@@ -145,8 +146,8 @@ def main():
 
     result = {"load_start": common.load(), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC",
                                                                      time.gmtime())}
-    hs = common.HearsayCluster(5)
-    sf = common.SerfCluster(5)
+    hs = common.HearsayCluster(args.agents)
+    sf = common.SerfCluster(args.agents)
     log("hearsayd %s on port %d, serf %s on port %d (rpc %d)" % (hs.hearsayd, hs.port, sf.serf,
                                                                  sf.port, sf.rpc_port))
     try:
