@@ -38,6 +38,7 @@ typedef struct hsd_counters {
     uint64_t drops[HSD_DROP_COUNT];
     uint64_t http_requests, http_errors;
     uint64_t events_total;
+    uint64_t handlers_run, handlers_failed, handlers_timeout, handlers_dropped;
     uint64_t state_saves, state_save_errors;
 } hsd_counters;
 
@@ -67,6 +68,7 @@ typedef struct hsd {
     struct evhttp *http;
     int http_fd;
     struct hsd_events *events;
+    struct hsd_handlers *handlers; /* handlers.c */
     hsd_counters c;
     bool leaving;
     bool members_dirty;
@@ -120,6 +122,13 @@ int hsd_state_save_members(hsd *d);
 /* events.c */
 int hsd_events_init(hsd *d);
 void hsd_events_free(hsd *d);
+/* handlers.c: runs the configured handler of a published event (o: its /v1/events object,
+ * text: that object as compact JSON); never blocks. */
+struct json_t;
+int hsd_handlers_init(hsd *d);
+void hsd_handlers_free(hsd *d);
+void hsd_handlers_dispatch(hsd *d, const char *event, struct json_t *o, const char *text);
+void hsd_handlers_reload(hsd *d, const hsd_options *o); /* SIGHUP */
 void hsd_events_publish(hsd *d, const hs_event *ev);
 unsigned hsd_events_streams(const hsd *d); /* open GET /v1/events streams */
 /* Serves GET /v1/events as a chunked stream. */
@@ -128,6 +137,12 @@ void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool h
 /* http_api.c */
 int hsd_http_open(hsd *d);
 void hsd_http_close(hsd *d);
+
+/* http_auth.c: API socket access control (--socket-group, --admin-group) */
+int hsd_auth_init(const hsd_options *o, char *err, size_t errlen); /* resolves the groups */
+gid_t hsd_auth_socket_gid(void); /* --socket-group's gid, or (gid_t)-1: leave as created */
+/* For a changing request: true if the peer may change state, else answers 403, false. */
+bool hsd_auth_may_change(hsd *d, struct evhttp_request *req);
 
 /* raft_driver.c (seeds only) */
 uint64_t hsd_seed_id(const char *name);

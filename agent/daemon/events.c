@@ -133,6 +133,7 @@ void hsd_events_publish(hsd *d, const hs_event *ev)
         json_object_set_new(o, "config_version", json_integer((json_int_t)ev->config_version));
     json_object_set_new(o, "time_ms", json_integer((json_int_t)hsd_unix_ms()));
     char *text = json_dumps(o, JSON_COMPACT);
+    if (text) hsd_handlers_dispatch(d, name, o, text);
     json_decref(o);
     if (!text) return;
     size_t n = strlen(text);

@@ -42,6 +42,7 @@ void hsd_http_json(struct evhttp_request *req, int code, json_t *obj)
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     const char *reason = code == 200   ? "OK"
                          : code == 400 ? "Bad Request"
+                         : code == 403 ? "Forbidden"
                          : code == 404 ? "Not Found"
                          : code == 405 ? "Method Not Allowed"
                          : code == 409 ? "Conflict"
@@ -113,6 +114,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         hsd_http_error(req, 400, "bad request URI");
         return;
     }
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && !hsd_auth_may_change(d, req)) return;
     struct evkeyvalq q;
     TAILQ_INIT(&q);
     if (qs && evhttp_parse_query_str(qs, &q) != 0) {
@@ -178,6 +180,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 int hsd_http_open(hsd *d)
 {
     const char *path = d->opt.socket_path;
+    char aerr[200];
+    if (hsd_auth_init(&d->opt, aerr, sizeof(aerr)) != 0) {
+        log_err("%s", aerr);
+        return -1;
+    }
     struct sockaddr_un sun;
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
@@ -192,8 +199,13 @@ int hsd_http_open(hsd *d)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        if (mkdir(dir, 0750) == 0) {
+            /* a new directory: 0750, owned by us and the socket's group */
+            if (chown(dir, (uid_t)-1, hsd_auth_socket_gid()) != 0 || chmod(dir, 0750) != 0)
+                log_warn("cannot set owner/mode of %s: %s", dir, strerror(errno));
+        } else if (errno != EEXIST) {
             log_warn("cannot create %s: %s", dir, strerror(errno));
+        }
     }
     /* remove a stale socket, but never something that is not a socket */
     struct stat st;
@@ -225,6 +237,13 @@ int hsd_http_open(hsd *d)
         return -1;
     }
     if (chmod(path, 0660) != 0) log_warn("chmod %s: %s", path, strerror(errno));
+    if (chown(path, (uid_t)-1, hsd_auth_socket_gid()) != 0) {
+        log_err("cannot give %s to --socket-group %s: %s", path, d->opt.socket_group,
+                strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
     if (listen(fd, 64) != 0) {
         log_err("listen %s: %s", path, strerror(errno));
         close(fd);

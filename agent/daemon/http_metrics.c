@@ -117,6 +117,13 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
     counter(b, "hearsay_tcp_accepted_total", "TCP connections accepted.", d->c.tcp_accepted);
     counter(b, "hearsay_tcp_connects_total", "TCP connections opened.", d->c.tcp_connects);
     counter(b, "hearsay_events_total", "Membership events published.", d->c.events_total);
+    counter(b, "hearsay_handlers_run_total", "Event handlers started.", d->c.handlers_run);
+    counter(b, "hearsay_handlers_failed_total", "Event handlers that exited non-zero.",
+            d->c.handlers_failed);
+    counter(b, "hearsay_handlers_timeout_total", "Event handlers killed at their timeout.",
+            d->c.handlers_timeout);
+    counter(b, "hearsay_handlers_dropped_total", "Events dropped: handler queue full.",
+            d->c.handlers_dropped);
     gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams(d));
     counter(b, "hearsay_http_requests_total", "HTTP API requests.", d->c.http_requests);
     hs_raft *r = hsd_raft_node(d);

@@ -132,6 +132,7 @@ int main(int argc, char **argv)
     if (hsd_udp_open(d) != 0 || hsd_tcp_open(d) != 0) goto out;
     if (!d->opt.have_advertise) d->advertise = d->opt.bind;
     if (hsd_events_init(d) != 0) goto out;
+    if (hsd_handlers_init(d) != 0) goto out;
     if (hsd_http_open(d) != 0) goto out;
     d->cc = malloc(sizeof(*d->cc));
     if (!d->cc) goto out;
@@ -159,6 +160,7 @@ out:
     hsd_notify_stopping(d);
     hsd_notify_free(d);
     hsd_signals_free(d);
+    hsd_handlers_free(d);
     hsd_events_free(d);
     hsd_http_close(d);
     hsd_sync_free(d);

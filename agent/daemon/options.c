@@ -223,6 +223,12 @@ int hsd_options_set(hsd_options *o, const char *key_in, const char *value, bool 
             set_err(err, errlen, "bad --data-dir '%s': empty or too long%s", value, NULL);
             return -1;
         }
+    } else if (!strcmp(key, "socket-group") || !strcmp(key, "admin-group")) {
+        char *dst = key[0] == 's' ? o->socket_group : o->admin_group;
+        if (copy_str(dst, sizeof(o->socket_group), value) != 0) {
+            set_err(err, errlen, "bad --%s '%s': empty or longer than 63 bytes", key, value);
+            return -1;
+        }
     } else if (!strcmp(key, "key-file")) {
         if (copy_str(o->key_file, sizeof(o->key_file), value) != 0) {
             set_err(err, errlen, "bad --key-file '%s': empty or too long%s", value, NULL);
@@ -270,6 +276,8 @@ int hsd_options_set(hsd_options *o, const char *key_in, const char *value, bool 
             o->reap_failed_s = v;
         else
             o->reap_left_s = v;
+    } else if (hsd_handler_key(key)) {
+        return hsd_handler_option(o, key, value, err, errlen);
     } else {
         set_err(err, errlen, "unknown option '%s'%s", key_in, NULL);
         return -1;
@@ -449,8 +457,15 @@ void hsd_options_usage(FILE *f)
                "                      flags on the command line override it\n"
                "  --cluster NAME      cluster name bound into every packet (default hearsay)\n"
                "  --log-level LEVEL   error, warn, info (default) or debug\n"
+               "  --socket-group G    group owning the API socket (default: the daemon's)\n"
+               "  --admin-group G     group allowed to change state through the API (default\n"
+               "                      none: only uid 0 and the daemon's uid)\n"
                "  --reap-failed SECS  forget failed members after SECS (default 86400)\n"
                "  --reap-left SECS    forget members that left after SECS (default 86400)\n"
+               "  --handler EVENT=CMD run `sh -c CMD` on EVENT (member-join, member-failed,\n"
+               "                      member-leave, member-update, config-change); repeatable\n"
+               "  --handler-timeout S kill a handler after S seconds (default 30)\n"
+               "  --max-handlers N    handlers running at once (default 8; 256 more queue)\n"
                "  --dev               one-node development agent: insecure, temporary data dir\n"
                "                      and socket under /tmp (printed on start)\n");
 }

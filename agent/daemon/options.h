@@ -20,6 +20,10 @@
 #define HSD_DEFAULT_DATA   "/var/lib/hearsay"
 #define HSD_DEFAULT_PORT   7946
 
+/* handlers.c: member-join, member-failed, member-leave, member-update, config-change */
+#define HSD_HANDLER_EVENTS  5
+#define HSD_HANDLER_CMD_MAX 1024
+
 typedef struct hsd_seed {
     char name[HS_NAME_MAX + 1];
     hs_addr addr;
@@ -43,8 +47,13 @@ typedef struct hsd_options {
     char config_file[HSD_PATH_MAX];
     char tags[HS_TAGS_MAX]; /* packed "k=v\0" strings (hs_tags form) */
     size_t tags_len;
+    char socket_group[64]; /* group owning the API socket ("": the daemon's primary group) */
+    char admin_group[64];  /* group allowed to change state via the API ("": none) */
     int log_level;
     uint64_t reap_failed_s, reap_left_s; /* 0: the core's default (24 h) */
+    /* handlers.c: command per event ("": none); 0 below: the defaults (30 s, 8) */
+    char handlers[HSD_HANDLER_EVENTS][HSD_HANDLER_CMD_MAX];
+    int handler_timeout, max_handlers;
     bool dev;
     bool help, version;
     /* internal: which repeatable lists the command line has started to replace */
@@ -63,5 +72,9 @@ int hsd_options_set(hsd_options *o, const char *key, const char *value, bool fro
 /* Sets or removes (value NULL) one tag in a packed tag buffer; -1 if it would not fit. */
 int hsd_tags_put(char *buf, size_t *len, size_t cap, const char *key, const char *value);
 void hsd_options_usage(FILE *f);
+/* handlers.c: handler, handler-timeout, max-handlers and the event names as keys. */
+bool hsd_handler_key(const char *key);
+int hsd_handler_option(hsd_options *o, const char *key, const char *value, char *err,
+                       size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@ static void reload(hsd *d)
         return;
     }
     hsd_log_set_level(o.log_level);
+    hsd_handlers_reload(d, &o);
     hs_member_info mi;
     bool same = hs_node_find(d->node, d->opt.name, &mi) && mi.tags.len == o.tags_len &&
                 (o.tags_len == 0 || memcmp(mi.tags.data, o.tags, o.tags_len) == 0);
