@@ -1,6 +1,9 @@
 /* raft_storage.c: a seed's durable Raft state in DATA_DIR/raft/.
  * - hardstate: "HSHS", term, vote, commit, CRC32; replaced atomically (temp file, fsync, rename,
- *   fsync of the directory; the directory fsync is skipped when only the commit index moved).
+ *   fsync of the directory) whenever the term or the vote changes. The commit index is volatile
+ *   in Raft (the node learns it again from the leader), so a Ready that only moves it costs no
+ *   write at all, as etcd's MustSync; the file holds the commit index of the last term/vote
+ *   change, and on load it is raised to the snapshot's index.
  * - log: records [u32 body length][u32 CRC32 of body][body = term u64, index u64, type u8,
  *   data], appended and fdatasync'd; an entry that replaces a suffix truncates the file at the
  *   offset of its index first. On load a torn or corrupt final record is cut off.
@@ -331,13 +334,12 @@ int hsd_rstore_set_hard(hsd_rstore *s, const hs_raft_hard_state *h)
     hs_put_u64(&w, h->vote);
     hs_put_u64(&w, h->commit);
     hs_put_u32(&w, crc32(buf, 28));
-    /* A change of term or vote is durable before anything else happens (directory fsync'd
-     * too). When only the commit index moved, the rename is not waited for: a crash may bring
-     * back the previous file, whose term and vote are the same and whose older commit index is
-     * safe (the node learns the commit index again from the leader). */
-    bool same = h->term == s->hard.term && h->vote == s->hard.vote;
-    if (atomic_write_ex(s, "hardstate", buf, sizeof(buf), !same) != 0) return -1;
+    /* A change of term or vote is durable (file and directory fsync'd) before anything else
+     * happens. A change of the commit index alone is not written: see the top of the file. */
+    bool same = h->term == s->hard.term && h->vote == s->hard.vote && s->hard_written;
+    if (!same && atomic_write_ex(s, "hardstate", buf, sizeof(buf), true) != 0) return -1;
     s->hard = *h;
+    s->hard_written = true;
     return 0;
 }
 
@@ -435,7 +437,9 @@ int hsd_rstore_open(hsd_rstore *s, const char *data_dir)
             log_err("raft storage: %s is corrupt; refusing to start", path);
             return -1;
         }
+        s->hard_written = true;
     }
+    if (s->hard.commit < s->snap.index) s->hard.commit = s->snap.index;
     if (load_log(s) != 0) return -1;
     log_info("raft storage: snapshot %llu/%llu, %zu log entries, term %llu, commit %llu",
              (unsigned long long)s->snap.index, (unsigned long long)s->snap.term, s->n,

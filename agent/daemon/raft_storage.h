@@ -11,6 +11,7 @@ typedef struct hsd_rstore {
     char dir[300];
     int log_fd;
     hs_raft_hard_state hard;
+    bool hard_written;     /* the hardstate file exists (with this term and vote) */
     hs_raft_snapshot snap; /* index 0: none */
     hs_raft_entry *log;    /* durable entries after the snapshot, in order (a mirror) */
     long *off;             /* file offset of each entry's record */
@@ -26,7 +27,8 @@ void hsd_rstore_close(hsd_rstore *s);
 int hsd_rstore_set_snapshot(hsd_rstore *s, const hs_raft_snapshot *snap);
 /* Step 2: appends entries; the first one replaces every persisted entry at or after its index. */
 int hsd_rstore_append(hsd_rstore *s, const hs_raft_entry *e, size_t n);
-/* Step 3: writes the hard state (temp file + fsync + rename + fsync of the directory). */
+/* Step 3: makes a new term or vote durable (temp file + fsync + rename + fsync of the directory);
+ * a change of the commit index alone is kept in memory only (Raft treats it as volatile). */
 int hsd_rstore_set_hard(hsd_rstore *s, const hs_raft_hard_state *h);
 /* fsyncs the log file (after append, before any message of the same Ready is sent). */
 int hsd_rstore_sync(hsd_rstore *s);
