@@ -201,7 +201,7 @@ def rss(pid):
 # HTTP on a unix socket
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
+class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path, timeout):
         super().__init__("localhost", timeout=timeout)
         self.unix_path = path
@@ -218,7 +218,7 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 
 
 def http_get(sock_path, path, timeout=2.0):
-    c = _UnixHTTPConnection(sock_path, timeout)
+    c = UnixHTTPConnection(sock_path, timeout)
     try:
         c.request("GET", path)
         r = c.getresponse()

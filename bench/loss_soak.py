@@ -40,7 +40,7 @@ class EventWatcher(threading.Thread):
 
     def run(self):
         try:
-            self.conn = common._UnixHTTPConnection(self.agent.sock, None)
+            self.conn = common.UnixHTTPConnection(self.agent.sock, None)
             self.conn.request("GET", "/v1/events")
             r = self.conn.getresponse()
             while True:
