@@ -4,6 +4,7 @@
  * not read is dropped rather than buffered without limit). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -27,7 +28,7 @@ typedef struct stream {
 struct hsd_events {
     char *ring[RING_SIZE]; /* JSON line including '\n' */
     uint64_t ring_id[RING_SIZE];
-    uint64_t next_id; /* id of the next event; the first is 1 */
+    uint64_t next_id; /* id of the next event; the first is start time in ms * 1000 + 1 */
     stream *streams;
     unsigned nstreams;
 };
@@ -60,7 +61,11 @@ int hsd_events_init(hsd *d)
 {
     d->events = calloc(1, sizeof(*d->events));
     if (!d->events) return -1;
-    d->events->next_id = 1;
+    /* Ids go on growing across restarts (the start time in ms, times 1000), so a watcher
+     * that reconnects to a restarted agent with ?since=ID misses nothing the new agent has. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    d->events->next_id = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000000 * 1000 + 1;
     return 0;
 }
 
