@@ -5,9 +5,9 @@
 # a key made with the installed `hearsay keygen`), queries it with the installed
 # `hearsay members` / `hearsay check`, stops it with SIGTERM and purges the package.
 #
-# Slow (a full package build) and changes the system (installs and purges a package,
-# creates the hearsay user): NOT part of the default test suite. Run it as root on a
-# Debian 12 machine or container where hearsay is not otherwise installed:
+# Changes the system (installs and purges a package, creates the hearsay user), so ctest
+# runs it (packaging.deb) only as root, as CI does. Run it as root on a Debian 12 machine
+# or container where hearsay is not otherwise installed:
 #
 #   sudo tests/packaging/build_deb.sh            # build, lint, install, run, purge
 #   KEEP=1 tests/packaging/build_deb.sh          # keep the temp dir and the package
