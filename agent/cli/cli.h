@@ -82,6 +82,9 @@ void hs_print_raw(const hs_http_response *resp);
 int hs_urlencode_append(char *buf, size_t cap, const char *s);
 /* Prints s with control characters replaced, so agent data cannot drive the terminal. */
 void hs_put_safe(FILE *f, const char *s);
+/* Prints a JSON value for people: a string as it is, anything else as compact JSON; both
+ * through hs_put_safe. */
+void hs_put_json(FILE *f, json_t *v);
 /* Copies s into out with control characters replaced by '?'. */
 void hs_safe_copy(char *out, size_t cap, const char *s);
 /* Formats tags as "k=v,k2=v2" sorted by key (control characters replaced). */

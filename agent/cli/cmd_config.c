@@ -15,13 +15,7 @@ static const hs_opt opts[] = {
 
 static void print_value(json_t *v)
 {
-    if (json_is_string(v))
-        hs_put_safe(stdout, json_string_value(v));
-    else if (v) {
-        char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        if (d) hs_put_safe(stdout, d);
-        free(d);
-    }
+    if (v) hs_put_json(stdout, v);
     putchar('\n');
 }
 

@@ -29,15 +29,10 @@ static int parse_json_flag(const hs_command *cmd, int argc, char **argv, bool *j
 static void print_kv(const char *label, json_t *v, int indent)
 {
     printf("%*s%-*s ", indent, "", 22 - indent, label);
-    if (json_is_string(v))
-        hs_put_safe(stdout, json_string_value(v));
-    else if (!v || json_is_null(v))
+    if (!v || json_is_null(v))
         fputs("-", stdout);
-    else {
-        char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        if (d) hs_put_safe(stdout, d);
-        free(d);
-    }
+    else
+        hs_put_json(stdout, v);
     putchar('\n');
 }
 

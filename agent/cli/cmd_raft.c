@@ -20,23 +20,15 @@ static void print_field(const char *label, json_t *v)
         json_array_foreach(v, i, e)
         {
             if (i) fputs(", ", stdout);
-            if (json_is_string(e))
-                hs_put_safe(stdout, json_string_value(e));
-            else if (json_is_object(e) && hs_jstr(e, "name", NULL))
+            if (json_is_object(e) && hs_jstr(e, "name", NULL))
                 hs_put_safe(stdout, hs_jstr(e, "name", ""));
-            else {
-                char *d = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
-                if (d) hs_put_safe(stdout, d);
-                free(d);
-            }
+            else
+                hs_put_json(stdout, e);
         }
     } else if (!v || json_is_null(v))
         fputs("-", stdout);
-    else {
-        char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        if (d) hs_put_safe(stdout, d);
-        free(d);
-    }
+    else
+        hs_put_json(stdout, v);
     putchar('\n');
 }
 

@@ -41,6 +41,17 @@ void hs_put_safe(FILE *f, const char *s)
     }
 }
 
+void hs_put_json(FILE *f, json_t *v)
+{
+    if (json_is_string(v)) {
+        hs_put_safe(f, json_string_value(v));
+        return;
+    }
+    char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (d) hs_put_safe(f, d);
+    free(d);
+}
+
 const char *hs_jstr(json_t *obj, const char *key, const char *dflt)
 {
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
