@@ -105,6 +105,6 @@ int hs_raft_seed_change(const char *op, const char *name, const char *addr, bool
 /* The subcommands. */
 extern const hs_command hs_cmd_members, hs_cmd_join, hs_cmd_leave, hs_cmd_tags, hs_cmd_check,
     hs_cmd_keygen, hs_cmd_raft, hs_cmd_config, hs_cmd_watch, hs_cmd_self, hs_cmd_health,
-    hs_cmd_metrics;
+    hs_cmd_metrics, hs_cmd_keys;
 
 #endif

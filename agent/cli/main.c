@@ -13,7 +13,7 @@ hs_cli g_cli = {.socket_path = HS_DEFAULT_SOCKET, .timeout_ms = -1};
 static const hs_command *const commands[] = {
     &hs_cmd_members, &hs_cmd_join,    &hs_cmd_leave,  &hs_cmd_tags,  &hs_cmd_check,
     &hs_cmd_keygen,  &hs_cmd_raft,    &hs_cmd_config, &hs_cmd_watch, &hs_cmd_self,
-    &hs_cmd_health,  &hs_cmd_metrics, NULL,
+    &hs_cmd_health,  &hs_cmd_metrics, &hs_cmd_keys,   NULL,
 };
 
 const hs_command *hs_find_command(const char *name)

@@ -173,6 +173,7 @@ static void check_catchup(hsd *d);
 
 void hsd_sync_config_changed(hsd *d, const char *src, const hs_addr *addr)
 {
+    hsd_keys_config_changed(d);
     hs_event ev;
     memset(&ev, 0, sizeof(ev));
     ev.type = HS_EV_CONFIG_SEEN;
@@ -355,6 +356,23 @@ static void op_run(hsd *d, op *o)
                 return;
             }
             rc = hs_raft_propose(r, b, n, &o->index, &o->term);
+        } else if (o->kind >= HSD_OP_KEY_INSTALL) {
+            if (d->cc->n_keys == 0) return; /* the leader installs the seeds' ring first */
+            hs_cc_cmd cmd;
+            memset(&cmd, 0, sizeof(cmd));
+            cmd.op = o->kind == HSD_OP_KEY_INSTALL ? HS_CC_KEY_INSTALL
+                     : o->kind == HSD_OP_KEY_USE   ? HS_CC_KEY_USE
+                                                   : HS_CC_KEY_REMOVE;
+            uint8_t b[HS_CC_CMD_MAX];
+            size_t n = 0;
+            if (hs_env_key_decode(o->value, strlen(o->value), cmd.key_bytes) == 0)
+                n = hs_cc_cmd_encode(&cmd, b, sizeof(b));
+            sodium_memzero(cmd.key_bytes, sizeof(cmd.key_bytes));
+            if (!n) {
+                op_finish(d, o, HSD_OP_INVALID, NULL, false, 0);
+                return;
+            }
+            rc = hs_raft_propose(r, b, n, &o->index, &o->term);
         } else if (o->kind == HSD_OP_READ) {
             rc = hs_raft_read_index(r, o->id);
             if (rc == HS_RAFT_OK) {
@@ -464,7 +482,7 @@ static void on_fwd(hsd *d, const hs_addr *from, hs_reader *r)
     char key[HS_CC_NAME_MAX + 1], value[HS_CC_VALUE_MAX + 1];
     hs_get_str8(r, key, sizeof(key), true);
     hs_get_str8(r, value, sizeof(value), false);
-    if (!r->ok || hs_reader_left(r) != 0 || kind < HSD_OP_SET || kind > HSD_OP_REMOVE_SEED) {
+    if (!r->ok || hs_reader_left(r) != 0 || kind < HSD_OP_SET || kind > HSD_OP_KEY_REMOVE) {
         d->c.drops[HSD_DROP_MALFORMED]++;
         return;
     }

@@ -47,6 +47,7 @@ struct hsd_events;
 struct hsd_raft;
 struct hsd_sync;
 struct hsd_notify;
+struct hsd_keys;
 struct hs_cluster_config;
 
 typedef struct hsd {
@@ -78,6 +79,7 @@ typedef struct hsd {
     struct hsd_raft *raft;        /* NULL on a non-seed */
     struct hsd_sync *sync;        /* config distribution and forwarded requests */
     struct hsd_notify *notify;    /* sd_notify state */
+    struct hsd_keys *keys;        /* key-ring surveys (keys.c) */
     struct hs_cluster_config *cc; /* the configuration this agent holds (heap) */
     uint8_t *sealbuf;             /* scratch for sealing outgoing messages */
     size_t sealcap;
@@ -156,7 +158,15 @@ uint64_t hsd_raft_applied(const hsd *d);
 const char *hsd_raft_leader_name(const hsd *d); /* NULL if unknown or not a seed */
 
 /* config_sync.c: config fetch (0x60/0x61), forwarded requests (0x62/0x63), pending ops */
-enum hsd_op_kind { HSD_OP_SET = 1, HSD_OP_READ = 2, HSD_OP_ADD_SEED = 3, HSD_OP_REMOVE_SEED = 4 };
+enum hsd_op_kind {
+    HSD_OP_SET = 1,
+    HSD_OP_READ = 2,
+    HSD_OP_ADD_SEED = 3,
+    HSD_OP_REMOVE_SEED = 4,
+    HSD_OP_KEY_INSTALL = 5, /* value: the key, base64 */
+    HSD_OP_KEY_USE = 6,
+    HSD_OP_KEY_REMOVE = 7,
+};
 enum hsd_op_result {
     HSD_OP_OK = 0,
     HSD_OP_NOTLEADER = 1, /* no leader known (answered 503) */
@@ -182,6 +192,17 @@ const char *hsd_sync_leader(const hsd *d);
 /* http_config.c */
 void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *key,
                       const char *value, bool found, uint64_t version);
+
+/* keys.c: the key ring follows the configuration; rotation with acknowledgements */
+int hsd_keys_init(hsd *d);
+void hsd_keys_free(hsd *d);
+/* Loads DATA_DIR/keyring (the last replicated ring) into d->env if it exists. */
+int hsd_keys_load_saved(hsd *d, bool *loaded, char *err, size_t errlen);
+void hsd_keys_config_changed(hsd *d); /* makes d->env the configuration's ring */
+void hsd_keys_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
+/* A key operation ended (committed or not): answers req, after the acknowledgement wait. */
+void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *b64,
+                      uint64_t version);
 
 /* sd_notify.c */
 void hsd_notify_init(hsd *d);

@@ -41,6 +41,7 @@ void hsd_http_json(struct evhttp_request *req, int code, json_t *obj)
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     const char *reason = code == 200   ? "OK"
+                         : code == 202 ? "Accepted"
                          : code == 400 ? "Bad Request"
                          : code == 403 ? "Forbidden"
                          : code == 404 ? "Not Found"
@@ -166,6 +167,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         hsd_api_raft_seed(d, req, path[9] == 'a');
     } else if (!strcmp(path, "/v1/config") || !strncmp(path, "/v1/config/", 11)) {
         hsd_api_config(d, req, path, &q);
+    } else if (!strcmp(path, "/v1/keys") || !strncmp(path, "/v1/keys/", 9)) {
+        hsd_api_keys(d, req, path, &q);
     } else if (!strcmp(path, "/v1/metrics")) {
         if (get)
             hsd_api_metrics(d, req);

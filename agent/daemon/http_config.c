@@ -30,8 +30,11 @@ static const char *result_msg(int result)
 void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *key,
                       const char *value, bool found, uint64_t version)
 {
-    (void)d;
     (void)found;
+    if (kind >= HSD_OP_KEY_INSTALL) {
+        hsd_keys_op_done(d, req, kind, result, value ? value : "", version);
+        return;
+    }
     if (result != HSD_OP_OK) {
         int code = result == HSD_OP_BUSY       ? 409
                    : result == HSD_OP_INVALID  ? 400

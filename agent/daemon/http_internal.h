@@ -28,5 +28,7 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req);
 /* http_config.c: /v1/config[/KEY] and /v1/raft/add-seed|remove-seed */
 void hsd_api_config(hsd *d, struct evhttp_request *req, const char *path, struct evkeyvalq *q);
 void hsd_api_raft_seed(hsd *d, struct evhttp_request *req, bool add);
+/* keys.c: /v1/keys and /v1/keys/install|use|remove */
+void hsd_api_keys(hsd *d, struct evhttp_request *req, const char *path, struct evkeyvalq *q);
 
 #endif

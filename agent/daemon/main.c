@@ -80,7 +80,17 @@ static int setup_keys(hsd *d)
         log_err("%s", err);
         return -1;
     }
-    log_info("key ring loaded: %zu key(s)", d->env.key_count);
+    bool saved = false;
+    if (hsd_keys_load_saved(d, &saved, err, sizeof(err)) != 0) {
+        log_err("%s", err);
+        return -1;
+    }
+    if (saved)
+        log_info("key ring loaded: %zu key(s) from %s/keyring (the last replicated ring; "
+                 "the key file is used only until the cluster configuration holds keys)",
+                 d->env.key_count, d->opt.data_dir);
+    else
+        log_info("key ring loaded: %zu key(s)", d->env.key_count);
     return 0;
 }
 
@@ -139,6 +149,7 @@ int main(int argc, char **argv)
     hs_cc_init(d->cc);
     if (hsd_driver_start(d) != 0) goto out;
     if (hsd_sync_init(d) != 0) goto out;
+    if (hsd_keys_init(d) != 0) goto out;
     if (hsd_raft_start(d) != 0) goto out;
     if (hsd_signals_init(d) != 0) goto out;
     hsd_notify_init(d);
@@ -163,6 +174,7 @@ out:
     hsd_handlers_free(d);
     hsd_events_free(d);
     hsd_http_close(d);
+    hsd_keys_free(d);
     hsd_sync_free(d);
     hsd_raft_stop(d);
     hsd_driver_stop(d);

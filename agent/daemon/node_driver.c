@@ -174,6 +174,8 @@ void hsd_dispatch(hsd *d, const hs_addr *from, const uint8_t *data, size_t len, 
             hsd_raft_receive(d, from, data, len);
         else
             d->c.drops[HSD_DROP_UNKNOWN_TYPE]++; /* Raft and config travel over TCP only */
+    } else if (t == HS_MSG_KEYS_QUERY || t == HS_MSG_KEYS_STATE) {
+        hsd_keys_receive(d, from, data, len); /* small; datagram or stream */
     } else if (hs_msg_is_config(t)) {
         if (stream)
             hsd_sync_receive(d, from, data, len);

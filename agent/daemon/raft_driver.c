@@ -25,6 +25,7 @@ struct hsd_raft {
     struct event *timer;
     uint64_t applied;
     uint64_t bootstrap_term; /* term in which this leader proposed the initial configuration */
+    uint64_t keys_term;      /* term in which this leader proposed the key ring */
     bool failed;             /* storage failed: stop acting rather than break the contract */
 };
 
@@ -150,6 +151,29 @@ static void bootstrap(hsd *d)
     log_info("raft: proposed the initial configuration (cluster name, %u seeds)", (unsigned)c->n);
 }
 
+/* A secure cluster's configuration holds the key ring from the start, so that rotation
+ * (keys.c) changes one replicated ring: a leader that finds it empty installs its own ring,
+ * primary first (the first key installed becomes the primary). Once per term. */
+static void seed_key_ring(hsd *d)
+{
+    struct hsd_raft *R = d->raft;
+    hs_raft *r = R->r;
+    if (d->opt.insecure || d->cc->n_keys > 0 || d->env.key_count == 0 ||
+        hs_raft_get_role(r) != HS_RAFT_LEADER || R->keys_term == hs_raft_term(r) ||
+        R->applied < hs_raft_commit(r) || hs_raft_term_at(r, hs_raft_commit(r)) != hs_raft_term(r))
+        return;
+    R->keys_term = hs_raft_term(r);
+    hs_cc_cmd cmd;
+    for (size_t i = 0; i < d->env.key_count; i++) {
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.op = HS_CC_KEY_INSTALL;
+        memcpy(cmd.key_bytes, d->env.keys[i], HS_CC_KEY_BYTES);
+        propose_cmd(r, &cmd);
+    }
+    sodium_memzero(&cmd, sizeof(cmd));
+    log_info("raft: proposed the cluster key ring (%zu key(s))", d->env.key_count);
+}
+
 void hsd_raft_drive(hsd *d)
 {
     struct hsd_raft *R = d->raft;
@@ -192,6 +216,7 @@ void hsd_raft_drive(hsd *d)
         if (d->cc->version != v0) hsd_sync_config_changed(d, d->opt.name, &d->advertise);
         maybe_compact(d);
         bootstrap(d);
+        seed_key_ring(d);
     }
     rearm(d);
 }

@@ -1,7 +1,7 @@
 /* wire.h: message type numbers shared by every core. The first byte of every payload (what is
  * inside the envelope, see envelope.h) names its type; the agent routes by range:
  * 0x01-0x3f membership (membership.c), 0x40-0x5f Raft (raft_codec.c),
- * 0x60-0x6f configuration fetch (config distribution). */
+ * 0x60-0x6f configuration fetch (config distribution) and key-ring queries. */
 #ifndef HEARSAY_WIRE_H
 #define HEARSAY_WIRE_H
 
@@ -24,6 +24,8 @@ enum {
     HS_MSG_RAFT_LAST = 0x5f,
     HS_MSG_CONFIG_FIRST = 0x60,
     HS_MSG_CONFIG_LAST = 0x6f,
+    HS_MSG_KEYS_QUERY = 0x64, /* which key ring do you hold? (UDP or TCP) */
+    HS_MSG_KEYS_STATE = 0x65, /* the answer */
 };
 
 static inline bool hs_msg_is_membership(uint8_t t)

@@ -15,7 +15,7 @@ _hearsay()
         cword=$COMP_CWORD
     fi
 
-    local commands="members join leave tags check keygen raft config watch self health metrics help"
+    local commands="members join leave tags check keygen keys raft config watch self health metrics help"
     local global_opts="--socket --timeout --help --version"
 
     # find the subcommand, skipping global options and their values
@@ -37,10 +37,10 @@ _hearsay()
         COMPREPLY=($(compgen -f -- "$cur"))
         return
         ;;
-    --timeout | --since | --min-alive | -w | --warning | -c | --critical)
+    --timeout | --since | --min-alive | -w | --warning | -c | --critical | --wait)
         return
         ;;
-    -o | --output)
+    -o | --output | -f | --file)
         COMPREPLY=($(compgen -f -- "$cur"))
         return
         ;;
@@ -76,6 +76,7 @@ _hearsay()
     raft | self | health) opts+=" --json" ;;
     watch) opts+=" --json --since" ;;
     config) opts+=" --consistent --json" ;;
+    keys) opts+=" --file --wait --local --json" ;;
     help)
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return
@@ -95,6 +96,10 @@ _hearsay()
             ;;
         raft)
             ((nargs == 1)) && COMPREPLY=($(compgen -W "status" -- "$cur"))
+            return
+            ;;
+        keys)
+            ((nargs == 1)) && COMPREPLY=($(compgen -W "list install use remove" -- "$cur"))
             return
             ;;
         esac
