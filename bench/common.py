@@ -173,7 +173,7 @@ def _port_free(ip, port):
 
 def pick_port(ips, avoid=()):
     for _ in range(500):
-        port = random.randint(20000, 59000)
+        port = random.randint(10000, 32000)  # below the ephemeral range
         if port not in avoid and all(_port_free(ip, port) for ip in ips):
             return port
     raise RuntimeError("no free port")

@@ -344,6 +344,12 @@ static void op_run(hsd *d, op *o)
     if (r && hs_raft_get_role(r) == HS_RAFT_LEADER) {
         int rc;
         if (o->kind == HSD_OP_SET) {
+            /* refuse what the configuration would refuse, before it costs a log entry (the
+             * state machine still decides: proposals in flight may fill the table) */
+            if (!hs_cc_get(d->cc, o->key) && d->cc->n_settings >= HS_CC_MAX_SETTINGS) {
+                op_finish(d, o, HSD_OP_INVALID, NULL, false, 0);
+                return;
+            }
             hs_cc_cmd cmd;
             memset(&cmd, 0, sizeof(cmd));
             cmd.op = HS_CC_SET;

@@ -1,8 +1,10 @@
 /* transport_tcp.c: TCP on the same address and port as UDP, for `stream` packets (full-state
  * exchanges too large for a datagram). Each frame is a 4-byte big-endian length followed by
  * one sealed envelope. Bounded: frame size, inbound and outbound connection caps, buffered
- * bytes, and read/write timeouts. Outbound connections carry frames one way and close once
- * their queue is written; frames to a peer with a connection in progress share it.
+ * bytes, and read/write timeouts. Outbound connections carry frames one way and stay open for
+ * the next frames to the same peer until idle for OUT_IDLE_S (shorter than the receiver's
+ * IO_TIMEOUT_S, so the sender is the one that closes) or until the peer closes; at a cap the
+ * least recently used idle connection makes room (inbound: the least recently active).
  * The first frame of every connection is a transport hello (payload byte 0x00, a type no core
  * uses, then a u8 length and the sender's advertised HOST:PORT), sealed like every frame, so
  * the receiver reports the sender's listening address as `from`, not its ephemeral port. */
@@ -26,6 +28,7 @@
 #define CONNS_OUT_MAX 32
 #define OUT_QUEUE_MAX (8u * 1024u * 1024u) /* bytes queued on one outbound connection */
 #define IO_TIMEOUT_S  10
+#define OUT_IDLE_S    5
 #define HELLO_TYPE    0x00
 
 typedef struct conn {
@@ -34,6 +37,7 @@ typedef struct conn {
     bool outbound;
     bool hello_seen; /* inbound: the first frame was handled */
     hs_addr peer;
+    uint64_t used_ms; /* last frame written (outbound) or read (inbound) */
     struct conn *prev, *next;
 } conn;
 
@@ -67,6 +71,7 @@ static conn *conn_new(hsd *d, struct bufferevent *bev, bool outbound, const hs_a
     c->bev = bev;
     c->outbound = outbound;
     c->peer = *peer;
+    c->used_ms = hsd_now_ms();
     c->next = d->tcp->head;
     if (c->next) c->next->prev = c;
     d->tcp->head = c;
@@ -100,6 +105,7 @@ static void on_in_read(struct bufferevent *bev, void *arg)
             return;
         }
         evbuffer_drain(in, 4);
+        c->used_ms = hsd_now_ms();
         uint8_t *frame = malloc(len);
         uint8_t *plain = malloc(len);
         if (!frame || !plain) {
@@ -159,10 +165,25 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     conn_free(c);
 }
 
-static void on_out_written(struct bufferevent *bev, void *arg)
+/* The receiver never writes on our outbound connection: anything it sends is a protocol
+ * error, and EOF (it closed or exited) arrives through on_event. */
+static void on_out_read(struct bufferevent *bev, void *arg)
 {
+    (void)bev;
     conn *c = arg;
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) conn_free(c);
+    c->d->c.drops[HSD_DROP_MALFORMED]++;
+    conn_free(c);
+}
+
+/* The least recently used connection of one direction that has nothing left to write. */
+static conn *lru_idle(hsd *d, bool outbound)
+{
+    conn *best = NULL;
+    for (conn *it = d->tcp->head; it; it = it->next)
+        if (it->outbound == outbound && evbuffer_get_length(bufferevent_get_output(it->bev)) == 0 &&
+            (!best || it->used_ms < best->used_ms))
+            best = it;
+    return best;
 }
 
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int sl,
@@ -171,6 +192,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     (void)lis;
     hsd *d = arg;
     hs_addr peer;
+    if (d->tcp->n_in >= CONNS_IN_MAX) {
+        conn *old = lru_idle(d, false);
+        if (old) conn_free(old); /* its sender reconnects when it has more to say */
+    }
     if (d->tcp->n_in >= CONNS_IN_MAX || hsd_from_sockaddr(sa, (socklen_t)sl, &peer) != 0) {
         d->c.drops[HSD_DROP_CONN_LIMIT]++;
         evutil_closesocket(fd);
@@ -254,6 +279,12 @@ static void write_frame(hsd *d, conn *c, const uint8_t *payload, size_t len)
     buf[3] = (uint8_t)out_len;
     bufferevent_write(c->bev, buf, 4 + out_len);
     free(buf);
+    if (c->outbound) {
+        /* restart the idle clock: the read timeout closes a connection unused for OUT_IDLE_S */
+        struct timeval idle = {OUT_IDLE_S, 0}, io = {IO_TIMEOUT_S, 0};
+        bufferevent_set_timeouts(c->bev, &idle, &io);
+        c->used_ms = hsd_now_ms();
+    }
     d->c.tcp_frames_out++;
     d->c.tcp_bytes_out += 4 + out_len;
 }
@@ -278,6 +309,10 @@ void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
     }
     if (!c) {
         if (d->tcp->n_out >= CONNS_OUT_MAX) {
+            conn *old = lru_idle(d, true);
+            if (old) conn_free(old);
+        }
+        if (d->tcp->n_out >= CONNS_OUT_MAX) {
             d->c.drops[HSD_DROP_CONN_LIMIT]++;
             return;
         }
@@ -295,9 +330,8 @@ void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
             d->c.drops[HSD_DROP_SEND_FAILED]++;
             return;
         }
-        struct timeval tmo = {IO_TIMEOUT_S, 0};
-        bufferevent_set_timeouts(bev, &tmo, &tmo);
-        bufferevent_setcb(bev, NULL, on_out_written, on_event, c);
+        bufferevent_setcb(bev, on_out_read, NULL, on_event, c);
+        bufferevent_enable(bev, EV_READ);
         if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, (int)sl) != 0) {
             d->c.drops[HSD_DROP_SEND_FAILED]++;
             conn_free(c);

@@ -178,9 +178,11 @@ def _port_free(ip, port):
 
 
 def pick_port(ips):
-    """A port that is free for UDP and TCP on every ip, from a random high range."""
+    """A port that is free for UDP and TCP on every ip, from a random range below the
+    kernel's ephemeral ports (32768-60999 on Linux), so that no agent's outgoing connection
+    can be holding the port of an agent that restarts."""
     for _ in range(200):
-        port = random.randint(20000, 59000)
+        port = random.randint(10000, 32000)
         if all(_port_free(ip, port) for ip in ips):
             return port
     raise RuntimeError("no free port")

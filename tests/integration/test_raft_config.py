@@ -83,6 +83,23 @@ class RaftConfig(unittest.TestCase):
         print("MEASURE raft_election_s=%.3f config_commit_s=%.3f raft_failover_s=%.3f"
               % (took, commit, failover))
 
+    def test_full_table_refused_without_a_log_entry(self):
+        """The configuration holds 128 free-form settings; a write of a 129th key is refused
+        (400) by the leader before it is proposed: the Raft log does not grow."""
+        with Cluster(3, seeds=(1, 2, 3)) as c:
+            c.start()
+            harness.wait_for(lambda: raft(c[1]).get("leader"), 10, "a raft leader", 0.1)
+            for i in range(128):
+                st, body = c[1].api("PUT", "/v1/config/k%03d" % i, b"v", timeout=10)
+                self.assertEqual(st, 200, body)
+            leader = c[raft(c[1])["leader"]]
+            last = raft(leader)["last_index"]
+            st, body = c[2].api("PUT", "/v1/config/one-too-many", b"v", timeout=10)
+            self.assertEqual(st, 400, body)
+            st, body = c[3].api("PUT", "/v1/config/k007", b"changed", timeout=10)
+            self.assertEqual(st, 200, body)  # an existing key can still change
+            self.assertEqual(raft(leader)["last_index"], last + 1)
+
 
 if __name__ == "__main__":
     harness.main()
