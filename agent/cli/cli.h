@@ -1,16 +1,17 @@
-/* cli.h: what the hearsay subcommands share: global options, the API call helper that turns
- * transport and HTTP failures into messages and exit codes, and small output helpers. */
+/* cli.h: what the hearsay subcommands share: global options, the API call helpers (on top of
+ * libhearsay, <hearsay/client.h>) that turn transport and HTTP failures into messages and
+ * exit codes, and small output helpers. */
 #ifndef HS_CLI_H
 #define HS_CLI_H
 
+#include <hearsay/client.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
-#include "http.h"
-
-#define HS_DEFAULT_SOCKET "/run/hearsay/api.sock"
+#define HS_DEFAULT_SOCKET HS_CLIENT_DEFAULT_SOCKET
 #define HS_CLI_VERSION    "0.1.0"
 
 /* Exit codes of every subcommand except check (which uses the plugin codes). */
@@ -63,23 +64,26 @@ int hs_parse_timeout(const char *v);
 /* Parses a non-negative integer option value; -1 on error (message printed). */
 long hs_parse_count(const hs_command *cmd, const char *opt, const char *value);
 
+/* Set from a signal handler: a request blocked on the agent returns HS_CLIENT_EINTR. */
+extern volatile sig_atomic_t hs_http_interrupted;
+
 /* One API call. On a transport failure or an HTTP status >= 300 it prints the reason and
  * returns the exit code (EXIT_UNREACHABLE / EXIT_ERROR); 0 with resp filled on success. */
 int hs_api(const char *method, const char *target, const char *content_type, const char *body,
-           size_t body_len, int timeout_ms, hs_http_response *resp);
-/* Like hs_api but quiet: returns the hs_http_do code (or 1 for HTTP >= 300) and puts the
+           size_t body_len, int timeout_ms, hs_client_response *resp);
+/* Like hs_api but quiet: returns the libhearsay code (or 1 for HTTP >= 300) and puts the
  * one-line reason into err. */
-int hs_api_quiet(const char *method, const char *target, int timeout_ms, hs_http_response *resp,
+int hs_api_quiet(const char *method, const char *target, int timeout_ms, hs_client_response *resp,
                  char *err, size_t errlen);
-/* The message for an HTTP error answer: {"error":...} or the status line. */
-void hs_http_error_message(const hs_http_response *resp, char *out, size_t cap);
+/* The raw call: the libhearsay code (HS_CLIENT_OK for any complete answer, whatever its
+ * status) with the reason of a failure in err. */
+int hs_api_raw(const char *method, const char *target, const char *content_type, const char *body,
+               size_t body_len, int timeout_ms, hs_client_response *resp, char *err, size_t errlen);
 /* Parses a JSON object body; prints an error and returns NULL if it is not one. */
-json_t *hs_parse_body(const hs_http_response *resp);
+json_t *hs_parse_body(const hs_client_response *resp);
 /* Writes the body as the API gave it, with a trailing newline if it lacks one. */
-void hs_print_raw(const hs_http_response *resp);
+void hs_print_raw(const hs_client_response *resp);
 
-/* Appends s percent-encoded (RFC 3986 unreserved kept) to buf; -1 if it does not fit. */
-int hs_urlencode_append(char *buf, size_t cap, const char *s);
 /* Prints s with control characters replaced, so agent data cannot drive the terminal. */
 void hs_put_safe(FILE *f, const char *s);
 /* Prints a JSON value for people: a string as it is, anything else as compact JSON; both

@@ -64,10 +64,10 @@ static long long deadline_ms;
 static json_t *fetch(const char *target, int *rc)
 {
     char err[512];
-    hs_http_response resp;
+    hs_client_response resp;
     long long left = deadline_ms - mono_ms();
     int r = hs_api_quiet("GET", target, left > 1 ? (int)left : 1, &resp, err, sizeof err);
-    if (r == HS_HTTP_ECONNECT) {
+    if (r == HS_CLIENT_ECONNECT) {
         char msg[700];
         snprintf(msg, sizeof msg, "cannot reach agent at %s: %s", g_cli.socket_path, err);
         *rc = unknown("%s", msg);
@@ -75,11 +75,11 @@ static json_t *fetch(const char *target, int *rc)
     }
     if (r) {
         *rc = unknown("agent error: %s", err);
-        hs_http_response_free(&resp);
+        hs_client_response_free(&resp);
         return NULL;
     }
     json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     if (!json_is_object(j)) {
         json_decref(j);
         *rc = unknown("%s", "bad answer from agent");

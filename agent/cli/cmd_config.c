@@ -55,12 +55,12 @@ static int run(int argc, char **argv)
     if (set && consistent) return hs_usage_error(&hs_cmd_config, "--consistent is for get");
 
     char target[2048] = "/v1/config/";
-    if (hs_urlencode_append(target, sizeof target, pos[1]) ||
+    if (hs_client_url_encode(target, sizeof target, pos[1]) ||
         (consistent && strlen(target) + 14 > sizeof target))
         return hs_usage_error(&hs_cmd_config, "key too long");
     if (consistent) strcat(target, "?consistent=1");
 
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = set ? hs_api("PUT", target, "text/plain; charset=utf-8", pos[2], strlen(pos[2]),
                           hs_timeout(HS_TIMEOUT_COMMIT), &resp)
                  : hs_api("GET", target, NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
@@ -79,7 +79,7 @@ static int run(int argc, char **argv)
     } else
         print_value(json_object_get(j, "value"));
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 

@@ -41,7 +41,7 @@ static int run_self(int argc, char **argv)
     bool json = false;
     int rc = parse_json_flag(&hs_cmd_self, argc, argv, &json);
     if (rc >= 0) return rc;
-    hs_http_response resp;
+    hs_client_response resp;
     rc = hs_api("GET", "/v1/self", NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     if (rc) return rc;
     json_t *j = hs_parse_body(&resp);
@@ -75,7 +75,7 @@ static int run_self(int argc, char **argv)
         }
     }
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 
@@ -85,14 +85,11 @@ static int run_health(int argc, char **argv)
     int rc = parse_json_flag(&hs_cmd_health, argc, argv, &json);
     if (rc >= 0) return rc;
     /* An unhealthy agent may answer 503 with the health document: show it, exit 1. */
-    hs_http_response resp;
+    hs_client_response resp;
     char err[512];
-    hs_http_request req = {.socket_path = g_cli.socket_path,
-                           .method = "GET",
-                           .target = "/v1/health",
-                           .timeout_ms = hs_timeout(HS_TIMEOUT_DEFAULT)};
-    int r = hs_http_do(&req, &resp, err, sizeof err);
-    if (r == HS_HTTP_ECONNECT) {
+    int r = hs_api_raw("GET", "/v1/health", NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp,
+                       err, sizeof err);
+    if (r == HS_CLIENT_ECONNECT) {
         hs_err("cannot reach agent at %s: %s", g_cli.socket_path, err);
         return EXIT_UNREACHABLE;
     }
@@ -103,7 +100,7 @@ static int run_health(int argc, char **argv)
     json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
     const char *status = hs_jstr(j, "status", NULL);
     if (!status) {
-        hs_http_error_message(&resp, err, sizeof err);
+        hs_client_response_message(&resp, err, sizeof err);
         hs_err("%s", err);
         rc = EXIT_ERROR;
     } else {
@@ -126,7 +123,7 @@ static int run_health(int argc, char **argv)
         rc = (strcmp(status, "ok") == 0 && resp.status < 300) ? EXIT_OK : EXIT_ERROR;
     }
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 
@@ -134,11 +131,11 @@ static int run_metrics(int argc, char **argv)
 {
     int rc = parse_json_flag(&hs_cmd_metrics, argc, argv, NULL);
     if (rc >= 0) return rc;
-    hs_http_response resp;
+    hs_client_response resp;
     rc = hs_api("GET", "/v1/metrics", NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     if (rc) return rc;
     if (resp.body_len) fwrite(resp.body, 1, resp.body_len, stdout);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return EXIT_OK;
 }
 

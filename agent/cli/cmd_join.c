@@ -11,7 +11,7 @@ static int post_join(json_t *addrs)
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text) return EXIT_ERROR;
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("POST", "/v1/join", "application/json", text, strlen(text),
                     hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     free(text);
@@ -28,7 +28,7 @@ static int post_join(json_t *addrs)
         printf("Contacted %lld of %zu address%s\n", n, total, total == 1 ? "" : "es");
     }
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 
@@ -65,7 +65,7 @@ static int run_leave(int argc, char **argv)
         if (o == HS_OPT_HELP) return hs_usage(&hs_cmd_leave);
         return hs_usage_error(&hs_cmd_leave, "unexpected argument '%s'", a.arg);
     }
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("POST", "/v1/leave", NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     if (rc) return rc;
     json_t *j = hs_parse_body(&resp);
@@ -74,7 +74,7 @@ static int run_leave(int argc, char **argv)
     else
         puts("Left the cluster; the agent exits once the leave has been gossiped");
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 

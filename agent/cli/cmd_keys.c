@@ -80,7 +80,7 @@ static int print_list(json_t *j)
 
 static int list(bool local, bool json)
 {
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("GET", local ? "/v1/keys" : "/v1/keys?members=1", NULL, NULL, 0,
                     hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     if (rc) return rc;
@@ -91,7 +91,7 @@ static int list(bool local, bool json)
         rc = j ? print_list(j) : EXIT_ERROR;
         json_decref(j);
     }
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 
@@ -103,7 +103,7 @@ static int change(const char *action, const char *key, long wait_s, bool json)
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text) return EXIT_ERROR;
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("POST", target, "application/json", text, strlen(text),
                     hs_timeout(HS_TIMEOUT_COMMIT + (int)wait_s * 1000), &resp);
     memset(text, 0, strlen(text));
@@ -139,7 +139,7 @@ static int change(const char *action, const char *key, long wait_s, bool json)
         }
     }
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 

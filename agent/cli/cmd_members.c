@@ -80,7 +80,7 @@ static int run(int argc, char **argv)
                 return hs_usage_error(&hs_cmd_members,
                                       "--status must be alive, suspect, failed or left");
             snprintf(target + len, sizeof target - len, "%cstatus=", sep);
-            if (hs_urlencode_append(target, sizeof target, a.arg))
+            if (hs_client_url_encode(target, sizeof target, a.arg))
                 return hs_usage_error(&hs_cmd_members, "too many filters");
             sep = '&';
             break;
@@ -88,13 +88,13 @@ static int run(int argc, char **argv)
             if (!strchr(a.arg, '=') || a.arg[0] == '=')
                 return hs_usage_error(&hs_cmd_members, "--tag needs KEY=VALUE, not '%s'", a.arg);
             snprintf(target + len, sizeof target - len, "%ctag=", sep);
-            if (hs_urlencode_append(target, sizeof target, a.arg))
+            if (hs_client_url_encode(target, sizeof target, a.arg))
                 return hs_usage_error(&hs_cmd_members, "too many filters");
             sep = '&';
             break;
         }
     }
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("GET", target, NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     if (rc) return rc;
     json_t *j = hs_parse_body(&resp);
@@ -108,7 +108,7 @@ static int run(int argc, char **argv)
     else
         rc = print_table(json_object_get(j, "members"));
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 

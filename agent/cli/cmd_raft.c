@@ -65,7 +65,7 @@ static int run(int argc, char **argv)
     }
     if (npos > 1 || (npos == 1 && strcmp(pos[0], "status") != 0))
         return hs_usage_error(&hs_cmd_raft, "unexpected argument '%s'", pos[npos - 1]);
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("GET", "/v1/raft", NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     if (rc) return rc;
     json_t *j = hs_parse_body(&resp);
@@ -92,7 +92,7 @@ static int run(int argc, char **argv)
         }
     }
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 

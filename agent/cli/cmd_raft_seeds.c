@@ -24,7 +24,7 @@ int hs_raft_seed_change(const char *op, const char *name, const char *addr, bool
     }
     char target[64];
     snprintf(target, sizeof target, "/v1/raft/%s", op);
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("POST", target, "application/json", text, strlen(text),
                     hs_timeout(HS_TIMEOUT_COMMIT), &resp);
     free(text);
@@ -39,6 +39,6 @@ int hs_raft_seed_change(const char *op, const char *name, const char *addr, bool
                hs_jint(j, "version", 0));
     }
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }

@@ -9,7 +9,7 @@ static int put_tags(json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT);
     if (!text) return EXIT_ERROR;
-    hs_http_response resp;
+    hs_client_response resp;
     int rc = hs_api("PUT", "/v1/tags", "application/json", text, strlen(text),
                     hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
     free(text);
@@ -26,7 +26,7 @@ static int put_tags(json_t *body)
         }
     }
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     return rc;
 }
 

@@ -22,9 +22,6 @@ static const hs_opt opts[] = {
 typedef struct stream {
     bool json;
     long long last_id; /* -1: none seen */
-    char *line;
-    size_t len, cap;
-    bool skipping; /* dropping the rest of an over-long line */
     bool output_failed;
 } stream;
 
@@ -77,41 +74,14 @@ static int handle_line(stream *s, const char *line, size_t len)
     return 0;
 }
 
-static int sink(void *ctx, const char *p, size_t n)
+static int on_event(const hs_client_event *ev, void *ctx)
 {
     stream *s = ctx;
-    while (n > 0) {
-        const char *nl = memchr(p, '\n', n);
-        size_t take = nl ? (size_t)(nl - p) : n;
-        if (!s->skipping) {
-            if (s->len + take > MAX_EVENT_LINE) {
-                hs_err("dropping an event line longer than %d bytes", MAX_EVENT_LINE);
-                s->skipping = true;
-                s->len = 0;
-            } else {
-                if (s->len + take > s->cap) {
-                    size_t cap = s->cap ? s->cap : 4096;
-                    while (cap < s->len + take) cap *= 2;
-                    char *l = realloc(s->line, cap);
-                    if (!l) return 1;
-                    s->line = l;
-                    s->cap = cap;
-                }
-                memcpy(s->line + s->len, p, take);
-                s->len += take;
-            }
-        }
-        p += take;
-        n -= take;
-        if (nl) {
-            p++;
-            n--;
-            if (!s->skipping && handle_line(s, s->line ? s->line : "", s->len)) return 1;
-            s->skipping = false;
-            s->len = 0;
-        }
+    if (ev->type == HS_CLIENT_EVENT_MALFORMED && !ev->raw) {
+        hs_err("dropping an event line longer than %d bytes", MAX_EVENT_LINE);
+        return 0;
     }
-    return 0;
+    return handle_line(s, ev->raw, ev->raw_len);
 }
 
 /* Wall-clock ms at which the agent started (now - stats.uptime_ms from GET /v1/self), or -1.
@@ -119,16 +89,16 @@ static int sink(void *ctx, const char *p, size_t n)
  * to 0 to get the new agent's buffered events. */
 static long long agent_started_ms(void)
 {
-    hs_http_response resp;
+    hs_client_response resp;
     char err[256];
     if (hs_api_quiet("GET", "/v1/self", 1000, &resp, err, sizeof err) != 0) {
-        hs_http_response_free(&resp);
+        hs_client_response_free(&resp);
         return -1;
     }
     json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
     long long up = hs_jint(json_object_get(j, "stats"), "uptime_ms", -1);
     json_decref(j);
-    hs_http_response_free(&resp);
+    hs_client_response_free(&resp);
     if (up < 0) return -1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -192,50 +162,43 @@ static int run(int argc, char **argv)
             s.last_id = 0;
         }
         if (now_started >= 0) started = now_started;
-        char target[64];
-        if (s.last_id >= 0)
-            snprintf(target, sizeof target, "/v1/events?since=%lld", s.last_id);
-        else
-            snprintf(target, sizeof target, "/v1/events");
-        hs_http_request req = {.socket_path = g_cli.socket_path,
-                               .method = "GET",
-                               .target = target,
-                               .timeout_ms = hs_timeout(HS_TIMEOUT_DEFAULT),
-                               .sink = sink,
-                               .sink_ctx = &s};
-        hs_http_response resp;
         char err[512];
-        s.len = 0;
-        s.skipping = false;
-        int r = hs_http_do(&req, &resp, err, sizeof err);
-        if (r == HS_HTTP_EINTERRUPT || hs_http_interrupted) break;
+        int r = HS_CLIENT_ENOMEM;
+        hs_client *c = hs_client_open(g_cli.socket_path);
+        if (c) {
+            hs_client_set_timeout(c, hs_timeout(HS_TIMEOUT_DEFAULT));
+            hs_client_set_interrupt(c, &hs_http_interrupted);
+            r = hs_client_events(c, s.last_id, on_event, &s);
+            snprintf(err, sizeof err, "%s", hs_client_last_error(c));
+        } else
+            snprintf(err, sizeof err, "out of memory");
+        bool http_error = c && hs_client_last_status(c) >= 300;
+        hs_client_close(c);
+        if (r == HS_CLIENT_EINTR || hs_http_interrupted) break;
         if (s.output_failed) {
             rc = EXIT_ERROR;
             break;
         }
-        if (r == HS_HTTP_OK && resp.status >= 300) {
-            hs_http_error_message(&resp, err, sizeof err);
-            hs_http_response_free(&resp);
+        if (http_error) {
             hs_err("%s", err);
             rc = EXIT_ERROR;
             break;
         }
-        hs_http_response_free(&resp);
-        if (r == HS_HTTP_ECONNECT && !connected_once) {
+        if (r == HS_CLIENT_ECONNECT && !connected_once) {
             hs_err("cannot reach agent at %s: %s", g_cli.socket_path, err);
             rc = EXIT_UNREACHABLE;
             break;
         }
-        if (r != HS_HTTP_ECONNECT) {
+        if (r != HS_CLIENT_ECONNECT) {
             if (!connected_once) backoff = 100;
             connected_once = true;
         }
-        hs_err("event stream ended (%s); reconnecting", r == HS_HTTP_OK ? "closed by agent" : err);
+        hs_err("event stream ended (%s); reconnecting",
+               r == HS_CLIENT_OK ? "closed by agent" : err);
         sleep_ms(backoff);
         backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
-        if (r == HS_HTTP_OK) backoff = 100;
+        if (r == HS_CLIENT_OK) backoff = 100;
     }
-    free(s.line);
     return rc;
 }
 

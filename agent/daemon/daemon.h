@@ -37,6 +37,7 @@ typedef struct hsd_counters {
     uint64_t env_drops[HS_ENV_RESULT_COUNT];
     uint64_t drops[HSD_DROP_COUNT];
     uint64_t http_requests, http_errors;
+    uint64_t http_conns_refused; /* API connections closed at --max-api-connections */
     uint64_t events_total;
     uint64_t handlers_run, handlers_failed, handlers_timeout, handlers_dropped;
     uint64_t state_saves, state_save_errors;
@@ -139,6 +140,11 @@ void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool h
 /* http_api.c */
 int hsd_http_open(hsd *d);
 void hsd_http_close(hsd *d);
+
+/* http_conns.c: --max-api-connections on the API socket (called by http_api.c) */
+int hsd_http_conns_init(hsd *d, struct evhttp_bound_socket *bound);
+void hsd_http_conns_free(hsd *d);
+unsigned hsd_http_conns_open(const hsd *d); /* API connections open now */
 
 /* http_auth.c: API socket access control (--socket-group, --admin-group) */
 int hsd_auth_init(const hsd_options *o, char *err, size_t errlen); /* resolves the groups */

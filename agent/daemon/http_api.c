@@ -264,9 +264,14 @@ int hsd_http_open(hsd *d)
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
     evhttp_set_default_content_type(d->http, "application/json");
     evhttp_set_gencb(d->http, on_request, d);
-    if (!evhttp_accept_socket_with_handle(d->http, fd)) {
+    struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(d->http, fd);
+    if (!bound) {
         log_err("evhttp cannot accept on %s", path);
         close(fd);
+        return -1;
+    }
+    if (hsd_http_conns_init(d, bound) != 0) { /* the connection cap (http_conns.c) */
+        log_err("cannot set up the connection cap of %s", path);
         return -1;
     }
     d->http_fd = fd;
@@ -275,6 +280,7 @@ int hsd_http_open(hsd *d)
 
 void hsd_http_close(hsd *d)
 {
+    hsd_http_conns_free(d);
     if (d->http) evhttp_free(d->http); /* closes the listening socket */
     d->http = NULL;
     if (d->http_fd >= 0) unlink(d->opt.socket_path);

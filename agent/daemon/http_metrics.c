@@ -126,6 +126,11 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
             d->c.handlers_dropped);
     gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams(d));
     counter(b, "hearsay_http_requests_total", "HTTP API requests.", d->c.http_requests);
+    gauge(b, "hearsay_api_connections", "Open connections on the API socket.",
+          hsd_http_conns_open(d));
+    counter(b, "hearsay_api_connections_refused_total",
+            "API socket connections closed at once: --max-api-connections were open.",
+            d->c.http_conns_refused);
     hs_raft *r = hsd_raft_node(d);
     gauge(b, "hearsay_config_version", "Version of the cluster configuration this agent holds.",
           d->cc ? d->cc->version : 0);

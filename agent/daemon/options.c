@@ -276,6 +276,16 @@ int hsd_options_set(hsd_options *o, const char *key_in, const char *value, bool 
             o->reap_failed_s = v;
         else
             o->reap_left_s = v;
+    } else if (!strcmp(key, "max-api-connections")) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(value, &end, 10);
+        if (errno || end == value || *end || value[0] == '-' || v == 0 || v > HSD_MAX_API_CONNS) {
+            set_err(err, errlen, "bad --max-api-connections '%s': expected 1 to 65536%s", value,
+                    NULL);
+            return -1;
+        }
+        o->max_api_connections = (unsigned)v;
     } else if (hsd_handler_key(key)) {
         return hsd_handler_option(o, key, value, err, errlen);
     } else {
@@ -460,6 +470,9 @@ void hsd_options_usage(FILE *f)
                "  --socket-group G    group owning the API socket (default: the daemon's)\n"
                "  --admin-group G     group allowed to change state through the API (default\n"
                "                      none: only uid 0 and the daemon's uid)\n"
+               "  --max-api-connections N\n"
+               "                      API socket connections open at once (default 256; more\n"
+               "                      are closed at once and counted in /v1/metrics)\n"
                "  --reap-failed SECS  forget failed members after SECS (default 86400)\n"
                "  --reap-left SECS    forget members that left after SECS (default 86400)\n"
                "  --handler EVENT=CMD run `sh -c CMD` on EVENT (member-join, member-failed,\n"

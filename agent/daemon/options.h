@@ -12,13 +12,15 @@
 #include "hearsay/envelope.h"
 #include "hearsay/membership.h"
 
-#define HSD_SEEDS_MAX      16
-#define HSD_JOINS_MAX      32
-#define HSD_PATH_MAX       256
-#define HSD_SOCKET_MAX     107 /* sun_path minus the NUL */
-#define HSD_DEFAULT_SOCKET "/run/hearsay/api.sock"
-#define HSD_DEFAULT_DATA   "/var/lib/hearsay"
-#define HSD_DEFAULT_PORT   7946
+#define HSD_SEEDS_MAX         16
+#define HSD_JOINS_MAX         32
+#define HSD_PATH_MAX          256
+#define HSD_SOCKET_MAX        107 /* sun_path minus the NUL */
+#define HSD_DEFAULT_SOCKET    "/run/hearsay/api.sock"
+#define HSD_DEFAULT_DATA      "/var/lib/hearsay"
+#define HSD_DEFAULT_PORT      7946
+#define HSD_DEFAULT_API_CONNS 256 /* --max-api-connections */
+#define HSD_MAX_API_CONNS     65536
 
 /* handlers.c: member-join, member-failed, member-leave, member-update, config-change */
 #define HSD_HANDLER_EVENTS  5
@@ -54,6 +56,7 @@ typedef struct hsd_options {
     /* handlers.c: command per event ("": none); 0 below: the defaults (30 s, 8) */
     char handlers[HSD_HANDLER_EVENTS][HSD_HANDLER_CMD_MAX];
     int handler_timeout, max_handlers;
+    unsigned max_api_connections; /* open API socket connections at most; 0: the default */
     bool dev;
     bool help, version;
     /* internal: which repeatable lists the command line has started to replace */

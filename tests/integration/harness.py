@@ -208,6 +208,7 @@ class Node:
         self.tags = {}
         self.join = []
         self.stopped = False
+        self.wrapper = None  # argv prefix for this node (e.g. valgrind); None: the cluster's
         os.makedirs(self.data_dir, exist_ok=True)
 
     def argv(self):
@@ -224,7 +225,8 @@ class Node:
             a += ["--join", j]
         for k, v in sorted(self.tags.items()):
             a += ["--tag", "%s=%s" % (k, v)]
-        return a + self.cluster.extra_args
+        w = self.wrapper if self.wrapper is not None else self.cluster.wrapper
+        return list(w) + a + self.cluster.extra_args
 
     def start(self, wait=True):
         assert not self.running(), self.name
@@ -310,15 +312,18 @@ class Node:
 
 class Cluster:
     """N agents on 127.0.0.1..N. join_via: index of the node the others --join (1), or None.
-    seeds: indexes of Raft seed nodes passed to everyone with --seed (none by default)."""
+    seeds: indexes of Raft seed nodes passed to everyone with --seed (none by default).
+    wrapper: an argv prefix every hearsayd is started under (e.g. valgrind and its options;
+    none by default); Node.wrapper overrides it per node."""
 
     def __init__(self, n, join_via=1, seeds=(), secure=False, log_level="info", extra_args=(),
-                 tags=None):
+                 tags=None, wrapper=()):
         self.hearsayd = binary("hearsayd")
         self.hearsay = binary("hearsay")
         self.dir = tempfile.mkdtemp(prefix="hs-it-")
         self.log_level = log_level
         self.extra_args = list(extra_args)
+        self.wrapper = list(wrapper)
         self.key_file = None
         self.nodes = [Node(self, i) for i in range(1, n + 1)]
         self.seeds = [self.nodes[i - 1] for i in seeds]

@@ -1,9 +1,11 @@
 #!/bin/bash
-# tests/packaging/build_deb.sh: builds the hearsay .deb from a temporary copy of the tree,
-# runs lintian, installs the package with dpkg, starts the installed hearsayd the way
-# hearsay.service does (as user hearsay, packaged paths, a temporary config on 127.0.0.1,
-# a key made with the installed `hearsay keygen`), queries it with the installed
-# `hearsay members` / `hearsay check`, stops it with SIGTERM and purges the package.
+# tests/packaging/build_deb.sh: builds the hearsay, libhearsay0 and libhearsay-dev .debs from
+# a temporary copy of the tree, runs lintian, installs the packages with dpkg, starts the
+# installed hearsayd the way hearsay.service does (as user hearsay, packaged paths, a
+# temporary config on 127.0.0.1, a key made with the installed `hearsay keygen`), queries it
+# with the installed `hearsay members` / `hearsay check` and with a C program compiled
+# against the installed libhearsay-dev (`cc ... $(pkg-config --cflags --libs hearsay)`, and
+# once linked statically), stops it with SIGTERM and purges the packages.
 #
 # Changes the system (installs and purges a package, creates the hearsay user), so ctest
 # runs it (packaging.deb) only as root, as CI does. Run it as root on a Debian 12 machine
@@ -35,10 +37,13 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "build_deb.sh: must run as root (it installs and purges the package)" >&2
     exit 2
 fi
-if dpkg-query -W -f='${Status}' hearsay 2>/dev/null | grep -q "installed"; then
-    echo "build_deb.sh: hearsay is already installed here; refusing to replace it" >&2
-    exit 2
-fi
+PKGS="libhearsay-dev libhearsay0 hearsay" # purge order
+for p in $PKGS; do
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "installed"; then
+        echo "build_deb.sh: $p is already installed here; refusing to replace it" >&2
+        exit 2
+    fi
+done
 
 # --- tools and build dependencies --------------------------------------------------------
 need=()
@@ -65,9 +70,11 @@ cleanup() {
     fi
     if [ "$KEEP" != 1 ]; then
         rm -f /etc/hearsay/hearsay.key
-        if dpkg-query -W -f='${Status}' hearsay 2>/dev/null | grep -q "installed"; then
-            dpkg --purge hearsay >/dev/null 2>&1
-        fi
+        for p in $PKGS; do
+            if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "installed"; then
+                dpkg --purge "$p" >/dev/null 2>&1
+            fi
+        done
         rm -rf "$WORK"
     else
         echo "kept: $WORK"
@@ -99,9 +106,12 @@ else
     finish
 fi
 DEB=$(ls "$WORK"/hearsay_*.deb | head -1)
+LIBDEB=$(ls "$WORK"/libhearsay0_*.deb | head -1)
+DEVDEB=$(ls "$WORK"/libhearsay-dev_*.deb | head -1)
 CHANGES=$(ls "$WORK"/hearsay_*.changes | head -1)
-echo "built: $DEB"
-dpkg-deb -c "$DEB" | awk '{print $1, $6, $7, $8}'
+MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+echo "built: $DEB $LIBDEB $DEVDEB"
+for d in "$DEB" "$LIBDEB" "$DEVDEB"; do dpkg-deb -c "$d" | awk '{print $1, $6, $7, $8}'; done
 
 step "package contents"
 contents=$(dpkg-deb -c "$DEB" | awk '{print $6}')
@@ -127,6 +137,35 @@ else
     echo "note: packaging/completion/hearsay.bash does not exist yet; no completion shipped"
 fi
 
+step "libhearsay0 / libhearsay-dev contents"
+libc=$(dpkg-deb -c "$LIBDEB" | awk '{print $6}')
+devc=$(dpkg-deb -c "$DEVDEB" | awk '{print $6}')
+for f in ./usr/lib/$MA/libhearsay.so.0 ./usr/lib/$MA/libhearsay.so.0.1.0; do
+    if grep -qx "$f" <<<"$libc"; then ok "libhearsay0 contains $f"; else bad "libhearsay0 misses $f"; fi
+done
+for f in ./usr/include/hearsay/client.h ./usr/lib/$MA/libhearsay.so ./usr/lib/$MA/libhearsay.a \
+    ./usr/lib/$MA/pkgconfig/hearsay.pc ./usr/share/man/man3/libhearsay.3.gz \
+    ./usr/share/doc/libhearsay-dev/examples/libhearsay_probe.c; do
+    if grep -qx "$f" <<<"$devc"; then ok "libhearsay-dev contains $f"; else bad "libhearsay-dev misses $f"; fi
+done
+if grep -q libhearsay <<<"$contents"; then bad "hearsay ships libhearsay files"; else ok "hearsay ships no libhearsay files"; fi
+dpkg-deb -x "$LIBDEB" "$WORK/libx"
+so=$WORK/libx/usr/lib/$MA/libhearsay.so.0.1.0
+soname=$(objdump -p "$so" | awk '$1 == "SONAME" {print $2}')
+[ "$soname" = libhearsay.so.0 ] && ok "SONAME libhearsay.so.0" || bad "SONAME is '$soname'"
+exported=$(nm -D --defined-only "$so" | awk '{print $3}')
+echo "exported: $(wc -l <<<"$exported") symbols"
+if [ -n "$exported" ] && ! grep -qv '^hs_client_' <<<"$exported"; then
+    ok "only hs_client_* symbols exported"
+else
+    bad "symbols outside hs_client_*: $(grep -v '^hs_client_' <<<"$exported" | tr '\n' ' ')"
+fi
+if grep -q '^libhearsay.so.0 libhearsay0' <<<"$(dpkg-deb -I "$LIBDEB" symbols)"; then
+    ok "libhearsay0 has a symbols file"
+else
+    bad "libhearsay0 has no symbols file"
+fi
+
 step "lintian"
 lintian --version
 lintian_out=$(lintian --fail-on error,warning --display-info "$CHANGES" 2>&1)
@@ -140,7 +179,7 @@ fi
 
 # --- install -----------------------------------------------------------------------------
 step "dpkg -i"
-if dpkg -i "$DEB"; then ok "dpkg -i"; else
+if dpkg -i "$DEB" "$LIBDEB" "$DEVDEB"; then ok "dpkg -i hearsay libhearsay0 libhearsay-dev"; else
     bad "dpkg -i"
     finish
 fi
@@ -249,6 +288,62 @@ out=$(/usr/libexec/hearsay/hearsay-cron-check --min-alive 5)
 crc=$?
 echo "$out"
 if [ $crc -eq 2 ]; then ok "hearsay-cron-check CRITICAL below --min-alive"; else bad "hearsay-cron-check gave $crc, wanted 2"; fi
+step "a C program built with pkg-config against the installed libhearsay-dev"
+ex=/usr/share/doc/libhearsay-dev/examples/libhearsay_probe.c
+echo "pkg-config --cflags --libs hearsay: $(pkg-config --cflags --libs hearsay)"
+echo "pkg-config --static --libs hearsay: $(pkg-config --static --libs hearsay)"
+# shellcheck disable=SC2046
+if cc -std=c11 -Wall -Wextra -Werror -o "$WORK/probe" "$ex" $(pkg-config --cflags --libs hearsay); then
+    ok "cc \$(pkg-config --cflags --libs hearsay)"
+else
+    bad "compiling against libhearsay-dev"
+fi
+# (/lib is /usr/lib on a merged-/usr system)
+libs=$(ldd "$WORK/probe") # not piped into grep -q: pipefail and SIGPIPE
+if grep -qE "libhearsay\.so\.0 => (/usr)?/lib/$MA/libhearsay\.so\.0 " <<<"$libs"; then
+    ok "probe uses the installed libhearsay.so.0"
+else
+    bad "probe does not load /usr/lib/$MA/libhearsay.so.0: $(tr '\n' ' ' <<<"$libs")"
+fi
+# shellcheck disable=SC2046
+if cc -std=c11 -o "$WORK/probe-static" "$ex" $(pkg-config --cflags hearsay) \
+    -Wl,-Bstatic $(pkg-config --static --libs hearsay) -Wl,-Bdynamic &&
+    ! grep -q libhearsay <<<"$(ldd "$WORK/probe-static")"; then
+    ok "static link with pkg-config --static (libhearsay.a, jansson from Requires.private)"
+else
+    bad "static link against libhearsay.a"
+fi
+out=$("$WORK/probe" /run/hearsay/api.sock members)
+echo "$out"
+if [ "$out" = "$(printf 'pkgtest alive 127.0.0.1:%s role=pkgtest\ncount 1' "$port")" ]; then
+    ok "libhearsay: members"
+else
+    bad "libhearsay: members"
+fi
+out=$("$WORK/probe-static" /run/hearsay/api.sock members alive role=pkgtest)
+[ "$(tail -1 <<<"$out")" = "count 1" ] && ok "libhearsay (static): members with filters" || bad "libhearsay (static): members: $out"
+# "-": the default socket /run/hearsay/api.sock
+out=$(env -u HEARSAY_SOCKET "$WORK/probe" - health)
+echo "$out"
+grep -q '^status ok ok 1 insecure 0 members 1 alive 1 ' <<<"$out" && ok "libhearsay: health on the default socket" || bad "libhearsay: health"
+out=$("$WORK/probe" - counts)
+[ "$out" = "total 1 alive 1 suspect 0 failed 0 left 0" ] && ok "libhearsay: counts" || bad "libhearsay: counts: $out"
+out=$("$WORK/probe" - tags-set pkgtag "from libhearsay")
+if [ "$out" = "tags set" ] && grep -q '"pkgtag": *"from libhearsay"' <<<"$(hearsay members --json)"; then
+    ok "libhearsay: tags set, seen by hearsay members"
+else
+    bad "libhearsay: tags set: $out"
+fi
+out=$("$WORK/probe" - tags-delete pkgtag)
+[ "$out" = "tag role=pkgtest" ] && ok "libhearsay: tags delete" || bad "libhearsay: tags delete: $out"
+out=$("$WORK/probe" - config-get no.such.key)
+prc=$?
+echo "$out"
+if [ $prc -eq 1 ] && grep -q '^error -8: not found: ' <<<"$out"; then ok "libhearsay: unknown config key is HS_CLIENT_ENOTFOUND"; else bad "libhearsay: config-get: $prc $out"; fi
+out=$("$WORK/probe" "$WORK/no-such.sock" members)
+prc=$?
+if [ $prc -eq 2 ] && grep -q '^error -1: agent not reachable' <<<"$out"; then ok "libhearsay: unreachable agent"; else bad "libhearsay: unreachable: $prc $out"; fi
+
 mode=$(stat -c '%U:%G %a' /run/hearsay/api.sock)
 echo "socket: $mode"
 [ "$mode" = "hearsay:hearsay 660" ] && ok "socket hearsay:hearsay 0660" || bad "socket is $mode"
@@ -300,7 +395,10 @@ fi
 step "dpkg --purge"
 if [ "$KEEP" != 1 ]; then
     rm -f /etc/hearsay/hearsay.key # the administrator's file, not the package's
-    if dpkg --purge hearsay; then ok "dpkg --purge"; else bad "dpkg --purge"; fi
+    # shellcheck disable=SC2086
+    if dpkg --purge $PKGS; then ok "dpkg --purge $PKGS"; else bad "dpkg --purge"; fi
+    [ ! -e "/usr/lib/$MA/libhearsay.so.0" ] && [ ! -e /usr/include/hearsay/client.h ] &&
+        ok "libhearsay files removed" || bad "libhearsay files left"
     [ ! -e /etc/hearsay/hearsay.conf ] && ok "conffile removed on purge" || bad "conffile left after purge"
     [ ! -e /usr/sbin/hearsayd ] && ok "binaries removed" || bad "binaries left"
     [ ! -e /var/lib/hearsay ] && ok "state directory removed on purge" || bad "/var/lib/hearsay left"

@@ -1,0 +1,181 @@
+/* events.c: hs_client_events, the GET /v1/events stream: the chunked body is split into
+ * lines (at most 1 MiB each; blank keep-alive lines skipped), each line is parsed into an
+ * hs_client_event and handed to the caller's callback. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const event_names[] = {
+    "",
+    "member-join",
+    "member-update",
+    "member-suspect",
+    "member-alive",
+    "member-failed",
+    "member-leave",
+    "member-reap",
+    "config-change",
+};
+
+static int cmp_tag(const void *a, const void *b)
+{
+    return strcmp(((const hs_client_tag *)a)->key, ((const hs_client_tag *)b)->key);
+}
+
+int hsc_parse_event(const char *line, size_t len, hs_client_event *ev, hs_client_tag **tags,
+                    json_t **doc)
+{
+    memset(ev, 0, sizeof *ev);
+    *tags = NULL;
+    ev->raw = line;
+    ev->raw_len = len;
+    ev->id = -1;
+    ev->type_name = ev->name = ev->addr = ev->status_name = "";
+    *doc = json_loadb(line ? line : "", line ? len : 0, 0, NULL);
+    if (!json_is_object(*doc)) {
+        json_decref(*doc);
+        *doc = NULL;
+        ev->type = HS_CLIENT_EVENT_MALFORMED;
+        return HS_CLIENT_OK;
+    }
+    json_t *o = *doc;
+    ev->type_name = hsc_jstr(o, "event", "");
+    ev->type = HS_CLIENT_EVENT_OTHER;
+    for (size_t i = 1; i < sizeof event_names / sizeof *event_names; i++)
+        if (strcmp(ev->type_name, event_names[i]) == 0) ev->type = (hs_client_event_type)i;
+    ev->id = hsc_jint(o, "id", -1);
+    ev->name = hsc_jstr(o, "name", "");
+    ev->addr = hsc_jstr(o, "addr", "");
+    ev->status_name = hsc_jstr(o, "status", "");
+    ev->status = hsc_status_parse(ev->status_name);
+    int64_t v = hsc_jint(o, "incarnation", 0);
+    ev->incarnation = v < 0 ? 0 : (uint64_t)v;
+    ev->time_ms = hsc_jint(o, "time_ms", 0);
+    v = hsc_jint(o, "config_version", 0);
+    ev->config_version = v < 0 ? 0 : (uint64_t)v;
+    json_t *t = json_object_get(o, "tags");
+    size_t n = json_is_object(t) ? json_object_size(t) : 0;
+    if (n) {
+        *tags = calloc(n, sizeof **tags);
+        if (!*tags) return HS_CLIENT_ENOMEM;
+        const char *k;
+        json_t *val;
+        json_object_foreach(t, k, val)
+        {
+            if (!json_is_string(val) || ev->n_tags >= n) continue;
+            (*tags)[ev->n_tags].key = k;
+            (*tags)[ev->n_tags].value = json_string_value(val);
+            ev->n_tags++;
+        }
+        qsort(*tags, ev->n_tags, sizeof **tags, cmp_tag);
+        ev->tags = *tags;
+    }
+    return HS_CLIENT_OK;
+}
+
+/* One complete line: nonzero to stop. */
+static int deliver(hsc_lines *s, const char *line, size_t len)
+{
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ')) len--;
+    if (len == 0) return 0; /* keep-alive blank line */
+    hs_client_event ev;
+    hs_client_tag *tags;
+    json_t *doc;
+    if (hsc_parse_event(line, len, &ev, &tags, &doc)) {
+        s->no_mem = true;
+        json_decref(doc);
+        return 1;
+    }
+    int stop = s->cb(&ev, s->ctx);
+    free(tags);
+    json_decref(doc);
+    return stop;
+}
+
+int hsc_lines_feed(void *ctx, const char *p, size_t n)
+{
+    hsc_lines *s = ctx;
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (!s->skipping) {
+            if (s->len + take > HSC_EVENT_LINE) {
+                hs_client_event ev;
+                memset(&ev, 0, sizeof ev);
+                ev.type = HS_CLIENT_EVENT_MALFORMED;
+                ev.id = -1;
+                ev.type_name = ev.name = ev.addr = ev.status_name = "";
+                ev.raw_len = s->len + take;
+                s->skipping = true;
+                s->len = 0;
+                if (s->cb(&ev, s->ctx)) return 1;
+            } else {
+                if (s->len + take + 1 > s->cap) {
+                    size_t cap = s->cap ? s->cap : 4096;
+                    while (cap < s->len + take + 1) cap *= 2;
+                    char *l = realloc(s->line, cap);
+                    if (!l) {
+                        s->no_mem = true;
+                        return 1;
+                    }
+                    s->line = l;
+                    s->cap = cap;
+                }
+                memcpy(s->line + s->len, p, take);
+                s->len += take;
+            }
+        }
+        p += take;
+        n -= take;
+        if (nl) {
+            p++;
+            n--;
+            if (!s->skipping && deliver(s, s->line ? s->line : "", s->len)) return 1;
+            s->skipping = false;
+            s->len = 0;
+        }
+    }
+    return 0;
+}
+
+HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx)
+{
+    if (!c || !cb) return HS_CLIENT_EINVAL;
+    c->last_status = 0;
+    c->last_error[0] = '\0';
+    char target[64];
+    if (since >= 0)
+        snprintf(target, sizeof target, "/v1/events?since=%lld", (long long)since);
+    else
+        snprintf(target, sizeof target, "/v1/events");
+    hsc_lines lines = {.cb = cb, .ctx = ctx};
+    hs_http_request req = {.socket_path = c->socket_path,
+                           .method = "GET",
+                           .target = target,
+                           .timeout_ms = c->timeout_ms,
+                           .sink = hsc_lines_feed,
+                           .sink_ctx = &lines,
+                           .interrupt = c->interrupt};
+    hs_client_response resp;
+    int rc = hsc_http_do(&req, &resp, c->last_error, sizeof c->last_error);
+    free(lines.line);
+    if (rc == HS_CLIENT_ESTOPPED && lines.no_mem) {
+        snprintf(c->last_error, sizeof c->last_error, "out of memory");
+        rc = HS_CLIENT_ENOMEM;
+    } else if (rc == HS_CLIENT_ESTOPPED)
+        snprintf(c->last_error, sizeof c->last_error, "stopped by the callback");
+    if (rc == HS_CLIENT_OK) {
+        c->last_status = resp.status;
+        if (resp.status < 200 || resp.status >= 300) {
+            hs_client_response_message(&resp, c->last_error, sizeof c->last_error);
+            rc = resp.status == 404   ? HS_CLIENT_ENOTFOUND
+                 : resp.status == 403 ? HS_CLIENT_EDENIED
+                 : resp.status == 503 ? HS_CLIENT_EUNAVAIL
+                                      : HS_CLIENT_EHTTP;
+        }
+    }
+    hs_client_response_free(&resp);
+    return rc;
+}

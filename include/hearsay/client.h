@@ -1,0 +1,295 @@
+/* client.h: libhearsay, the C client library for the hearsay agent's HTTP/JSON API on its
+ * unix socket (docs/libhearsay.md, libhearsay(3)). Build with
+ * `cc prog.c $(pkg-config --cflags --libs hearsay)`.
+ *
+ * Everything public is named hs_client_* / HS_CLIENT_*. Results are plain C structs (no
+ * JSON library in this header); each result a call hands out is freed with one
+ * hs_client_free(). A handle is not thread-safe: use one per thread. */
+#ifndef HEARSAY_CLIENT_H
+#define HEARSAY_CLIENT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HS_CLIENT_API __attribute__((visibility("default")))
+#else
+#define HS_CLIENT_API
+#endif
+
+#define HS_CLIENT_VERSION                   "0.1.0"
+#define HS_CLIENT_DEFAULT_SOCKET            "/run/hearsay/api.sock"
+#define HS_CLIENT_DEFAULT_TIMEOUT_MS        10000 /* every call but config set */
+#define HS_CLIENT_DEFAULT_COMMIT_TIMEOUT_MS 30000 /* config set waits for a Raft commit */
+
+/* Return codes: HS_CLIENT_OK or a negative hs_client_error. hs_client_last_error() has a
+ * one-line detail of the last failure on that handle. */
+typedef enum hs_client_error {
+    HS_CLIENT_OK = 0,
+    HS_CLIENT_ECONNECT = -1,    /* the agent's socket cannot be reached (not running?) */
+    HS_CLIENT_EPROTO = -2,      /* I/O error or malformed HTTP answer after connecting */
+    HS_CLIENT_ETIMEDOUT = -3,   /* the agent did not answer within the timeout */
+    HS_CLIENT_EINTR = -4,       /* the interrupt flag (hs_client_set_interrupt) was set */
+    HS_CLIENT_ESTOPPED = -5,    /* the event callback returned nonzero */
+    HS_CLIENT_ETOOBIG = -6,     /* the answer exceeds the library's size limits */
+    HS_CLIENT_EHTTP = -7,       /* the agent answered an error status not listed below */
+    HS_CLIENT_ENOTFOUND = -8,   /* 404: no such config key, seed or endpoint */
+    HS_CLIENT_EDENIED = -9,     /* 403: changes need uid 0, the agent's uid or its admin group */
+    HS_CLIENT_EBUSY = -10,      /* 409: a conflicting change is in progress; retry later */
+    HS_CLIENT_EUNAVAIL = -11,   /* 503: no Raft leader, not committed in time, agent leaving */
+    HS_CLIENT_EBADANSWER = -12, /* 2xx, but not the JSON document the call expects */
+    HS_CLIENT_EINVAL = -13,     /* bad argument (NULL, empty key, path too long, ...) */
+    HS_CLIENT_ENOMEM = -14,     /* out of memory */
+} hs_client_error;
+
+/* A static English description of an error code ("agent not reachable", ...). */
+HS_CLIENT_API const char *hs_client_strerror(int err);
+/* The library version, HS_CLIENT_VERSION of the build. */
+HS_CLIENT_API const char *hs_client_version(void);
+
+/* ---- the handle ------------------------------------------------------------------------ */
+
+typedef struct hs_client hs_client;
+
+/* Creates a handle; does not connect (every call makes its own connection, so a handle
+ * survives agent restarts). socket_path NULL or "" means $HEARSAY_SOCKET if set and not
+ * empty, else HS_CLIENT_DEFAULT_SOCKET. NULL only when out of memory. */
+HS_CLIENT_API hs_client *hs_client_open(const char *socket_path);
+HS_CLIENT_API void hs_client_close(hs_client *c);
+HS_CLIENT_API const char *hs_client_socket_path(const hs_client *c);
+/* Deadline of each whole call (connect, request, answer) in ms; -1 waits forever.
+ * For hs_client_events it bounds the time until the stream starts. */
+HS_CLIENT_API void hs_client_set_timeout(hs_client *c, int timeout_ms);
+/* Deadline of hs_client_config_set, which answers once the Raft group committed. */
+HS_CLIENT_API void hs_client_set_commit_timeout(hs_client *c, int timeout_ms);
+/* When *flag becomes nonzero (e.g. from a SIGINT handler installed without SA_RESTART), a
+ * call blocked on the agent returns HS_CLIENT_EINTR. NULL removes it. */
+HS_CLIENT_API void hs_client_set_interrupt(hs_client *c, volatile sig_atomic_t *flag);
+/* One line describing the last failure on c ("" after a success); for HTTP errors the
+ * agent's {"error":...} message. Control characters are replaced with '?'. */
+HS_CLIENT_API const char *hs_client_last_error(const hs_client *c);
+/* HTTP status of the last answer on c, 0 when none was read. */
+HS_CLIENT_API int hs_client_last_status(const hs_client *c);
+
+/* Frees any result this library returned (member list, self, health, raft, tag list,
+ * config entry). NULL is fine. */
+HS_CLIENT_API void hs_client_free(void *result);
+
+/* ---- shared result types --------------------------------------------------------------- */
+
+typedef enum hs_client_status {
+    HS_CLIENT_STATUS_UNKNOWN = 0, /* a status this library version does not know */
+    HS_CLIENT_ALIVE,
+    HS_CLIENT_SUSPECT,
+    HS_CLIENT_FAILED,
+    HS_CLIENT_LEFT,
+} hs_client_status;
+
+/* "alive", "suspect", "failed", "left" or "unknown". */
+HS_CLIENT_API const char *hs_client_status_name(hs_client_status s);
+
+typedef struct hs_client_tag {
+    const char *key;
+    const char *value;
+} hs_client_tag;
+
+typedef struct hs_client_member {
+    const char *name;
+    const char *addr; /* "HOST:PORT" */
+    hs_client_status status;
+    const char *status_name; /* as the agent sent it */
+    uint64_t incarnation;
+    const hs_client_tag *tags; /* sorted by key */
+    size_t n_tags;
+    uint64_t status_since_ms; /* ms since the status last changed, as this agent saw it */
+    uint64_t config_version;  /* configuration version the member announced */
+} hs_client_member;
+
+/* The value of tag key of m, or NULL. */
+HS_CLIENT_API const char *hs_client_member_tag(const hs_client_member *m, const char *key);
+
+/* ---- members --------------------------------------------------------------------------- */
+
+typedef struct hs_client_member_list {
+    const hs_client_member *members; /* sorted by name */
+    size_t count;
+} hs_client_member_list;
+
+/* GET /v1/members. status: NULL for all, else "alive", "suspect", "failed", "left" (or a
+ * comma-separated list of them); tags: NULL or a NULL-terminated array of "KEY=VALUE" (or
+ * "KEY": has the tag) that must all match. *out is freed with hs_client_free. */
+HS_CLIENT_API int hs_client_members(hs_client *c, const char *status, const char *const *tags,
+                                    hs_client_member_list **out);
+HS_CLIENT_API const hs_client_member *hs_client_member_find(const hs_client_member_list *l,
+                                                            const char *name);
+
+/* Counts as `hearsay check` makes them: total leaves out members that left. */
+typedef struct hs_client_counts {
+    size_t total, alive, suspect, failed, left;
+} hs_client_counts;
+HS_CLIENT_API void hs_client_member_list_count(const hs_client_member_list *l,
+                                               hs_client_counts *out);
+/* GET /v1/members and count it. */
+HS_CLIENT_API int hs_client_count_members(hs_client *c, hs_client_counts *out);
+
+/* ---- this agent ------------------------------------------------------------------------ */
+
+typedef struct hs_client_stat {
+    const char *name; /* "msgs_in", "probes_failed", ... (see docs/api.md) */
+    int64_t value;
+} hs_client_stat;
+
+typedef struct hs_client_self_info {
+    hs_client_member member; /* this agent's own entry */
+    uint64_t uptime_ms;
+    const hs_client_stat *stats; /* the "stats" object in the agent's order */
+    size_t n_stats;
+} hs_client_self_info;
+
+/* GET /v1/self. */
+HS_CLIENT_API int hs_client_self(hs_client *c, hs_client_self_info **out);
+/* The named statistic of s, or dflt. */
+HS_CLIENT_API int64_t hs_client_self_stat(const hs_client_self_info *s, const char *name,
+                                          int64_t dflt);
+
+typedef struct hs_client_raft_info {
+    const char *state;  /* "leader", "follower", "candidate", "none" (not a seed), ... */
+    const char *leader; /* NULL when no leader is known */
+    uint64_t term, commit, applied, config_version;
+    const char *const *seeds; /* seed names */
+    size_t n_seeds;
+} hs_client_raft_info;
+
+/* GET /v1/raft. */
+HS_CLIENT_API int hs_client_raft(hs_client *c, hs_client_raft_info **out);
+
+typedef struct hs_client_health_info {
+    const char *status; /* "ok", "leaving", ... */
+    int ok;             /* status is "ok" and the answer was 2xx */
+    int insecure;       /* the agent runs without gossip encryption */
+    uint64_t members, alive, suspect, failed, left;
+    hs_client_raft_info raft;
+} hs_client_health_info;
+
+/* GET /v1/health. An unhealthy agent's answer is still returned (ok = 0), HS_CLIENT_OK. */
+HS_CLIENT_API int hs_client_health(hs_client *c, hs_client_health_info **out);
+
+/* ---- changing this agent (need uid 0, the agent's uid or its --admin-group) ----------- */
+
+typedef struct hs_client_tag_list {
+    const hs_client_tag *tags; /* sorted by key */
+    size_t count;
+} hs_client_tag_list;
+
+/* PUT /v1/tags: deletes the n_del keys in del, then sets the n_set tags in set; *result
+ * (NULL if not wanted) gets this agent's tags afterwards. */
+HS_CLIENT_API int hs_client_tags_update(hs_client *c, const hs_client_tag *set, size_t n_set,
+                                        const char *const *del, size_t n_del,
+                                        hs_client_tag_list **result);
+HS_CLIENT_API int hs_client_tags_set(hs_client *c, const char *key, const char *value);
+HS_CLIENT_API int hs_client_tags_delete(hs_client *c, const char *key);
+
+/* POST /v1/join: asks the agent to meet the members at these gossip addresses
+ * ("HOST:PORT"); *contacted (may be NULL) gets how many were contacted. */
+HS_CLIENT_API int hs_client_join(hs_client *c, const char *const *addrs, size_t n_addrs,
+                                 size_t *contacted);
+/* POST /v1/leave: graceful leave; the agent exits once the leave is gossiped. */
+HS_CLIENT_API int hs_client_leave(hs_client *c);
+
+/* ---- the replicated cluster configuration --------------------------------------------- */
+
+typedef struct hs_client_config_entry {
+    const char *key;
+    const char *value;
+    uint64_t version; /* configuration version */
+} hs_client_config_entry;
+
+#define HS_CLIENT_CONSISTENT 1 /* hs_client_config_get: linearizable read via the leader */
+
+/* GET /v1/config/KEY[?consistent=1]; HS_CLIENT_ENOTFOUND for an unknown key. */
+HS_CLIENT_API int hs_client_config_get(hs_client *c, const char *key, int flags,
+                                       hs_client_config_entry **out);
+/* PUT /v1/config/KEY: returns once committed by the Raft group and applied here (commit
+ * timeout); *version (may be NULL) gets the new configuration version. HS_CLIENT_EUNAVAIL:
+ * no leader or not committed in time (the write may still commit; retrying is harmless). */
+HS_CLIENT_API int hs_client_config_set(hs_client *c, const char *key, const char *value,
+                                       uint64_t *version);
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+typedef enum hs_client_event_type {
+    HS_CLIENT_EVENT_MALFORMED = -1, /* a line that is not a JSON object, or over 1 MiB */
+    HS_CLIENT_EVENT_OTHER = 0,      /* an event this library version does not know */
+    HS_CLIENT_MEMBER_JOIN,
+    HS_CLIENT_MEMBER_UPDATE,
+    HS_CLIENT_MEMBER_SUSPECT,
+    HS_CLIENT_MEMBER_ALIVE,
+    HS_CLIENT_MEMBER_FAILED,
+    HS_CLIENT_MEMBER_LEAVE,
+    HS_CLIENT_MEMBER_REAP,
+    HS_CLIENT_CONFIG_CHANGE,
+} hs_client_event_type;
+
+typedef struct hs_client_event {
+    hs_client_event_type type;
+    const char *type_name;                 /* "member-join", ... ("" when malformed) */
+    int64_t id;                            /* -1 when absent */
+    const char *name, *addr, *status_name; /* "" when absent */
+    hs_client_status status;
+    uint64_t incarnation;
+    const hs_client_tag *tags;
+    size_t n_tags;
+    int64_t time_ms;         /* UNIX ms */
+    uint64_t config_version; /* config-change */
+    const char *raw;         /* the line as received, no newline; NULL for an over-long one */
+    size_t raw_len;
+} hs_client_event;
+
+/* Called for every event; the event and its strings are valid only during the call.
+ * Return 0 to go on, nonzero to stop the stream. */
+typedef int (*hs_client_event_cb)(const hs_client_event *ev, void *ctx);
+
+/* GET /v1/events[?since=ID]: calls cb for every event until cb returns nonzero
+ * (HS_CLIENT_ESTOPPED), the interrupt flag is set (HS_CLIENT_EINTR), or the agent ends the
+ * stream (HS_CLIENT_OK, e.g. it stopped). since < 0: no ?since (the agent's default).
+ * To resume after a break, call again with since = the last id seen: every buffered event
+ * after it is delivered first. The timeout only bounds the start of the stream. */
+HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx);
+
+/* ---- raw requests ---------------------------------------------------------------------- */
+
+typedef struct hs_client_response {
+    int status; /* HTTP status */
+    char *body; /* NUL-terminated (malloc'd; hs_client_response_free) */
+    size_t body_len;
+} hs_client_response;
+
+/* Any request to the API. path is the percent-encoded target ("/v1/members?status=alive");
+ * body (NUL-terminated, or NULL) is sent as application/json. Returns HS_CLIENT_OK when a
+ * complete answer was read, whatever its HTTP status. */
+HS_CLIENT_API int hs_client_request(hs_client *c, const char *method, const char *path,
+                                    const char *body, hs_client_response *resp);
+/* The same with an explicit content type (NULL when there is no body) and body length. */
+HS_CLIENT_API int hs_client_request_ex(hs_client *c, const char *method, const char *path,
+                                       const char *content_type, const void *body, size_t body_len,
+                                       hs_client_response *resp);
+HS_CLIENT_API void hs_client_response_free(hs_client_response *resp);
+/* The agent's message for an error answer: its {"error":...} text, else
+ * "agent answered HTTP N: first line of the body" (control characters replaced). */
+HS_CLIENT_API void hs_client_response_message(const hs_client_response *resp, char *out,
+                                              size_t cap);
+
+/* Appends s percent-encoded (RFC 3986 unreserved characters kept) to the NUL-terminated
+ * string in buf of capacity cap; -1 (buf unchanged) if it does not fit. */
+HS_CLIENT_API int hs_client_url_encode(char *buf, size_t cap, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
