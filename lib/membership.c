@@ -90,6 +90,10 @@ hs_node *hs_node_new(const hs_config *cfg, hs_tags tags, uint32_t incarnation, u
     n->sync_at = now_ms + cfg->sync_interval_ms / 2 + hs_prng_below(&n->rng, cfg->sync_interval_ms);
     n->revive_at = now_ms + cfg->revive_interval_ms;
     n->housekeeping_at = now_ms + 1000;
+    /* probe sequence numbers start somewhere new on every start (the agent's seed is random),
+     * so a Pong recorded before a restart cannot answer a probe after it (without drawing
+     * from the PRNG stream, which keeps simulator runs as they were) */
+    n->next_seq = (uint32_t)(seed >> 32) ^ (uint32_t)seed;
     return n;
 }
 

@@ -201,10 +201,9 @@ void hs_recv_meet(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
         changed |= hs_merge_entry(n, &e);
     }
     hs_member *sender = hs_table_find(n, name);
-    if (sender) {
-        hs_note_config_version(n, sender, version);
-        hs_note_alive_evidence(n, sender, 0);
-    }
+    /* a Meet carries no sequence number, so it is no proof of life (a replay would be
+     * taken for one); its entries merge by incarnation like any gossip */
+    if (sender) hs_note_config_version(n, sender, version);
     if (changed) hs_gossip_soon(n);
     if (type == HS_MSG_MEET) {
         hs_send_meet(n, from, HS_MSG_MEET_REPLY, false);

@@ -44,9 +44,10 @@ typedef struct hs_member {
     char *tags;
     uint64_t status_since;
     uint64_t config_version;
-    uint32_t bcast_left; /* retransmissions left for our update about it */
-    int32_t bcast_pos;   /* index in its gossip queue level, or -1 */
-    uint32_t index;      /* index in node->members */
+    uint32_t bcast_left;         /* retransmissions left for our update about it */
+    int32_t bcast_pos;           /* index in its gossip queue level, or -1 */
+    uint32_t index;              /* index in node->members */
+    uint32_t ping_inc, ping_seq; /* newest Ping heard from it (0: none): replay filter */
     hs_suspicion *susp;
 } hs_member;
 

@@ -227,6 +227,19 @@ void hs_note_alive_evidence(hs_node *n, hs_member *m, uint32_t inc)
     hs_check_succeeded(n, m);
 }
 
+/* A Ping is fresh proof of life only if its sequence number moved forward since the last Ping
+ * from the same member at the same incarnation (serial arithmetic; every node numbers its
+ * probes from one counter that starts at a random value): a replayed Ping cannot keep a dead
+ * member looking alive. A reordered datagram is merely not counted. */
+static bool ping_is_fresh(hs_member *m, uint32_t inc, uint32_t seq)
+{
+    if (inc < m->ping_inc) return false;
+    if (inc == m->ping_inc && m->ping_seq != 0 && (int32_t)(seq - m->ping_seq) <= 0) return false;
+    m->ping_inc = inc;
+    m->ping_seq = seq;
+    return true;
+}
+
 /* Reads the sender header shared by Ping and Pong. */
 static hs_member *read_sender(hs_node *n, hs_reader *r, uint32_t *inc, uint64_t *version)
 {
@@ -264,7 +277,8 @@ void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)
     if ((flags & PING_SUSPECTED) && target_inc >= n->self->inc) hs_refute(n, target_inc, false);
     if (sender) {
         hs_note_config_version(n, sender, version);
-        if (inc >= sender->inc) hs_note_alive_evidence(n, sender, inc);
+        if (inc >= sender->inc && ping_is_fresh(sender, inc, seq))
+            hs_note_alive_evidence(n, sender, inc);
     }
     hs_writer w;
     uint8_t *buf = msg_begin(n, &w, HS_MSG_PONG);
@@ -285,12 +299,15 @@ void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r)
     if (!r->ok) return;
     if (!hs_read_piggyback(n, r)) return;
     if (sender) sender = hs_table_find(n, sender->name); /* merging may not remove, but be safe */
+    /* only a Pong that answers a Ping of ours is proof of life: a replayed one answers none */
     hs_check *c = find_check(n, seq);
+    bool solicited = c != NULL;
     if (c) check_acked(n, c);
     for (size_t i = 0; i < HS_MAX_RELAYS; i++) {
         hs_relay *rl = &n->relays[i];
         if (rl->used && rl->our_seq == seq) {
             rl->used = false;
+            solicited = true;
             hs_writer w;
             uint8_t *buf = msg_begin(n, &w, HS_MSG_INDIRECT_ACK);
             hs_put_u32(&w, rl->their_seq);
@@ -299,7 +316,7 @@ void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r)
     }
     if (sender) {
         hs_note_config_version(n, sender, version);
-        if (inc >= sender->inc) hs_note_alive_evidence(n, sender, inc);
+        if (solicited && inc >= sender->inc) hs_note_alive_evidence(n, sender, inc);
     }
 }
 

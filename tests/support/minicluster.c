@@ -60,6 +60,7 @@ static void drain(mc_cluster *c, int i)
     hs_event e;
     while (hs_node_next_packet(c->n[i].node, &p)) {
         int to = addr_index(&p.to);
+        if (c->tap && to >= 0 && to < c->count) c->tap(c, i, to, p.data, p.len, p.stream);
         if (to < 0 || to >= c->count || c->drop[i][to]) continue;
         push(c, i, to, p.data, p.len, p.stream);
     }
@@ -97,6 +98,13 @@ void mc_inject(mc_cluster *c, int to, const uint8_t *data, size_t len)
 {
     hs_addr from = hs_addr_v4(127, 0, 0, 200, 7946);
     hs_node_receive(c->n[to].node, c->now, &from, data, len, false);
+    drain(c, to);
+}
+
+void mc_inject_from(mc_cluster *c, int from, int to, const uint8_t *data, size_t len)
+{
+    hs_addr a = mc_addr(from);
+    hs_node_receive(c->n[to].node, c->now, &a, data, len, false);
     drain(c, to);
 }
 

@@ -28,6 +28,10 @@ typedef struct mc_cluster {
     struct mc_msg *q;
     size_t nq, capq;
     hs_config cfg;
+    /* when set, sees every packet a node sends (before drops), e.g. to record for replay */
+    void (*tap)(struct mc_cluster *c, int from, int to, const uint8_t *data, size_t len,
+                bool stream);
+    void *tap_arg;
 } mc_cluster;
 
 void mc_init(mc_cluster *c, int count);
@@ -43,5 +47,7 @@ uint64_t mc_run_until(mc_cluster *c, uint64_t ms, bool (*pred)(mc_cluster *, voi
 hs_status mc_status(mc_cluster *c, int viewer, int subject); /* -1 cast if unknown */
 bool mc_all_see(mc_cluster *c, int subject, hs_status s);    /* every live node except subject */
 void mc_inject(mc_cluster *c, int to, const uint8_t *data, size_t len);
+/* Delivers a datagram to `to` as if node `from` had sent it now (a replay). */
+void mc_inject_from(mc_cluster *c, int from, int to, const uint8_t *data, size_t len);
 
 #endif
