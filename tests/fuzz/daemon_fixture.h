@@ -100,7 +100,7 @@ static void fixture_setup(bool three_seeds)
     if (!d->cc) abort();
     hs_cc_init(d->cc);
     fixture_start_node();
-    if (hsd_sync_init(d) != 0 || hsd_raft_start(d) != 0) abort();
+    if (hsd_sync_init(d) != 0 || hsd_keys_init(d) != 0 || hsd_raft_start(d) != 0) abort();
     /* alone in its group, the agent elects itself within an election timeout or two */
     uint64_t until = hsd_now_ms() + 3000;
     while (!three_seeds && hsd_now_ms() < until &&

@@ -2,7 +2,8 @@
  * (hsd_dispatch in agent/daemon/node_driver.c): membership messages into the node, Raft
  * messages into the Raft driver (decoder, step, durable storage, Ready loop) and configuration
  * messages into config_sync.c (fetch, fetch reply with a serialized configuration, forwarded
- * requests and their answers), as they arrive after the envelope was opened.
+ * requests and their answers) and key-ring surveys into keys.c (0x64/0x65, datagram or
+ * stream), as they arrive after the envelope was opened.
  *
  * The daemon is started once (daemon_fixture.h) as one of three seeds. Each input is split
  * into records flags:u8 len:u16 bytes[len]; flags bit 0 = came over a stream (Raft and config

@@ -20,6 +20,7 @@
 #include "hearsay/cluster_config.h"
 #include "hearsay/codec.h"
 #include "hearsay/envelope.h"
+#include "hearsay/wire.h"
 #include "hearsay/membership.h"
 #include "hearsay/raft.h"
 
@@ -682,6 +683,25 @@ static void gen_dispatch(void)
     drec(1, buf, w.len);
     if (!w.ok) abort();
     save("dispatch", "config", seqbuf, seqlen);
+
+    /* key-ring survey: a query (datagram and stream) and answers with 0, 1 and 2 key ids */
+    seqlen = 0;
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, HS_MSG_KEYS_QUERY);
+    hs_put_u64(&w, 7);
+    drec(0, buf, w.len);
+    drec(1 | 2, buf, w.len);
+    for (uint8_t k = 0; k < 3; k++) {
+        hs_writer_init(&w, buf, sizeof(buf));
+        hs_put_u8(&w, HS_MSG_KEYS_STATE);
+        hs_put_u64(&w, 7);
+        hs_put_u64(&w, 9);
+        hs_put_u8(&w, k);
+        for (uint8_t j = 0; j < k; j++) hs_put_u32(&w, 0x1a2b3c4du + j);
+        drec(k & 1, buf, w.len);
+    }
+    if (!w.ok) abort();
+    save("dispatch", "keys", seqbuf, seqlen);
 }
 
 int main(int argc, char **argv)
