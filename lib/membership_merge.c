@@ -59,6 +59,14 @@ static bool merge_self(hs_node *n, const hs_entry *e)
         }
         return false;
     }
+    if (e->status != HS_ALIVE) {
+        /* Someone still holds an older incarnation of ours failed or left: we refuted
+         * already, but the refutation never reached it (we heard the Fail through a one-way
+         * cut and could not answer). Spread our current entry again, so the Pong answering
+         * this (revive) Ping carries it, instead of staying failed until anti-entropy. */
+        hs_bcast_queue(n, me);
+        hs_gossip_soon(n);
+    }
     return false;
 }
 

@@ -9,6 +9,13 @@
  *   member, over UDP, every 500 ms until each answers KEYS_STATE (0x65: rid u64, config
  *   version u64, n u8, n key ids of 4 bytes, primary first) with the wanted ring, or until
  *   its deadline. Every agent answers queries with the ring it seals and opens with.
+ * - Following the cluster: an agent that was down while the others moved to another primary
+ *   key of its ring (it saved [OLD primary, NEW] after `install`, and came back after `use`
+ *   and `remove`) can open everything it hears but nobody can open what it seals, so it can
+ *   never fetch the newer configuration. When for FOLLOW_WINDOW_MS nothing opened under our
+ *   primary and at least FOLLOW_MIN messages opened under one other key of our ring, we seal
+ *   with that key; the next configuration we apply decides again. Only keys already in our
+ *   ring can be chosen, so a removed key is never taken back.
  * - HTTP: GET /v1/keys (the replicated ring by key id, this agent's ring, and with
  *   ?members=1 which ring every member holds); POST /v1/keys/install|use|remove with
  *   {"key":"BASE64"}: the change is committed through Raft (config_sync.c operations), then
@@ -32,14 +39,16 @@
 #include "json_util.h"
 #include "log.h"
 
-#define SURVEYS_MAX     16
-#define MEMBERS_MAX     8192
-#define RESEND_MS       500
-#define TICK_MS         50
-#define WAIT_DEFAULT_MS 10000
-#define WAIT_MAX_MS     25000
-#define LIST_WAIT_MS    2000
-#define CONN_TIMEOUT_S  30
+#define SURVEYS_MAX      16
+#define MEMBERS_MAX      8192
+#define RESEND_MS        500
+#define TICK_MS          50
+#define WAIT_DEFAULT_MS  10000
+#define WAIT_MAX_MS      25000
+#define LIST_WAIT_MS     2000
+#define CONN_TIMEOUT_S   30
+#define FOLLOW_WINDOW_MS 2000
+#define FOLLOW_MIN       5
 
 typedef struct ring {
     uint8_t n;
@@ -78,6 +87,8 @@ struct hsd_keys {
     survey *surveys;
     unsigned n_surveys;
     waitrec *waits;
+    uint64_t window_start;
+    uint32_t opened[HS_ENV_KEYS_MAX]; /* this window, by index in d->env's ring */
 };
 
 /* ---- rings ---- */
@@ -163,6 +174,10 @@ void hsd_keys_config_changed(hsd *d)
     hs_env_clear(&d->env);
     memcpy(&d->env, &e, sizeof(e));
     sodium_memzero(&e, sizeof(e));
+    if (d->keys) {
+        memset(d->keys->opened, 0, sizeof(d->keys->opened));
+        d->keys->window_start = hsd_now_ms();
+    }
     char h[2 * HS_ENV_KEY_ID_BYTES + 1];
     id_hex(d->env.key_ids[0], h);
     log_info("key ring changed (configuration version %llu): %zu key(s), primary %s",
@@ -182,11 +197,49 @@ int hsd_keys_load_saved(hsd *d, bool *loaded, char *err, size_t errlen)
         hs_env_clear(&e);
         return -1;
     }
+    /* the key file's keys are NOT merged in: one of them may have been removed from the
+     * cluster ring since, and a removed key must stay refused */
     hs_env_clear(&d->env);
     memcpy(&d->env, &e, sizeof(e));
     sodium_memzero(&e, sizeof(e));
     *loaded = true;
     return 0;
+}
+
+/* ---- following the key the cluster seals with ---- */
+
+void hsd_keys_opened(hsd *d, const uint8_t *frame, size_t len)
+{
+    struct hsd_keys *K = d->keys;
+    if (!K || d->opt.insecure || len < HS_ENV_HEADER_BYTES) return;
+    for (size_t i = 0; i < d->env.key_count; i++)
+        if (!memcmp(frame + 2, d->env.key_ids[i], HS_ENV_KEY_ID_BYTES)) {
+            K->opened[i]++;
+            return;
+        }
+}
+
+static void follow_tick(hsd *d, uint64_t now)
+{
+    struct hsd_keys *K = d->keys;
+    if (now < K->window_start + FOLLOW_WINDOW_MS) return;
+    size_t best = 0;
+    for (size_t i = 1; i < d->env.key_count; i++)
+        if (K->opened[i] > K->opened[best]) best = i;
+    if (K->opened[0] == 0 && best != 0 && K->opened[best] >= FOLLOW_MIN) {
+        char from[2 * HS_ENV_KEY_ID_BYTES + 1], to[2 * HS_ENV_KEY_ID_BYTES + 1];
+        id_hex(d->env.key_ids[0], from);
+        id_hex(d->env.key_ids[best], to);
+        log_warn("nothing heard under our primary key %s for %d ms but %u messages under key "
+                 "%s of our ring: sealing with %s until the cluster configuration says otherwise",
+                 from, FOLLOW_WINDOW_MS, (unsigned)K->opened[best], to, to);
+        uint8_t key[HS_ENV_KEY_BYTES];
+        memcpy(key, d->env.keys[best], sizeof(key));
+        hs_env_use_key(&d->env, key);
+        sodium_memzero(key, sizeof(key));
+    }
+    memset(K->opened, 0, sizeof(K->opened));
+    K->window_start = now;
 }
 
 /* ---- surveys ---- */
@@ -405,6 +458,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     hsd *d = arg;
     uint64_t now = hsd_now_ms();
+    follow_tick(d, now);
     for (survey *s = d->keys->surveys, *next; s; s = next) {
         next = s->next;
         if (survey_done(d, s) || now >= s->deadline) {

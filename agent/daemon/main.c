@@ -86,8 +86,8 @@ static int setup_keys(hsd *d)
         return -1;
     }
     if (saved)
-        log_info("key ring loaded: %zu key(s) from %s/keyring (the last replicated ring; "
-                 "the key file is used only until the cluster configuration holds keys)",
+        log_info("key ring loaded: %zu key(s) from %s/keyring (the last replicated ring; the "
+                 "key file counts only when that file is absent)",
                  d->env.key_count, d->opt.data_dir);
     else
         log_info("key ring loaded: %zu key(s)", d->env.key_count);

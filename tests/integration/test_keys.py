@@ -6,7 +6,11 @@ alive, and no agent starts a suspicion (hearsay_suspicions_total). Then: refusal
 (remove the primary, use a key that is not installed) exit 1; an agent started with the old
 key is dropped as unknown_key and never listed; an agent restarted with only the old key file
 comes back with the replicated ring it saved (DATA_DIR/keyring) and rejoins; a change naming
-a member that does not acknowledge (paused) answers 202 with its name and exits 1."""
+a member that does not acknowledge (paused) answers 202 with its name and exits 1.
+test_down_during_rotation: an agent killed after `install` and restarted after `use` and
+`remove` (its saved ring: the removed key as primary, the new one installed) notices that
+everything it hears is sealed with the new key, seals with it, fetches the configuration and
+is alive everywhere again (found by tests/chaos, seed 7)."""
 
 import json
 import os
@@ -185,6 +189,32 @@ class Keys(unittest.TestCase):
             self.assertIn("n5", p.stderr)
             harness.wait_for(lambda: len(keys(c[5], local=True)["local"]) == 2, 10,
                              "n5 installs the third key after SIGCONT", 0.1)
+
+    def test_down_during_rotation(self):
+        with Cluster(5, seeds=(1, 2, 3), secure=True) as c:
+            c.start()
+            c.wait_converged(ALL, 10)
+            harness.wait_for(lambda: len(keys(c[4], local=True)["keys"]) == 1, 10,
+                             "the key ring replicated", 0.1)
+            old = c.key_file
+            new = os.path.join(c.dir, "new.key")
+            self.assertEqual(c.cli("keygen", "-o", new).returncode, 0)
+            p = c[4].cli("keys", "install", "--file", new, timeout=40)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            c[5].kill9()
+            others = c.nodes[:4]
+            c.wait_converged(dict(ALL, n5="failed"), 10, observers=others)
+            for step, path in (("use", new), ("remove", old)):
+                p = c[4].cli("keys", step, "--file", path, timeout=40)
+                self.assertEqual(p.returncode, 0, "keys %s: %s" % (step, p.stderr))
+            new_id = keys(c[1], local=True)["primary"]
+            c[5].start()  # key file: the old key; saved ring: old (primary) + new
+            took = c.wait_converged(ALL, 15)
+            log("n5, down during use+remove, alive everywhere %.3f s after its restart" % took)
+            harness.wait_for(lambda: keys(c[5], local=True)["local"] == [new_id], 10,
+                             "n5 holds exactly the current ring", 0.1)
+            with open(c[5].logfile) as f:
+                self.assertIn("sealing with", f.read())
 
 
 if __name__ == "__main__":
