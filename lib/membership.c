@@ -19,6 +19,7 @@ void hs_config_default(hs_config *c)
     c->verify_rounds = 2;
     c->verify_interval_ms = 500;
     c->vote_validity_ms = 5000;
+    c->quorum_fallback_ms = 30000;
     c->gossip_interval_ms = 100;
     c->gossip_fanout = 4;
     c->retransmit_mult = 3;
@@ -318,6 +319,10 @@ void hs_node_receive(hs_node *n, uint64_t now_ms, const hs_addr *from, const uin
     case HS_MSG_MEET_REPLY:
         hs_recv_meet(n, from, &r, type);
         break;
+    case HS_MSG_REACH:
+    case HS_MSG_REACH_ACK:
+        hs_recv_reach(n, from, &r, type);
+        break;
     default:
         n->stats.drop_unknown_type++;
         return;
@@ -355,6 +360,7 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
     }
     if (!n->leaving) {
         hs_checks_tick(n);
+        hs_quorum_tick(n);
         hs_votes_tick(n);
         if (n->now >= n->next_probe_at) {
             n->next_probe_at += n->cfg.probe_interval_ms;
@@ -389,6 +395,7 @@ uint64_t hs_node_next_deadline(const hs_node *n)
         d = min_nonzero(d, n->revive_at);
         d = min_nonzero(d, hs_probe_next_deadline(n));
         d = min_nonzero(d, hs_votes_next_deadline(n));
+        d = min_nonzero(d, hs_quorum_next_deadline(n));
     }
     return d;
 }

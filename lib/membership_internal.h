@@ -30,6 +30,7 @@ typedef struct hs_suspicion {
     uint32_t rounds_total;  /* checks run in this suspicion, to give up eventually */
     uint64_t next_round_ms; /* when our next check starts (0: none planned) */
     uint64_t my_vote_ms;    /* when we last voted (0: we have not) */
+    uint64_t ready_ms;      /* since when our vote and a majority's stand (0: they do not) */
     uint32_t nvotes;
     hs_vote votes[HS_MAX_VOTE_GROUP];
 } hs_suspicion;
@@ -48,6 +49,8 @@ typedef struct hs_member {
     int32_t bcast_pos;           /* index in its gossip queue level, or -1 */
     uint32_t index;              /* index in node->members */
     uint32_t ping_inc, ping_seq; /* newest Ping heard from it (0: none): replay filter */
+    uint32_t reach_seq;          /* the Reach round it last answered, or the sample round
+                                    that asks it (membership_quorum.c) */
     hs_suspicion *susp;
 } hs_member;
 
@@ -83,6 +86,22 @@ typedef struct hs_outbuf {
     uint8_t *owned;
 } hs_outbuf;
 
+/* Reach rounds: does a majority of the live members answer us (membership_quorum.c)? */
+typedef struct hs_quorum {
+    uint32_t seq;           /* nonce of the current or last round */
+    uint32_t full_seq;      /* nonce of the last full round (to all live members) */
+    bool full;              /* the running round is full, not a sample (while cut off) */
+    uint64_t started;       /* start of the running round (0: none running) */
+    uint64_t sent_at;       /* its latest REACHes (resent probe_timeout later) */
+    uint64_t decide_at;     /* a majority answered: verdicts stand then (0: not yet) */
+    size_t answers, need;   /* answers so far (ourselves included), a majority of the ring;
+                               in a sample round: answers and members asked */
+    uint64_t ok_start;      /* start of the newest round that reached a majority (0: none) */
+    uint64_t lost_since;    /* start of the first failed round since then (0: not lost) */
+    uint64_t next_round_at; /* the next round while lost (0: only on demand) */
+    uint32_t backoff_ms;
+} hs_quorum;
+
 struct hs_node {
     hs_config cfg;
     hs_prng rng;
@@ -112,6 +131,7 @@ struct hs_node {
     hs_relay relays[HS_MAX_RELAYS];
     hs_member **suspects; /* members with a suspicion */
     size_t nsuspects, suspects_cap;
+    hs_quorum quorum;
 
     /* gossip */
     hs_gossip_level *bq; /* gossip queue: bq[k] holds members with k sends left */
@@ -223,5 +243,18 @@ void hs_check_failed(hs_node *n, hs_member *m);
 void hs_check_succeeded(hs_node *n, hs_member *m);
 void hs_votes_tick(hs_node *n);
 uint64_t hs_votes_next_deadline(const hs_node *n);
+/* Declares every suspect whose verdict waited for a Reach round that has now succeeded. */
+void hs_votes_decide_waiting(hs_node *n);
+/* A Reach round failed (we are cut off): our own votes and failed-check streaks start over. */
+void hs_votes_restart_own(hs_node *n);
+
+/* membership_quorum.c */
+/* True if a Reach round that started at or after `since` found a majority while the suspects
+ * still in our table stayed silent (or the cluster is too small to ask, or the fallback delay
+ * has passed); otherwise asks for such a round. */
+bool hs_quorum_confirms(hs_node *n, uint64_t since);
+void hs_quorum_tick(hs_node *n);
+uint64_t hs_quorum_next_deadline(const hs_node *n);
+void hs_recv_reach(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type);
 
 #endif

@@ -44,6 +44,16 @@ static bool set_tags(hs_member *m, const uint8_t *tags, uint16_t len)
     return true;
 }
 
+/* Declared failed or left: we missed what others said meanwhile (they stopped gossiping to
+ * us), so do an anti-entropy exchange soon instead of in minutes, and a second one that picks
+ * up what the first peer also missed. */
+static void catch_up(hs_node *n)
+{
+    uint64_t soon = n->now + hs_prng_below(&n->rng, 1000);
+    if (soon < n->sync_at) n->sync_at = soon;
+    n->catchup_syncs = 3;
+}
+
 static bool merge_self(hs_node *n, const hs_entry *e)
 {
     hs_member *me = n->self;
@@ -52,20 +62,20 @@ static bool merge_self(hs_node *n, const hs_entry *e)
         hs_refute(n, e->inc, true);
         /* Declared failed or left: we missed what others said meanwhile (they stopped
          * gossiping to us), so do an anti-entropy exchange soon instead of in minutes. */
-        if (e->status != HS_ALIVE) {
-            uint64_t soon = n->now + hs_prng_below(&n->rng, 1000);
-            if (soon < n->sync_at) n->sync_at = soon;
-            n->catchup_syncs = 2; /* a second one picks up what the first peer also missed */
-        }
+        if (e->status != HS_ALIVE) catch_up(n);
         return false;
     }
     if (e->status != HS_ALIVE) {
         /* Someone still holds an older incarnation of ours failed or left: we refuted
          * already, but the refutation never reached it (we heard the Fail through a one-way
          * cut and could not answer). Spread our current entry again, so the Pong answering
-         * this (revive) Ping carries it, instead of staying failed until anti-entropy. */
+         * this (revive) Ping carries it, instead of staying failed until anti-entropy. And
+         * what the others said while our messages could not get out (refutations of members
+         * we hold failed) passed us by: the catch-up exchanges we did then went nowhere, so
+         * do them again now that this peer reaches us. */
         hs_bcast_queue(n, me);
         hs_gossip_soon(n);
+        if (!n->catchup_syncs) catch_up(n);
     }
     return false;
 }

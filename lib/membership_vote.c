@@ -6,7 +6,8 @@
  * votes (Vote, sent to the group and to the subject, which refutes if it hears it). Votes
  * are tied to the subject's incarnation and count for vote_validity_ms. An observer that
  * has itself voted and holds votes from more than half of the group declares the member
- * failed and gossips it. A check that succeeds withdraws our vote (Vote with retract).
+ * failed and gossips it, once a majority of the cluster answers it (membership_quorum.c).
+ * A check that succeeds withdraws our vote (Vote with retract).
  * The group and the number of rounds are fixed, so detection time does not grow with N. */
 #include <stdlib.h>
 #include <string.h>
@@ -107,10 +108,11 @@ static void drop_vote(hs_suspicion *s, uint64_t voter_hash)
         }
 }
 
-static void try_decide(hs_node *n, hs_member *m)
+/* Our own vote stands and more than half of the group (as we see it) agrees. */
+static bool votes_decide(const hs_node *n, hs_member *m)
 {
     hs_suspicion *s = m->susp;
-    if (!s || !s->my_vote_ms || s->my_vote_ms + n->cfg.vote_validity_ms <= n->now) return;
+    if (!s || !s->my_vote_ms || s->my_vote_ms + n->cfg.vote_validity_ms <= n->now) return false;
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k = hs_observers(n, m, obs, HS_MAX_VOTE_GROUP);
     /* count only votes of members that are in the group as we see it */
@@ -123,13 +125,46 @@ static void try_decide(hs_node *n, hs_member *m)
                 break;
             }
     }
-    if (k == 0 || votes * 2 <= k) return;
+    return k > 0 && votes * 2 > k;
+}
+
+/* Declares m failed once the votes stand and a Reach round that started after they did
+ * found a majority of the cluster answering us (membership_quorum.c). */
+static void try_decide(hs_node *n, hs_member *m)
+{
+    hs_suspicion *s = m->susp;
+    if (!votes_decide(n, m)) {
+        if (s) s->ready_ms = 0;
+        return;
+    }
+    if (!s->ready_ms) s->ready_ms = n->now;
+    if (!hs_quorum_confirms(n, s->ready_ms)) return;
     hs_status prev = (hs_status)m->status;
     hs_set_status(n, m, HS_FAILED);
     n->stats.failures_declared++;
     hs_event_push(n, HS_EV_FAILED, m, prev);
     hs_bcast_queue(n, m);
     hs_gossip_soon(n);
+}
+
+void hs_votes_restart_own(hs_node *n)
+{
+    for (size_t i = 0; i < n->nsuspects; i++) {
+        hs_suspicion *s = n->suspects[i]->susp;
+        if (s->my_vote_ms) drop_vote(s, n->self->ring_hash);
+        s->my_vote_ms = 0;
+        s->ready_ms = 0;
+        s->failed_rounds = 0; /* checks still planned start a new streak */
+    }
+}
+
+void hs_votes_decide_waiting(hs_node *n)
+{
+    for (size_t i = 0; i < n->nsuspects;) {
+        hs_member *m = n->suspects[i];
+        if (m->susp->ready_ms) try_decide(n, m);
+        if (m->susp) i++; /* else declared: another suspect was swapped into slot i */
+    }
 }
 
 static void mark_suspect(hs_node *n, hs_member *m)
@@ -234,6 +269,7 @@ static bool has_check(const hs_node *n, const hs_member *m)
 
 void hs_votes_tick(hs_node *n)
 {
+    hs_votes_decide_waiting(n);
     for (size_t i = 0; i < n->nsuspects;) {
         hs_member *m = n->suspects[i];
         hs_suspicion *s = m->susp;

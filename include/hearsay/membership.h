@@ -13,6 +13,8 @@
  *   PingReq    indirect probes through other members after a missed Pong
  *   Suspect    a prober that gets no answer asks the subject's vote group to check
  *   Vote       a vote-group member that cannot reach the subject either tells the rest
+ *   Reach      before declaring, the decider checks that a majority of the live members
+ *              answers it, so the cut-off side of a partition reaches no verdict
  *   Fail       declared by a vote-group member holding a majority of the group's votes
  *              (its own included) within the validity window; spread to everyone
  *   Gossip     pushed to a few random members as soon as something changes
@@ -47,6 +49,7 @@ typedef struct hs_config {
     uint32_t verify_rounds;       /* failed checks an observer needs before it votes */
     uint32_t verify_interval_ms;  /* spacing of an observer's checks of a suspect */
     uint32_t vote_validity_ms;    /* a vote counts for this long */
+    uint32_t quorum_fallback_ms;  /* decide without a reachable majority after this (0: never) */
     uint32_t gossip_interval_ms;  /* push pending gossip this often while there is any */
     uint32_t gossip_fanout;       /* members each push goes to */
     uint32_t retransmit_mult;     /* each update is sent mult * ceil(log2(N+1)) times */
@@ -154,6 +157,7 @@ typedef struct hs_node_stats {
     uint64_t drop_malformed, drop_version, drop_unknown_type, drop_not_member, drop_self;
     uint64_t probes_sent, probes_failed, indirect_sent, suspicions, refutations;
     uint64_t votes_sent, failures_declared, gossip_pushes, syncs;
+    uint64_t quorum_rounds, quorum_lost; /* Reach rounds before verdicts, and those that failed */
 } hs_node_stats;
 const hs_node_stats *hs_node_stats_get(const hs_node *n);
 

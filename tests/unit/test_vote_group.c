@@ -1,6 +1,7 @@
 /* test_vote_group.c: the vote group (ring observers) and the vote thresholds at every size:
  * K = min(5, live - 1), a majority is K/2 + 1, votes expire after the validity window, and
- * only the subject's observers' votes count. Uses the core's internal header. */
+ * only the subject's observers' votes count, and a verdict waits for a majority of the
+ * cluster to answer a Reach round. Uses the core's internal header. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,6 +124,24 @@ static void votes_from_others(hs_node *n, hs_member *s, hs_member **obs, size_t 
     }
 }
 
+/* REACH_ACKs for round seq from the first `count` members other than us and `skip`. */
+static void reach_acks(hs_node *n, uint64_t now, const hs_member *skip, size_t count, uint32_t seq)
+{
+    uint8_t buf[256];
+    size_t sent = 0;
+    for (size_t i = 0; i < n->nmembers && sent < count; i++) {
+        hs_member *m = n->members[i];
+        if (m == n->self || m == skip) continue;
+        hs_writer w;
+        hs_writer_init(&w, buf, sizeof(buf));
+        hs_put_u8(&w, HS_MSG_REACH_ACK);
+        hs_put_u32(&w, seq);
+        hs_put_str8(&w, m->name, strlen(m->name));
+        feed(n, now, buf, w.len);
+        sent++;
+    }
+}
+
 static void test_majority_with_own_vote(void **state)
 {
     (void)state;
@@ -153,10 +172,202 @@ static void test_majority_with_own_vote(void **state)
         if (!already) feed(n, now, buf, vote_msg(buf, s->name, obs[j]->name, 0));
     }
     assert_int_equal(s->status, HS_SUSPECT);
-    /* our own checks fail verify_rounds times: we vote, and 4 of 5 decide */
+    /* our own checks fail verify_rounds times: we vote, and 4 of 5 would decide, but first a
+     * majority of the cluster must answer a Reach round */
     for (uint32_t r = 0; r < n->cfg.verify_rounds; r++) hs_check_failed(n, s);
+    assert_int_equal(s->status, HS_SUSPECT);
+    assert_true(n->quorum.started != 0);
+    reach_acks(n, now, s, 24, n->quorum.seq); /* 25 of 50, ourselves included: not more than half */
+    assert_int_equal(s->status, HS_SUSPECT);
+    reach_acks(n, now, s, 25, n->quorum.seq); /* the 25th other member: 26 of 50 */
+    /* the suspect gets as long to answer the same REACH as the majority had */
+    hs_node_tick(n, now + n->cfg.probe_timeout_ms - 1);
+    assert_int_equal(s->status, HS_SUSPECT);
+    hs_node_tick(n, now + n->cfg.probe_timeout_ms);
     assert_int_equal(s->status, HS_FAILED);
     assert_int_equal(hs_node_stats_get(n)->failures_declared, 1);
+    hs_node_free(n);
+}
+
+/* REACH packets the node has queued since the last call (the rest is dropped). */
+static size_t drain_reaches(hs_node *n)
+{
+    size_t c = 0;
+    hs_packet p;
+    while (hs_node_next_packet(n, &p))
+        if (p.len && p.data[0] == HS_MSG_REACH) c++;
+    return c;
+}
+
+/* The cut-off side of a partition: the votes stand but no majority of the cluster answers,
+ * so no verdict, however long the votes are renewed, until the fallback delay. While cut off
+ * the node asks only a sample whether the cut healed, not every member again. */
+static void test_no_verdict_without_majority(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(50);
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k;
+    hs_member *s = subject_we_observe(n, obs, &k);
+    uint64_t now = 2000;
+    size_t reaches = 0;
+    drain_reaches(n);
+    for (; now < 2000 + n->cfg.quorum_fallback_ms - 2000; now += 100) {
+        votes_from_others(n, s, obs, k, 3, now, false);
+        hs_check_failed(n, s);
+        hs_check_failed(n, s);
+        /* a 21-member minority (ourselves and the first 20 others) answers whatever it gets */
+        if (n->quorum.started) reach_acks(n, now, s, 20, n->quorum.seq);
+        hs_node_tick(n, now);
+        reaches += drain_reaches(n);
+        assert_int_equal(s->status, HS_SUSPECT);
+    }
+    assert_int_equal(hs_node_stats_get(n)->failures_declared, 0);
+    assert_int_equal(hs_node_stats_get(n)->quorum_rounds, 1);
+    assert_int_equal(hs_node_stats_get(n)->quorum_lost, 1);
+    /* one full round (49 REACHes, resent twice to the 29 silent ones), then samples of 8 */
+    assert_true(reaches >= 49 + 2 * 29 + 5 * 8);
+    assert_true(reaches <= 49 + 2 * 29 + 10 * 8);
+    /* after the fallback delay without a majority the node decides alone */
+    now = 2000 + n->cfg.quorum_fallback_ms + 600;
+    votes_from_others(n, s, obs, k, 3, now, false);
+    hs_check_failed(n, s);
+    hs_check_failed(n, s);
+    hs_node_tick(n, now);
+    assert_int_equal(s->status, HS_FAILED);
+    hs_node_free(n);
+}
+
+/* The cut heals: the sample asked while cut off answers, a full round follows at once and the
+ * verdicts may be reached again (by checks that fail now). */
+static void test_heal_found_by_sample(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(50);
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k;
+    hs_member *s = subject_we_observe(n, obs, &k);
+    votes_from_others(n, s, obs, k, 3, 2000, false);
+    hs_check_failed(n, s);
+    hs_check_failed(n, s);
+    hs_node_tick(n, 2500); /* nobody answered the full round */
+    assert_int_equal(hs_node_stats_get(n)->quorum_lost, 1);
+    assert_true(s->susp->my_vote_ms == 0); /* our vote, cast while cut off, is withdrawn */
+    hs_node_tick(n, 3500);                 /* the first sample goes out */
+    assert_true(n->quorum.started && !n->quorum.full);
+    uint32_t seq = n->quorum.seq;
+    reach_acks(n, 3501, NULL, 49, seq); /* the cut healed: everyone answers what reaches them */
+    assert_true(n->quorum.started && n->quorum.full);
+    reach_acks(n, 3502, s, 30, n->quorum.seq);
+    hs_node_tick(n, 3501 + n->cfg.probe_timeout_ms);
+    assert_int_equal(n->quorum.lost_since, 0);
+    assert_int_equal(n->quorum.ok_start, 3501);
+    hs_node_free(n);
+}
+
+/* A round that reached a majority before the votes stood does not speak for them (it may
+ * predate the partition): the verdict waits for a round that starts after. */
+static void test_old_round_does_not_count(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(20);
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k;
+    hs_member *s = subject_we_observe(n, obs, &k);
+    /* a first verdict, about another subject, confirmed at t=2000 */
+    hs_member *obs2[HS_MAX_VOTE_GROUP];
+    size_t k2 = 0;
+    hs_member *s2 = NULL;
+    for (size_t i = 0; i < n->nmembers && !s2; i++) {
+        hs_member *m = n->members[i];
+        if (m == n->self || m == s) continue;
+        k2 = hs_observers(n, m, obs2, HS_MAX_VOTE_GROUP);
+        for (size_t j = 0; j < k2; j++)
+            if (obs2[j] == n->self) s2 = m;
+    }
+    assert_non_null(s2);
+    votes_from_others(n, s2, obs2, k2, 3, 2000, false);
+    hs_check_failed(n, s2);
+    hs_check_failed(n, s2);
+    reach_acks(n, 2000, s2, 19, n->quorum.seq);
+    hs_node_tick(n, 2200);
+    assert_int_equal(s2->status, HS_FAILED);
+    assert_int_equal(n->quorum.ok_start, 2000);
+    /* a second verdict at t=3000: a new round, and nothing until it is answered */
+    votes_from_others(n, s, obs, k, 3, 3000, false);
+    hs_check_failed(n, s);
+    hs_check_failed(n, s);
+    assert_int_equal(s->status, HS_SUSPECT);
+    assert_int_equal(n->quorum.started, 3000);
+    reach_acks(n, 3001, s, 18, n->quorum.seq);
+    hs_node_tick(n, 3200);
+    assert_int_equal(s->status, HS_FAILED);
+    hs_node_free(n);
+}
+
+/* A round that straddles a heal: the REACHes sent while we were cut off were lost, the resend
+ * after the heal reaches the majority and the suspect alike. The suspect answers, so the
+ * checks that failed while we were cut off declare nothing. */
+static void test_suspect_answering_reach_is_alive(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(20);
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k;
+    hs_member *s = subject_we_observe(n, obs, &k);
+    votes_from_others(n, s, obs, k, 3, 2000, false);
+    hs_check_failed(n, s);
+    hs_check_failed(n, s);
+    uint32_t seq = n->quorum.seq;
+    hs_node_tick(n, 2200); /* nobody answered: resent */
+    reach_acks(n, 2201, s, 12, seq);
+    assert_int_equal(s->status, HS_SUSPECT);
+    uint8_t buf[64];
+    hs_writer w;
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, HS_MSG_REACH_ACK);
+    hs_put_u32(&w, seq);
+    hs_put_str8(&w, s->name, strlen(s->name));
+    feed(n, 2202, buf, w.len);
+    assert_int_equal(s->status, HS_ALIVE);
+    assert_null(s->susp);
+    hs_node_tick(n, 2500);
+    assert_int_equal(s->status, HS_ALIVE);
+    assert_int_equal(hs_node_stats_get(n)->failures_declared, 0);
+    hs_node_free(n);
+}
+
+/* REACH is answered with REACH_ACK carrying its sequence number; stray acks are ignored. */
+static void test_reach_answered(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(5);
+    uint8_t buf[256];
+    hs_writer w;
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, HS_MSG_REACH);
+    hs_put_u32(&w, 0xabcdef01);
+    hs_put_str8(&w, "m3", 2);
+    feed(n, 2000, buf, w.len);
+    hs_packet p;
+    assert_true(hs_node_next_packet(n, &p));
+    hs_reader r;
+    hs_reader_init(&r, p.data, p.len);
+    assert_int_equal(hs_get_u8(&r), HS_MSG_REACH_ACK);
+    assert_int_equal(hs_get_u32(&r), 0xabcdef01);
+    char name[HS_NAME_MAX + 1];
+    hs_get_str8(&r, name, sizeof(name), true);
+    assert_string_equal(name, "m0");
+    hs_addr from = hs_addr_v4(127, 0, 0, 9, 7946);
+    assert_true(hs_addr_equal(&p.to, &from)); /* back to where the REACH came from */
+    /* an ack when no round runs changes nothing */
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, HS_MSG_REACH_ACK);
+    hs_put_u32(&w, 7);
+    hs_put_str8(&w, "m3", 2);
+    feed(n, 2000, buf, w.len);
+    assert_int_equal(n->quorum.answers, 0);
+    assert_int_equal(hs_node_stats_get(n)->drop_malformed, 0);
     hs_node_free(n);
 }
 
@@ -219,6 +430,11 @@ int main(void)
         cmocka_unit_test(test_group_size_by_n),
         cmocka_unit_test(test_group_bounded_at_large_n),
         cmocka_unit_test(test_majority_with_own_vote),
+        cmocka_unit_test(test_no_verdict_without_majority),
+        cmocka_unit_test(test_heal_found_by_sample),
+        cmocka_unit_test(test_old_round_does_not_count),
+        cmocka_unit_test(test_reach_answered),
+        cmocka_unit_test(test_suspect_answering_reach_is_alive),
         cmocka_unit_test(test_votes_expire),
         cmocka_unit_test(test_retracted_vote_does_not_count),
         cmocka_unit_test(test_stale_incarnation_vote_ignored),

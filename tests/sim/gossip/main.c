@@ -24,6 +24,8 @@ static const scenario scenarios[] = {
     {"stability", scen_stability, 1000,
      "1% of nodes with 80% ingress loss: flapping, majority suspicion"},
     {"partition", scen_partition, 1000, "50/50 split for --duration, then heal: time to converge"},
+    {"cutoff", scen_cutoff, 200,
+     "minority partitions (symmetric, one-way): the majority side is never shown failed"},
     {"massstart", scen_massstart, 1000,
      "N nodes start within 10 s through 3 seeds: time to all-see-all"},
     {"invariants", scen_invariants, 200, "loss-free churn: no live node ever failed, convergence"},

@@ -139,6 +139,9 @@ typedef struct sim {
     /* invariant switches (set by scenarios) */
     bool strict_no_false_fail; /* loss-free run: a live reachable node must never fail */
     bool check_majority;       /* no healthy node suspected by a majority */
+    bool protect_group0;       /* partitions: no healthy node of group 0 (the majority side)
+                                  may ever be shown failed, by either side */
+    uint64_t group1_failed;    /* failed marks of group-1 nodes (the minority side) */
     uint64_t crash_bound_us;   /* crashed node failed everywhere within this (0: off) */
     bool failed;               /* an invariant broke */
     char fail_msg[256];

@@ -238,6 +238,12 @@ void view_on_event(sim *s, uint32_t i, const hs_event *ev)
     set_view(s, i, (uint32_t)j, st);
 
     bool healthy = sim_healthy(s, (uint32_t)j) && sim_reachable(s, i, (uint32_t)j);
+    if (st == HS_FAILED && s->protect_group0) {
+        if (s->nodes[j].group == 0 && sim_healthy(s, (uint32_t)j))
+            sim_fail(s, "n%d on the majority side shown failed by n%u (group %u)", j, i,
+                     s->nodes[i].group);
+        if (s->nodes[j].group == 1) s->group1_failed++;
+    }
     if (st == HS_FAILED && healthy) {
         v->false_fails++;
         if (s->strict_no_false_fail)
