@@ -90,8 +90,7 @@ void hs_table_remove(hs_node *n, hs_member *m)
     hs_member *last = n->members[--n->nmembers];
     n->members[m->index] = last;
     last->index = m->index;
-    /* the probe order may hold it: rebuild at the next probe */
-    n->order_ring_version = (uint64_t)-1;
+    hs_probe_forget(n, m);
     free(m->name);
     free(m->tags);
     free(m);

@@ -87,7 +87,8 @@ hs_node *hs_node_new(const hs_config *cfg, hs_tags tags, uint32_t incarnation, u
     }
     n->self->status = HS_ALIVE;
     hs_ring_insert(n, n->self);
-    n->next_probe_at = now_ms + hs_prng_below(&n->rng, cfg->probe_interval_ms);
+    n->subj_ring_version = (uint64_t)-1;
+    n->probe_anchor = hs_prng_next(&n->rng) >> 16;
     n->sync_at = now_ms + cfg->sync_interval_ms / 2 + hs_prng_below(&n->rng, cfg->sync_interval_ms);
     n->revive_at = now_ms + cfg->revive_interval_ms;
     n->housekeeping_at = now_ms + 1000;
@@ -111,7 +112,6 @@ void hs_node_free(hs_node *n)
     free(n->members);
     free(n->index);
     free(n->ring);
-    free(n->order);
     free(n->suspects);
     hs_bcast_free(n);
     free(n->join_addrs);
@@ -362,11 +362,7 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
         hs_checks_tick(n);
         hs_quorum_tick(n);
         hs_votes_tick(n);
-        if (n->now >= n->next_probe_at) {
-            n->next_probe_at += n->cfg.probe_interval_ms;
-            if (n->next_probe_at <= n->now) n->next_probe_at = n->now + n->cfg.probe_interval_ms;
-            hs_probe_tick(n);
-        }
+        hs_probe_tick(n);
         if (n->now >= n->sync_at) hs_sync_tick(n);
         if (n->now >= n->revive_at) hs_revive_tick(n);
     }
@@ -390,7 +386,6 @@ uint64_t hs_node_next_deadline(const hs_node *n)
     d = min_nonzero(d, n->gossip_at);
     d = min_nonzero(d, n->join_retry_at);
     if (!n->leaving) {
-        d = min_nonzero(d, n->next_probe_at);
         d = min_nonzero(d, n->sync_at);
         d = min_nonzero(d, n->revive_at);
         d = min_nonzero(d, hs_probe_next_deadline(n));

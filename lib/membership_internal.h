@@ -4,7 +4,8 @@
  * The member table is an array of heap-allocated members plus an open-addressing index by
  * name. The monitoring ring holds the live (alive or suspect) members sorted by the hash of
  * their names: a member's K predecessors on the ring are its observers (its vote group),
- * and a node probes its K successors (its subjects) in shuffled round-robin, one per period. */
+ * and a node probes each of its K successors (its subjects) once every K periods, at times
+ * the subject asks for (membership_probe.c). */
 #ifndef HEARSAY_MEMBERSHIP_INTERNAL_H
 #define HEARSAY_MEMBERSHIP_INTERNAL_H
 
@@ -65,6 +66,12 @@ typedef struct hs_check {
     bool used;
 } hs_check;
 
+/* One of our subjects and when we probe it next. */
+typedef struct hs_subject {
+    hs_member *m;
+    uint64_t due;
+} hs_subject;
+
 /* An indirect probe we run for another member: our Ping to the target, their seq. */
 typedef struct hs_relay {
     uint32_t our_seq, their_seq;
@@ -122,11 +129,11 @@ struct hs_node {
     uint64_t ring_version;
 
     /* probing */
-    hs_member **order; /* shuffled subjects still to probe this round */
-    size_t norder, order_pos;
-    uint64_t order_ring_version;
+    hs_subject subj[HS_MAX_VOTE_GROUP]; /* our subjects in ring order, with due times */
+    size_t nsubj;
+    uint64_t subj_ring_version; /* the ring the list was made from */
+    uint64_t probe_anchor;      /* when we want our first observer's probes (mod K periods) */
     uint32_t next_seq;
-    uint64_t next_probe_at;
     hs_check checks[HS_MAX_CHECKS];
     hs_relay relays[HS_MAX_RELAYS];
     hs_member **suspects; /* members with a suspicion */
@@ -223,6 +230,8 @@ void hs_send_entry_to(hs_node *n, const hs_member *m, const hs_addr *to);
 
 /* membership_probe.c */
 void hs_probe_tick(hs_node *n);
+/* Drops a member about to be freed from our subject list. */
+void hs_probe_forget(hs_node *n, const hs_member *m);
 void hs_checks_tick(hs_node *n);
 void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r);
 void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r);

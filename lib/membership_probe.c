@@ -1,10 +1,16 @@
 /* membership_probe.c: failure detection by probing.
- * Once per period we Ping the next of our subjects (our K ring successors) in a shuffled
- * round-robin (a per-node random order, kept while the subjects stay the same). A Pong within
- * probe_timeout ends it; otherwise PingReqs ask other members to Ping the target for us, and
- * without any ack by indirect_timeout the check has failed (membership_vote.c takes it from there).
- * Checks of a suspect by its vote group use the same machinery, with the direct and indirect probes
- * sent at once. */
+ * Each of our subjects (our K ring successors) has a due time; when it comes we Ping it and
+ * set the next one K periods later, so we send one Ping per period on average. The subject
+ * decides when its K observers probe it: its Pong to an observer's periodic probe carries
+ * `next_ms`, the wait until that observer's slot (observer d of K probes at the subject's
+ * anchor + (d - 1) periods, modulo K periods), and the observer takes it as the next due time.
+ * So a member is probed about once per period at evenly spaced times, without a shared clock,
+ * and the wait until a crashed member is first probed stays under about one period (with K
+ * observers probing at independent phases, some members would go three or four periods
+ * without a probe). A Pong within probe_timeout ends a check; otherwise PingReqs ask other
+ * members to Ping the target for us, and without any ack by indirect_timeout the check has
+ * failed (membership_vote.c takes it from there). Checks of a suspect by its vote group use
+ * the same machinery, with the direct and indirect probes sent at once. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,37 +130,85 @@ void hs_start_verify(hs_node *n, hs_member *m)
     start_check(n, m, true);
 }
 
-/* Orders our subjects by a hash of (us, them): a fixed permutation, so each subject is
- * probed exactly every k periods and the gaps between probes of a member by its k
- * observers stay regular (a fresh shuffle every round would make some gaps 2k - 1). */
-static uint64_t probe_rank(const hs_node *n, const hs_member *m)
+static uint64_t probe_cycle(const hs_node *n, size_t k)
 {
-    hs_prng p = {n->self->ring_hash ^ m->ring_hash};
-    return hs_prng_next(&p);
+    return (uint64_t)k * n->cfg.probe_interval_ms;
+}
+
+/* Brings our subject list up to date with the ring: subjects that stay keep their due times,
+ * new ones are due at a random time within the next K periods, and the rest are forgotten. */
+static void subjects_refresh(hs_node *n)
+{
+    if (n->subj_ring_version == n->ring_version) return;
+    hs_member *now[HS_MAX_VOTE_GROUP];
+    size_t k = hs_subjects(n, now, HS_MAX_VOTE_GROUP);
+    hs_subject next[HS_MAX_VOTE_GROUP];
+    for (size_t i = 0; i < k; i++) {
+        next[i].m = now[i];
+        next[i].due = 0;
+        for (size_t j = 0; j < n->nsubj && !next[i].due; j++)
+            if (n->subj[j].m == now[i]) next[i].due = n->subj[j].due;
+        if (!next[i].due)
+            next[i].due = n->now + 1 + hs_prng_below(&n->rng, (uint32_t)probe_cycle(n, k));
+    }
+    memcpy(n->subj, next, k * sizeof(*next));
+    n->nsubj = k;
+    n->subj_ring_version = n->ring_version;
+}
+
+void hs_probe_forget(hs_node *n, const hs_member *m)
+{
+    for (size_t i = 0; i < n->nsubj; i++)
+        if (n->subj[i].m == m) {
+            memmove(&n->subj[i], &n->subj[i + 1], (n->nsubj - i - 1) * sizeof(n->subj[0]));
+            n->nsubj--;
+            n->subj_ring_version = (uint64_t)-1;
+            return;
+        }
 }
 
 void hs_probe_tick(hs_node *n)
 {
-    if (n->order_ring_version != n->ring_version) {
-        hs_member *subj[HS_MAX_VOTE_GROUP];
-        size_t k = hs_subjects(n, subj, HS_MAX_VOTE_GROUP);
-        free(n->order);
-        n->order = malloc((k ? k : 1) * sizeof(*n->order));
-        if (!n->order) abort();
-        for (size_t i = 0; i < k; i++) { /* insertion sort by rank: k is small */
-            size_t j = i;
-            while (j > 0 && probe_rank(n, n->order[j - 1]) > probe_rank(n, subj[i])) {
-                n->order[j] = n->order[j - 1];
-                j--;
-            }
-            n->order[j] = subj[i];
-        }
-        n->norder = k;
-        n->order_ring_version = n->ring_version;
+    subjects_refresh(n);
+    uint64_t cycle = probe_cycle(n, n->nsubj);
+    for (size_t i = 0; i < n->nsubj; i++) {
+        hs_subject *s = &n->subj[i];
+        if (n->now < s->due) continue;
+        s->due += cycle;
+        if (s->due <= n->now) s->due = n->now + cycle; /* we were not run for a while */
+        start_check(n, s->m, false);
     }
-    if (n->norder == 0) return;
-    hs_member *m = n->order[n->order_pos++ % n->norder];
-    start_check(n, m, false);
+}
+
+/* The wait we ask of observer o before its next periodic probe of us (0: o is none of our
+ * observers, or the wait does not fit the wire's u16): observer d of K should probe at our
+ * times anchor + (d - 1) periods modulo K periods, never sooner than K/2 periods from now. */
+static uint16_t probe_hint(const hs_node *n, const hs_member *o)
+{
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k = hs_observers(n, n->self, obs, HS_MAX_VOTE_GROUP);
+    uint64_t p = n->cfg.probe_interval_ms, cycle = probe_cycle(n, k);
+    if (!cycle || cycle + cycle / 2 > UINT16_MAX) return 0;
+    for (size_t d = 0; d < k; d++) {
+        if (obs[d] != o) continue;
+        uint64_t want = (n->probe_anchor + d * p) % cycle;
+        uint64_t wait = (want + cycle - n->now % cycle) % cycle;
+        return (uint16_t)(wait < cycle / 2 ? wait + cycle : wait);
+    }
+    return 0;
+}
+
+/* A Pong to our periodic probe of subject m says when m wants the next one. Kept within
+ * [K/2, 3K/2] periods, so a hostile or confused hint can neither stop our probes of m nor
+ * make us flood it. */
+static void probe_hint_apply(hs_node *n, const hs_member *m, uint16_t next_ms)
+{
+    uint64_t cycle = probe_cycle(n, n->nsubj), wait = next_ms;
+    if (!next_ms || !cycle) return;
+    if (wait < cycle / 2) wait = cycle / 2;
+    if (wait > cycle + cycle / 2) wait = cycle + cycle / 2;
+    for (size_t i = 0; i < n->nsubj; i++)
+        if (n->subj[i].m == m) n->subj[i].due = n->now + wait;
 }
 
 static hs_check *find_check(hs_node *n, uint32_t seq)
@@ -196,7 +250,11 @@ void hs_checks_tick(hs_node *n)
 
 uint64_t hs_probe_next_deadline(const hs_node *n)
 {
+    /* the ring changed since the subject list was made: tick now to bring it up to date */
+    if (n->subj_ring_version != n->ring_version) return n->now ? n->now : 1;
     uint64_t d = 0;
+    for (size_t i = 0; i < n->nsubj; i++)
+        if (!d || n->subj[i].due < d) d = n->subj[i].due;
     for (size_t i = 0; i < HS_MAX_CHECKS; i++) {
         const hs_check *c = &n->checks[i];
         if (!c->used) continue;
@@ -280,12 +338,16 @@ void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)
         if (inc >= sender->inc && ping_is_fresh(sender, inc, seq))
             hs_note_alive_evidence(n, sender, inc);
     }
+    /* PONG = seq:u32 from:str8 inc:u32 config:u64 next_ms:u16 piggyback. next_ms: when the
+     * sender, if it is one of our observers, should probe us next (0: no request) */
+    uint16_t next_ms = sender && !(flags & PING_SUSPECTED) ? probe_hint(n, sender) : 0;
     hs_writer w;
     uint8_t *buf = msg_begin(n, &w, HS_MSG_PONG);
     hs_put_u32(&w, seq);
     hs_put_str8(&w, n->self->name, strlen(n->self->name));
     hs_put_u32(&w, n->self->inc);
     hs_put_u64(&w, n->config_version);
+    hs_put_u16(&w, next_ms);
     hs_put_piggyback(n, &w, sender);
     msg_send(n, from, buf, &w);
 }
@@ -296,12 +358,18 @@ void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r)
     uint32_t seq = hs_get_u32(r), inc;
     uint64_t version;
     hs_member *sender = read_sender(n, r, &inc, &version);
+    uint16_t next_ms = hs_get_u16(r);
     if (!r->ok) return;
     if (!hs_read_piggyback(n, r)) return;
     if (sender) sender = hs_table_find(n, sender->name); /* merging may not remove, but be safe */
     /* only a Pong that answers a Ping of ours is proof of life: a replayed one answers none */
     hs_check *c = find_check(n, seq);
     bool solicited = c != NULL;
+    /* only the answer to our own periodic probe of a subject moves its due time (not one to
+     * a check of a suspect, nor one to a Ping we relayed for someone else) */
+    if (c && !c->verify && sender && sender->ring_hash == c->target_hash &&
+        strcmp(sender->name, c->target) == 0)
+        probe_hint_apply(n, sender, next_ms);
     if (c) check_acked(n, c);
     for (size_t i = 0; i < HS_MAX_RELAYS; i++) {
         hs_relay *rl = &n->relays[i];

@@ -8,8 +8,9 @@
  *
  * Protocol summary (docs/protocol.md has the full design):
  *   Meet/Sync  full-state exchange in one round trip (join and periodic anti-entropy)
- *   Ping/Pong  one probe per period to the next member of a shuffled round-robin,
- *              each carrying >= 2 gossip entries (newest changes first)
+ *   Ping/Pong  one probe per period on average, each of our K subjects every K periods at
+ *              the time its last Pong asked for (so its K observers take turns), each
+ *              carrying >= 2 gossip entries (newest changes first)
  *   PingReq    indirect probes through other members after a missed Pong
  *   Suspect    a prober that gets no answer asks the subject's vote group to check
  *   Vote       a vote-group member that cannot reach the subject either tells the rest

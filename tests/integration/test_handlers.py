@@ -24,6 +24,17 @@ TAGS = {"n1": {"role": "admin"}, "n2": {"role": "web"}, "n3": {"role": "db"}}
 ALL_ALIVE = {"n1": "alive", "n2": "alive", "n3": "alive"}
 
 
+def events_in(path, event):
+    """the complete JSON documents of one event type the handlers have written so far"""
+    docs = []
+    for line in read_lines(path):
+        try:
+            docs.append(json.loads(line))
+        except ValueError:
+            pass  # a line still being written
+    return [d for d in docs if d.get("event") == event]
+
+
 def read_lines(path):
     try:
         with open(path) as f:
@@ -97,6 +108,8 @@ class Handlers(unittest.TestCase):
             t0 = c[3].kill9()
             took = wait_for(has("member-failed n3 failed db n1"), 15, "member-failed handler")
             log("member-failed handler for n3 ran %.3f s after kill -9" % (time.monotonic() - t0))
+            # the handler writes its environment line, then the JSON from its stdin: wait for both
+            wait_for(lambda: events_in(json_file, "member-failed"), 5, "member-failed document")
             docs = [json.loads(line) for line in read_lines(json_file) if line.strip()]
             failed = [d for d in docs if d.get("event") == "member-failed"]
             self.assertEqual(len(failed), 1, docs)
@@ -112,8 +125,8 @@ class Handlers(unittest.TestCase):
             self.assertEqual(rc, 0)
             wait_for(has("member-leave n2 left api n1"), 5, "member-leave handler")
             log("member-leave handler for n2 ran %.3f s after SIGTERM" % (time.monotonic() - t0))
-            docs = [json.loads(line) for line in read_lines(json_file) if line.strip()]
-            left = [d for d in docs if d.get("event") == "member-leave"]
+            wait_for(lambda: events_in(json_file, "member-leave"), 5, "member-leave document")
+            left = events_in(json_file, "member-leave")
             self.assertEqual([d["name"] for d in left], ["n2"])
 
             st, text = n1.api("GET", "/v1/metrics")
