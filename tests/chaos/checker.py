@@ -30,10 +30,6 @@ def add_args(p):
                    help="a loss rule of at least this probability excuses a failure")
     g.add_argument("--detect-deadline", type=float, default=5.0,
                    help="rule b: every live member shows a killed node failed within this")
-    g.add_argument("--tolerate-cut-off-verdicts", action="store_true",
-                   help="rule a: count failed marks of verdicts reached on the cut-off side "
-                   "of a partition (shown by connected members after the heal or across a "
-                   "one-way cut) without failing the run")
     g.add_argument("--converge-limit", type=float, default=10.0,
                    help="rule c: views converge within this after the last fault")
 
@@ -184,7 +180,6 @@ def check(h, args):
     m = Model(h, args)
     per = views_of(h)
     violations = []
-    tolerated = []
     summary = {"seed": h.seed, "duration_s": h.duration}
 
     kinds = {}
@@ -206,8 +201,8 @@ def check(h, args):
     # - "cut-off-verdict": the verdict was reached by impaired or cut-off observers (the
     #   minority side of a partition, a deaf side of a one-way cut) and then shown by
     #   connected healthy members (merged after the heal, or carried across a one-way cut):
-    #   docs/performance.md "Transient failed marks after a heal". Both fail the run unless
-    #   --tolerate-cut-off-verdicts (then the second kind is counted and printed only).
+    #   docs/reliability.md finding 3 (prevented since by the Reach rounds of the core).
+    #   Both fail the run.
     decl = {}
     for t, o, gen, ev in h.events:
         if ev.get("status") != "failed" or ev.get("name") == o:
@@ -275,9 +270,6 @@ def check(h, args):
                 ", ".join(obs_imp)),
              "node": x, "t": bad[0][0], "category": cat,
              "excerpt": excerpt(h, {x, o0, bad[0][1]}, min(t0, bad[0][0]) - 8, bad[0][0] + 2)}
-        if cat == "cut-off-verdict" and args.tolerate_cut_off_verdicts:
-            tolerated.append(v)
-            continue
         false_fail += 1
         violations.append(v)
     summary["failure_verdicts"] = len(decl)
@@ -485,8 +477,7 @@ def check(h, args):
                        "poller_oversleep_s": stats(h.oversleep)}
     summary["t_last_fault_end"] = h.t_last
     summary["violations"] = _count(v["rule"] for v in violations)
-    return {"summary": summary, "violations": violations, "kills": kill_rows,
-            "tolerated": tolerated}
+    return {"summary": summary, "violations": violations, "kills": kill_rows}
 
 
 def _count(xs):
@@ -530,13 +521,6 @@ def print_report(h, res, args, out=None):
     for n in h.notes:
         if n.startswith("NOTICE") or "failed" in n:
             w("note: %s\n" % n)
-    if res.get("tolerated"):
-        w("==== %d tolerated cut-off verdicts (--tolerate-cut-off-verdicts), first 3:\n"
-          % len(res["tolerated"]))
-        for v in res["tolerated"][:3]:
-            w("[rule a, tolerated] %s\n" % v["what"])
-            for ln in v["excerpt"][:40]:
-                w("    %s\n" % ln)
     if res["violations"]:
         w("==== %d VIOLATIONS (seed %d): %s\n" % (len(res["violations"]), h.seed,
                                                   s["violations"]))

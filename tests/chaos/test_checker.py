@@ -107,10 +107,6 @@ class RuleA(unittest.TestCase):
         res = checker.check(history(faults=[part], events=evs), args())
         self.assertEqual(rules(res), ["a"])
         self.assertIn("cut-off-verdict", res["violations"][0]["what"])
-        res = checker.check(history(faults=[part], events=evs),
-                            args("--tolerate-cut-off-verdicts"))
-        self.assertEqual(rules(res), [])
-        self.assertEqual(len(res["tolerated"]), 1)
 
 
 class RuleB(unittest.TestCase):

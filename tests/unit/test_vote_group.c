@@ -124,6 +124,14 @@ static void votes_from_others(hs_node *n, hs_member *s, hs_member **obs, size_t 
     }
 }
 
+/* Three other observers vote and our own checks fail verify_rounds times: the verdict on s
+ * is ready and waits for a Reach round. */
+static void verdict_ready(hs_node *n, hs_member *s, hs_member **obs, size_t k, uint64_t now)
+{
+    votes_from_others(n, s, obs, k, 3, now, false);
+    for (uint32_t r = 0; r < n->cfg.verify_rounds; r++) hs_check_failed(n, s);
+}
+
 /* REACH_ACKs for round seq from the first `count` members other than us and `skip`. */
 static void reach_acks(hs_node *n, uint64_t now, const hs_member *skip, size_t count, uint32_t seq)
 {
@@ -213,9 +221,7 @@ static void test_no_verdict_without_majority(void **state)
     size_t reaches = 0;
     drain_reaches(n);
     for (; now < 2000 + n->cfg.quorum_fallback_ms - 2000; now += 100) {
-        votes_from_others(n, s, obs, k, 3, now, false);
-        hs_check_failed(n, s);
-        hs_check_failed(n, s);
+        verdict_ready(n, s, obs, k, now);
         /* a 21-member minority (ourselves and the first 20 others) answers whatever it gets */
         if (n->quorum.started) reach_acks(n, now, s, 20, n->quorum.seq);
         hs_node_tick(n, now);
@@ -230,9 +236,7 @@ static void test_no_verdict_without_majority(void **state)
     assert_true(reaches <= 49 + 2 * 29 + 10 * 8);
     /* after the fallback delay without a majority the node decides alone */
     now = 2000 + n->cfg.quorum_fallback_ms + 600;
-    votes_from_others(n, s, obs, k, 3, now, false);
-    hs_check_failed(n, s);
-    hs_check_failed(n, s);
+    verdict_ready(n, s, obs, k, now);
     hs_node_tick(n, now);
     assert_int_equal(s->status, HS_FAILED);
     hs_node_free(n);
@@ -247,9 +251,7 @@ static void test_heal_found_by_sample(void **state)
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k;
     hs_member *s = subject_we_observe(n, obs, &k);
-    votes_from_others(n, s, obs, k, 3, 2000, false);
-    hs_check_failed(n, s);
-    hs_check_failed(n, s);
+    verdict_ready(n, s, obs, k, 2000);
     hs_node_tick(n, 2500); /* nobody answered the full round */
     assert_int_equal(hs_node_stats_get(n)->quorum_lost, 1);
     assert_true(s->susp->my_vote_ms == 0); /* our vote, cast while cut off, is withdrawn */
@@ -286,17 +288,13 @@ static void test_old_round_does_not_count(void **state)
             if (obs2[j] == n->self) s2 = m;
     }
     assert_non_null(s2);
-    votes_from_others(n, s2, obs2, k2, 3, 2000, false);
-    hs_check_failed(n, s2);
-    hs_check_failed(n, s2);
+    verdict_ready(n, s2, obs2, k2, 2000);
     reach_acks(n, 2000, s2, 19, n->quorum.seq);
     hs_node_tick(n, 2200);
     assert_int_equal(s2->status, HS_FAILED);
     assert_int_equal(n->quorum.ok_start, 2000);
     /* a second verdict at t=3000: a new round, and nothing until it is answered */
-    votes_from_others(n, s, obs, k, 3, 3000, false);
-    hs_check_failed(n, s);
-    hs_check_failed(n, s);
+    verdict_ready(n, s, obs, k, 3000);
     assert_int_equal(s->status, HS_SUSPECT);
     assert_int_equal(n->quorum.started, 3000);
     reach_acks(n, 3001, s, 18, n->quorum.seq);
@@ -315,9 +313,7 @@ static void test_suspect_answering_reach_is_alive(void **state)
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k;
     hs_member *s = subject_we_observe(n, obs, &k);
-    votes_from_others(n, s, obs, k, 3, 2000, false);
-    hs_check_failed(n, s);
-    hs_check_failed(n, s);
+    verdict_ready(n, s, obs, k, 2000);
     uint32_t seq = n->quorum.seq;
     hs_node_tick(n, 2200); /* nobody answered: resent */
     reach_acks(n, 2201, s, 12, seq);
