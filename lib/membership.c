@@ -86,6 +86,7 @@ hs_node *hs_node_new(const hs_config *cfg, hs_tags tags, uint32_t incarnation, u
         n->self->tags_len = (uint16_t)tags.len;
     }
     n->self->status = HS_ALIVE;
+    n->has_view = true; /* the first node of a cluster: its view is the whole cluster */
     hs_ring_insert(n, n->self);
     n->subj_ring_version = (uint64_t)-1;
     n->probe_anchor = hs_prng_next(&n->rng) >> 16;
@@ -228,6 +229,7 @@ void hs_node_join(hs_node *n, uint64_t now_ms, const hs_addr *addrs, size_t coun
         hs_send_meet(n, &addrs[i], HS_MSG_MEET, true);
     }
     n->joined = false;
+    if (n->njoin && n->nmembers == 1) n->has_view = false; /* a new node joining a cluster */
     n->join_retry_at = n->njoin ? n->now + n->cfg.join_retry_ms : 0;
 }
 
@@ -360,8 +362,8 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
     }
     if (!n->leaving) {
         hs_checks_tick(n);
-        hs_quorum_tick(n);
         hs_votes_tick(n);
+        hs_quorum_tick(n); /* after the verdicts of this tick changed the ring */
         hs_probe_tick(n);
         if (n->now >= n->sync_at) hs_sync_tick(n);
         if (n->now >= n->revive_at) hs_revive_tick(n);

@@ -205,6 +205,7 @@ void hs_recv_meet(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
      * taken for one); its entries merge by incarnation like any gossip */
     if (sender) hs_note_config_version(n, sender, version);
     if (changed) hs_gossip_soon(n);
+    if (!flags) n->has_view = true; /* a member's whole view (a joiner's holds only itself) */
     if (type == HS_MSG_MEET) {
         hs_send_meet(n, from, HS_MSG_MEET_REPLY, false);
     } else {

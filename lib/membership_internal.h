@@ -52,6 +52,7 @@ typedef struct hs_member {
     uint32_t ping_inc, ping_seq; /* newest Ping heard from it (0: none): replay filter */
     uint32_t reach_seq;          /* the Reach round it last answered, or the sample round
                                     that asks it (membership_quorum.c) */
+    uint32_t reach_asked;        /* the last full Reach round that asked it */
     hs_suspicion *susp;
 } hs_member;
 
@@ -103,6 +104,10 @@ typedef struct hs_quorum {
     uint64_t decide_at;     /* a majority answered: verdicts stand then (0: not yet) */
     size_t answers, need;   /* answers so far (ourselves included), a majority of the ring;
                                in a sample round: answers and members asked */
+    size_t known;           /* in a sample round: members still live that answered the last
+                               full round, ourselves included */
+    uint64_t ring_version;  /* the ring when the latest round or sample started */
+    uint64_t last_start;    /* ... and when */
     uint64_t ok_start;      /* start of the newest round that reached a majority (0: none) */
     uint64_t lost_since;    /* start of the first failed round since then (0: not lost) */
     uint64_t next_round_at; /* the next round while lost (0: only on demand) */
@@ -114,6 +119,8 @@ struct hs_node {
     hs_prng rng;
     hs_member *self;
     bool leaving, joined;
+    bool has_view; /* we hold another member's full view (a Meet); false from a first join until
+                      then: a table that gossip trickled into decides no failures */
     uint64_t now;
     uint64_t config_version, max_seen_version;
 

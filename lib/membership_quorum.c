@@ -18,8 +18,12 @@
  *
  * A round that fails means we are the ones cut off: our own votes are withdrawn (votes cast
  * while cut off never decide later) and the node keeps looking for the heal, backing off to
- * once per 5 s, by asking a sample of 8 of the members that did not answer; when most of them
- * do, a full round follows. After quorum_fallback_ms without a majority it decides alone again:
+ * once per 5 s, by asking a sample of 8 of the members that did not answer (those the last
+ * full round did not ask, because they joined our ring since, first). A full round follows
+ * when most of the sample answers (the cut healed), or when the members that answered the
+ * last full round and the sample's answers are a majority now (members rejoined, or others'
+ * verdicts shrank the ring). A change of the ring brings the next sample forward to one
+ * probe interval after the last. After quorum_fallback_ms without a majority it decides alone:
  * if more than half of the cluster crashed at once, the survivors still declare them failed
  * (after that delay) instead of never. A two-member cluster has no majority to ask. */
 #include <stdlib.h>
@@ -55,7 +59,9 @@ static void send_round(hs_node *n)
     hs_quorum *q = &n->quorum;
     for (size_t i = 0; i < n->nring; i++) {
         hs_member *m = n->ring[i];
-        if (m != n->self && m->reach_seq != q->seq) send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
+        if (m == n->self || m->reach_seq == q->seq) continue;
+        m->reach_asked = q->seq;
+        send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
     }
     q->sent_at = n->now;
 }
@@ -71,7 +77,8 @@ static void start_round(hs_node *n)
     hs_quorum *q = &n->quorum;
     q->seq = q->full_seq = new_seq(n);
     q->full = true;
-    q->started = n->now;
+    q->started = q->last_start = n->now;
+    q->ring_version = n->ring_version;
     q->decide_at = 0;
     q->answers = 1; /* ourselves */
     q->need = n->nring / 2 + 1;
@@ -83,24 +90,49 @@ static void start_round(hs_node *n)
 /* While cut off: REACH a few of the members that did not answer the last full round; when
  * most of them answer, the cut has healed and a full round follows at once. This keeps a
  * cut-off node at a few packets per round instead of one per member. */
+static void ask_in_sample(hs_node *n, hs_member *m)
+{
+    hs_quorum *q = &n->quorum;
+    m->reach_seq = q->seq; /* picked (an answer is recognised by the seq it carries) */
+    send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
+    q->need++;
+}
+
+/* A majority would answer a full round now: those that answered the last one, and the
+ * sample's answers, are more than half of the ring as it is now. */
+static bool sample_shows_majority(const hs_node *n)
+{
+    const hs_quorum *q = &n->quorum;
+    return q->known + q->answers >= n->nring / 2 + 1;
+}
+
 static void start_sample(hs_node *n)
 {
     hs_quorum *q = &n->quorum;
     q->seq = new_seq(n);
     q->full = false;
-    q->started = q->sent_at = n->now;
+    q->started = q->sent_at = q->last_start = n->now;
+    q->ring_version = n->ring_version;
     q->decide_at = 0;
     q->answers = 0;
     q->need = 0;
+    q->known = 1;
     q->next_round_at = 0;
+    for (size_t i = 0; i < n->nring; i++) {
+        hs_member *m = n->ring[i];
+        if (m == n->self) continue;
+        if (m->reach_seq == q->full_seq)
+            q->known++;
+        else if (m->reach_asked != q->full_seq && q->need < SAMPLE)
+            ask_in_sample(n, m); /* joined our ring since the last full round */
+    }
     for (size_t tries = 0; tries < 4 * SAMPLE && q->need < SAMPLE && n->nring > 1; tries++) {
         hs_member *m = n->ring[hs_prng_below(&n->rng, (uint32_t)n->nring)];
         if (m == n->self || m->reach_seq == q->full_seq || m->reach_seq == q->seq) continue;
-        m->reach_seq = q->seq; /* picked (an answer is recognised by the seq it carries) */
-        send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
-        q->need++;
+        ask_in_sample(n, m);
     }
-    if (!q->need) { /* everyone we still hold live answered last time: ask them all */
+    if (!q->need || sample_shows_majority(n)) {
+        /* everyone we still hold live answered last time, or enough of them: ask them all */
         q->started = 0;
         start_round(n);
     }
@@ -161,11 +193,28 @@ bool hs_quorum_confirms(hs_node *n, uint64_t since)
     return false;
 }
 
+/* While cut off, a changed ring (members rejoined or were declared by others) is worth a
+ * look soon: one probe interval after the last, whatever the backoff. */
+static uint64_t next_look(const hs_node *n)
+{
+    const hs_quorum *q = &n->quorum;
+    uint64_t at = q->next_round_at;
+    if (at && q->ring_version != n->ring_version) {
+        uint64_t soon = q->last_start + n->cfg.probe_interval_ms;
+        if (soon < at) at = soon;
+    }
+    return at;
+}
+
 void hs_quorum_tick(hs_node *n)
 {
     hs_quorum *q = &n->quorum;
     if (!q->started) {
-        if (q->next_round_at && n->now >= q->next_round_at) start_sample(n);
+        uint64_t at = next_look(n);
+        if (at && n->now >= at) {
+            if (q->ring_version != n->ring_version) q->backoff_ms = 0;
+            start_sample(n);
+        }
         return;
     }
     if (!q->full) {
@@ -191,7 +240,7 @@ uint64_t hs_quorum_next_deadline(const hs_node *n)
         uint64_t end = q->started + n->cfg.indirect_timeout_ms;
         return resend < end ? resend : end;
     }
-    uint64_t d = q->next_round_at;
+    uint64_t d = next_look(n);
     if (q->lost_since && n->cfg.quorum_fallback_ms && n->nsuspects) {
         uint64_t f = q->lost_since + n->cfg.quorum_fallback_ms; /* waiting verdicts go ahead */
         if (f > n->now && (!d || f < d)) d = f;
@@ -219,7 +268,7 @@ void hs_recv_reach(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
     if (!q->full) { /* one of the sample: was it picked, and is this its first answer? */
         if (m->reach_seq != seq) return;
         m->reach_seq = 0;
-        if (++q->answers * 2 > q->need) end_round(n, true);
+        if (++q->answers * 2 > q->need || sample_shows_majority(n)) end_round(n, true);
         return;
     }
     if (m->reach_seq == seq) return;

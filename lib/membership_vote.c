@@ -129,11 +129,14 @@ static bool votes_decide(const hs_node *n, hs_member *m)
 }
 
 /* Declares m failed once the votes stand and a Reach round that started after they did
- * found a majority of the cluster answering us (membership_quorum.c). */
+ * found a majority of the cluster answering us (membership_quorum.c). A new node that has
+ * not yet been sent a member's full view decides nothing: its table holds whoever gossip
+ * happened to mention, so both the vote group and the majority it would count are too small
+ * (a node restarted behind a one-way cut once declared a healthy member failed alone). */
 static void try_decide(hs_node *n, hs_member *m)
 {
     hs_suspicion *s = m->susp;
-    if (!votes_decide(n, m)) {
+    if (!n->has_view || !votes_decide(n, m)) {
         if (s) s->ready_ms = 0;
         return;
     }

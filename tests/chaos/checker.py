@@ -13,8 +13,15 @@ Vocabulary
   Each interval is widened by --grace-before before its start and --grace-after after its
   end.
 - X and O are *cut* while a partition puts them on different sides (same widening).
+- *No majority is reachable* for a killed node's vote group while every healthy member of
+  the group is in touch (both ways, running, not paused, exact fault times) with at most
+  half of the members its agent holds live (alive or suspect, from its events). The agents
+  declare a failure only when more than half of those answer the decider (docs/protocol.md,
+  Reach rounds), so during such a time nobody may; rule b's deadline then runs from the
+  moment a majority is reachable again.
 """
 
+import bisect
 import statistics
 
 K = 5  # vote group size (hs_config_default)
@@ -89,6 +96,8 @@ class Model:
         self.h = h
         self.gb = args.grace_before
         self.ga = args.grace_after
+        self.per = views_of(h)
+        self.per_t = {o: [e[0] for e in evs] for o, evs in self.per.items()}
         self.imp = {n: [] for n in h.nodes}    # name -> [(s, e, kind, fault id)]
         self.cuts = []                         # (s, e, set A, set B, fault id)
         t_end = h.t_last
@@ -121,15 +130,53 @@ class Model:
                 return (k, fid)
         return None
 
-    def cut(self, x, o, t):
+    def cut(self, x, o, t, grace=True):
+        gb, ga = (self.gb, self.ga) if grace else (0.0, 0.0)
         for s, e, a, b, fid in self.cuts:
-            if s - self.gb <= t <= e + self.ga and ((x in a and o in b) or (x in b and o in a)):
+            if s - gb <= t <= e + ga and ((x in a and o in b) or (x in b and o in a)):
                 return fid
         return None
 
-    def down_at(self, t):
-        return {x for x, ivs in self.imp.items() for s, e, k, _ in ivs if k == "down" and
+    def down_at(self, t, kinds=("down",)):
+        return {x for x, ivs in self.imp.items() for s, e, k, _ in ivs if k in kinds and
                 s <= t < e}
+
+    def held_live(self, o, t):
+        """The members o's agent (its latest start before t) showed alive or suspect at t."""
+        evs = self.per.get(o, ())
+        i = bisect.bisect_right(self.per_t[o], t) if evs else 0
+        view, gen = {}, None
+        for tt, g, ev in evs[:i]:
+            if g != gen:
+                view, gen = {}, g
+            view[ev.get("name")] = ev.get("status")
+        return {x for x, st in view.items() if st in ("alive", "suspect")} | {o}
+
+    def no_majority(self, obs, t):
+        """No member of obs reaches more than half of the members its agent holds live at t
+        (its Reach rounds go to those, and a verdict needs more than half to answer)."""
+        up = set(self.h.nodes) - self.down_at(t, ("down", "paused"))
+        for o in obs:
+            if o not in up:
+                continue
+            ring = self.held_live(o, t)
+            reach = [x for x in ring if x in up and not self.cut(o, x, t, False)]
+            if 2 * len(reach) > len(ring):
+                return False
+        return True
+
+    def majority_back(self, obs, t0, t_stop, deadline):
+        """When obs can next decide for a kill at t0: the end of the last stretch without a
+        reachable majority that begins before the deadline counted from the previous one."""
+        bounds = sorted({b for f in self.h.faults for b in (f["start"], f["end"])
+                         if b is not None and t0 < b < t_stop} | {t0, t_stop})
+        segs = [(a, b) for a, b in zip(bounds, bounds[1:])
+                if self.no_majority(obs, (a + b) / 2)]
+        te = t0
+        for a, b in segs:
+            if a < te + deadline and b > te:
+                te = b
+        return te
 
 
 def views_of(h):
@@ -282,7 +329,7 @@ def check(h, args):
 
     # -- b) detection of kills --------------------------------------------------------------
     D = args.detect_deadline
-    det_judged, det_all, unjudged = [], [], {}
+    det_judged, det_all, unjudged, waited = [], [], {}, []
     kill_rows = []
     for f in h.faults:
         if f["kind"] != "kill":
@@ -297,9 +344,12 @@ def check(h, args):
         obs_ok = [o for o in obs if healthy(o)]
         S = [o for o in h.nodes if o != x and healthy(o)]
         reason = None
-        if t_back - tk < D + 0.5:
-            reason = "restarted within %.1f s" % (D + 0.5)
-        elif len(obs_ok) < len(obs) // 2 + 1:
+        group_ok = len(obs_ok) >= len(obs) // 2 + 1
+        te = m.majority_back(obs_ok, tk, t_back, D) if group_ok else tk  # the deadline's start
+        if t_back - te < D + 0.5:
+            reason = "restarted within %.1f s" % (D + 0.5) if te == tk else \
+                "restarted within %.1f s of a majority reachable" % (D + 0.5)
+        elif not group_ok:
             reason = "vote group impaired"
         # per observer: first time >= tk it shows x failed
         times, missing = {}, []
@@ -324,7 +374,8 @@ def check(h, args):
             else:
                 times[o] = first - tk
         det = max(times.values()) if times and not missing else None
-        row = {"fault": f["id"], "node": x, "t": tk, "role": f["params"].get("role"),
+        wait = te - tk
+        row = {"majority_wait_s": round(wait, 3), "fault": f["id"], "node": x, "t": tk, "role": f["params"].get("role"),
                "down_s": round(t_back - tk, 3), "judged": reason is None,
                "reason": reason, "observers": obs, "observers_ok": len(obs_ok),
                "judged_members": len(S), "detect_s": round(det, 3) if det is not None else None,
@@ -335,15 +386,19 @@ def check(h, args):
         if reason is not None:
             unjudged[reason.split(" within")[0]] = unjudged.get(reason.split(" within")[0], 0) + 1
             continue
-        det_judged.append(det if det is not None else float("inf"))
-        if det is None or det > D:
+        if wait > 0:
+            waited.append(wait)
+        det_judged.append(det - wait if det is not None else float("inf"))
+        if det is None or det - wait > D:
             slow = sorted(times.items(), key=lambda kv: -kv[1])[:5]
             violations.append({
                 "rule": "b", "what": "kill of %s at t=%.3f (%s, down %.1f s): %s" % (
                     x, tk, row["role"], t_back - tk,
                     "not shown failed by %s before its restart" % ",".join(missing)
-                    if missing else "shown failed by every live member only after %.3f s "
-                    "(slowest: %s)" % (det, ", ".join("%s %.2f" % kv for kv in slow))),
+                    if missing else "shown failed by every live member only after %.3f s%s "
+                    "(slowest: %s)" % (det, " (%.3f s after a majority was reachable again)"
+                                       % (det - wait) if wait else "",
+                                       ", ".join("%s %.2f" % kv for kv in slow))),
                 "node": x, "t": tk,
                 "excerpt": ["vote group %s, healthy %d; judged members %d"
                             % (",".join(obs), len(obs_ok), len(S))] +
@@ -355,6 +410,7 @@ def check(h, args):
         "judged": len(det_judged), "not_judged": unjudged,
         "detect_s_judged": stats(fin), "undetected_judged": len(det_judged) - len(fin),
         "late_judged": sum(1 for d in det_judged if d > D),
+        "waited_for_majority": len(waited), "majority_wait_s": stats(waited),
         "detect_s_all_measured": stats(det_all)}
     summary["crash_restarts"] = sum(f["kind"] == "crash-restart" for f in h.faults)
 

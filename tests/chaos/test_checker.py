@@ -158,6 +158,35 @@ class RuleB(unittest.TestCase):
         self.assertEqual(rules(res), [])
         self.assertEqual(res["summary"]["kills"]["not_judged"], {"vote group impaired": 1})
 
+    def no_majority_history(self, delay, cut_end=14.0):
+        # the four members outside n5's vote group are cut off, and two of its observers
+        # are paused: the three healthy observers reach 3 of the 10 their agents hold live
+        obs = checker.observers("n5", NODES)
+        cut = [x for x in NODES if x != "n5" and x not in obs]
+        big = [x for x in NODES if x not in cut]
+        faults = [self.kill(), fault(1, "partition", cut, 9.0, cut_end, minority=cut,
+                                     majority=big, direction="both")]
+        faults += [fault(2 + i, "pause", [x], 9.0, cut_end) for i, x in enumerate(obs[:2])]
+        joins = [ev(0.1, o, x, "alive") for o in NODES for x in NODES if x != o]
+        return obs, history(faults=faults, events=joins + self.detections(delay),
+                            starts=self.starts())
+
+    def test_deadline_runs_from_majority_reachable(self):
+        # detected 6.5 s after the kill, 2.5 s after a majority was reachable again
+        obs, h = self.no_majority_history(6.5)
+        res = checker.check(h, args())
+        self.assertEqual(rules(res), [])
+        k = res["summary"]["kills"]
+        self.assertEqual(k["waited_for_majority"], 1)
+        self.assertEqual(k["majority_wait_s"]["max"], 4.0)
+        self.assertEqual(k["detect_s_judged"]["max"], 2.5)
+
+    def test_late_after_majority_reachable(self):
+        obs, h = self.no_majority_history(9.5)
+        res = checker.check(h, args())
+        self.assertEqual(rules(res), ["b"])
+        self.assertIn("after a majority was reachable again", res["violations"][0]["what"])
+
 
 class RulesCDE(unittest.TestCase):
     def test_no_convergence(self):

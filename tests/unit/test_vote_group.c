@@ -132,20 +132,36 @@ static void verdict_ready(hs_node *n, hs_member *s, hs_member **obs, size_t k, u
     for (uint32_t r = 0; r < n->cfg.verify_rounds; r++) hs_check_failed(n, s);
 }
 
+static void set_status(hs_node *n, hs_member *m, uint32_t inc, hs_status st)
+{
+    hs_entry e;
+    memset(&e, 0, sizeof(e));
+    strcpy(e.name, m->name);
+    e.addr = m->addr;
+    e.inc = inc;
+    e.status = st;
+    hs_merge_entry(n, &e);
+}
+
+static void reach_ack_from(hs_node *n, uint64_t now, const hs_member *m, uint32_t seq)
+{
+    uint8_t buf[256];
+    hs_writer w;
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, HS_MSG_REACH_ACK);
+    hs_put_u32(&w, seq);
+    hs_put_str8(&w, m->name, strlen(m->name));
+    feed(n, now, buf, w.len);
+}
+
 /* REACH_ACKs for round seq from the first `count` members other than us and `skip`. */
 static void reach_acks(hs_node *n, uint64_t now, const hs_member *skip, size_t count, uint32_t seq)
 {
-    uint8_t buf[256];
     size_t sent = 0;
     for (size_t i = 0; i < n->nmembers && sent < count; i++) {
         hs_member *m = n->members[i];
         if (m == n->self || m == skip) continue;
-        hs_writer w;
-        hs_writer_init(&w, buf, sizeof(buf));
-        hs_put_u8(&w, HS_MSG_REACH_ACK);
-        hs_put_u32(&w, seq);
-        hs_put_str8(&w, m->name, strlen(m->name));
-        feed(n, now, buf, w.len);
+        reach_ack_from(n, now, m, seq);
         sent++;
     }
 }
@@ -318,13 +334,7 @@ static void test_suspect_answering_reach_is_alive(void **state)
     hs_node_tick(n, 2200); /* nobody answered: resent */
     reach_acks(n, 2201, s, 12, seq);
     assert_int_equal(s->status, HS_SUSPECT);
-    uint8_t buf[64];
-    hs_writer w;
-    hs_writer_init(&w, buf, sizeof(buf));
-    hs_put_u8(&w, HS_MSG_REACH_ACK);
-    hs_put_u32(&w, seq);
-    hs_put_str8(&w, s->name, strlen(s->name));
-    feed(n, 2202, buf, w.len);
+    reach_ack_from(n, 2202, s, seq);
     assert_int_equal(s->status, HS_ALIVE);
     assert_null(s->susp);
     hs_node_tick(n, 2500);
@@ -404,19 +414,107 @@ static void test_stale_incarnation_vote_ignored(void **state)
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k;
     hs_member *s = subject_we_observe(n, obs, &k);
-    /* the subject refuted: incarnation 1; votes about incarnation 0 are void */
-    hs_entry e;
-    memset(&e, 0, sizeof(e));
-    strcpy(e.name, s->name);
-    e.addr = s->addr;
-    e.inc = 1;
-    e.status = HS_ALIVE;
-    hs_merge_entry(n, &e);
+    set_status(n, s, 1, HS_ALIVE); /* it refuted: votes about incarnation 0 are void */
     uint8_t buf[256];
     for (size_t j = 0; j < k; j++)
         if (obs[j] != n->self) feed(n, 2000, buf, vote_msg(buf, s->name, obs[j]->name, 0));
     assert_null(s->susp);
     assert_int_equal(s->status, HS_ALIVE);
+    hs_node_free(n);
+}
+
+/* Found by tests/chaos (seed 7): the majority side of a one-way cut had exactly half of its
+ * ring answering, so its Reach rounds failed; then a killed member restarted on its side and
+ * rejoined its ring, which made it a majority. Its samples asked only members that had not
+ * answered, all behind the cut, so it waited for the cut to heal (4 s) before a full round.
+ * A rejoined member is asked first, a sample is soon after the ring changes, and the answers
+ * of the last full round count towards the majority a sample looks for. */
+static void test_rejoined_member_restores_majority(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(50);
+    hs_member *back = n->members[49], *gone = n->members[48];
+    set_status(n, back, 1, HS_FAILED);
+    set_status(n, gone, 1, HS_FAILED);
+    assert_int_equal(n->nring, 48); /* a majority is 25 */
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k;
+    hs_member *s = subject_we_observe(n, obs, &k);
+    assert_true(s != back && s != gone);
+    verdict_ready(n, s, obs, k, 2000);
+    size_t acks = 0; /* 23 others and ourselves: 24 of 48 */
+    for (size_t i = 0; i < n->nmembers && acks < 23; i++) {
+        hs_member *m = n->members[i];
+        if (m == n->self || m == s || !hs_is_live(m)) continue;
+        reach_ack_from(n, 2000, m, n->quorum.seq);
+        acks++;
+    }
+    hs_node_tick(n, 2500);
+    assert_int_equal(hs_node_stats_get(n)->quorum_lost, 1);
+    drain_reaches(n);
+    /* `back` restarts and rejoins our ring: 49 members, a majority is still 25 */
+    set_status(n, back, 2, HS_ALIVE);
+    verdict_ready(n, s, obs, k, 3000); /* the votes stand again */
+    hs_node_tick(n, 3000);             /* a sample, one probe interval after the round */
+    assert_true(n->quorum.started && !n->quorum.full);
+    assert_int_equal(back->reach_seq, n->quorum.seq); /* asked first */
+    reach_ack_from(n, 3001, back, n->quorum.seq);
+    assert_true(n->quorum.started && n->quorum.full); /* 24 + 1: a full round at once */
+    acks = 0;
+    for (size_t i = 0; i < n->nmembers && acks < 24; i++) {
+        hs_member *m = n->members[i];
+        if (m == n->self || m == s || !hs_is_live(m)) continue;
+        reach_ack_from(n, 3002, m, n->quorum.seq);
+        acks++;
+    }
+    hs_node_tick(n, 3001 + n->cfg.probe_timeout_ms);
+    assert_int_equal(s->status, HS_FAILED);
+    hs_node_free(n);
+}
+
+/* Found by tests/chaos (seed 7): a node restarted behind a one-way cut (the majority's
+ * packets to it dropped) never got its join answered; gossip from the one peer it could hear
+ * had mentioned a single member. With that table the member's vote group was the node
+ * alone and "a majority of the cluster" was itself: its failing checks declared a healthy
+ * member failed, and its verdict went out to everyone. Until some member's full view
+ * (a Meet) arrives, a joining node decides nothing; after that it does (here, a
+ * two-member cluster, where nobody else can be asked). */
+static void test_joining_node_decides_nothing(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(1);
+    hs_addr seed = hs_addr_v4(127, 1, 0, 99, 7946);
+    hs_node_join(n, 1000, &seed, 1);
+    hs_entry e;
+    memset(&e, 0, sizeof(e));
+    strcpy(e.name, "m1");
+    e.addr = hs_addr_v4(127, 1, 0, 1, 7946);
+    e.status = HS_ALIVE;
+    hs_merge_entry(n, &e); /* as if a piggybacked entry had mentioned it */
+    hs_member *x = hs_table_find(n, "m1");
+    for (uint64_t now = 2000; now < 2000 + 4 * n->cfg.vote_validity_ms; now += 200) {
+        hs_check_failed(n, x);
+        hs_node_tick(n, now);
+        assert_int_not_equal(x->status, HS_FAILED);
+    }
+    assert_int_equal(hs_node_stats_get(n)->failures_declared, 0);
+    /* m1 answers the join with its whole view: the cluster is the two of us */
+    uint8_t buf[512];
+    hs_writer w;
+    hs_writer_init(&w, buf, sizeof(buf));
+    hs_put_u8(&w, HS_MSG_MEET_REPLY);
+    hs_put_u8(&w, 0);
+    hs_put_str8(&w, "m1", 2);
+    hs_put_u64(&w, 0);
+    hs_put_u32(&w, 2);
+    hs_put_entry(&w, x);
+    hs_put_entry(&w, n->self);
+    assert_true(w.ok);
+    uint64_t now = 2000 + 4 * n->cfg.vote_validity_ms;
+    feed(n, now, buf, w.len);
+    for (uint32_t r = 0; r < n->cfg.verify_rounds; r++) hs_check_failed(n, x);
+    hs_node_tick(n, now);
+    assert_int_equal(x->status, HS_FAILED);
     hs_node_free(n);
 }
 
@@ -434,6 +532,8 @@ int main(void)
         cmocka_unit_test(test_votes_expire),
         cmocka_unit_test(test_retracted_vote_does_not_count),
         cmocka_unit_test(test_stale_incarnation_vote_ignored),
+        cmocka_unit_test(test_joining_node_decides_nothing),
+        cmocka_unit_test(test_rejoined_member_restores_majority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
