@@ -46,6 +46,9 @@ double opt_or(double v, double dflt); /* v if v >= 0 else dflt */
 /* Starts nodes [0, count) over spread_s seconds (seeds first) and waits until every node
  * holds every other alive; returns 0 on success. */
 int scen_bootstrap(sim *s, uint32_t count, double timeout_s);
+/* The start of most scenarios: scen_bootstrap (120 s at most), then 5 s to settle. If the
+ * cluster did not converge, writes the error line, frees s, sets *rc and returns false. */
+bool scen_boot(sim *s, scen_out *out, uint32_t count, int *rc);
 /* Polls every 100 ms of virtual time until view_converged; at_us gets the time. */
 int scen_wait_converged(sim *s, double timeout_s, uint64_t *at_us);
 /* Runs until watch w has reached everyone or timeout; 0 when reached. */

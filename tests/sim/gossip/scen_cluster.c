@@ -14,13 +14,8 @@ int scen_partition(const sim_opts *o)
     sim *s = sim_new(n, o);
     scen_out out;
     out_init(&out, "partition", o);
-    if (scen_bootstrap(s, n, 120)) {
-        out_add(&out, "error=bootstrap_not_converged");
-        int rc = out_finish(&out, s, 0);
-        sim_free(s);
-        return rc;
-    }
-    scen_advance(s, 5);
+    int rc;
+    if (!scen_boot(s, &out, n, &rc)) return rc;
     double dur = opt_or(o->duration_s, 60);
     s->net.loss = opt_or(o->loss, 0);
     /* a random half goes to group 1 */
@@ -54,7 +49,7 @@ int scen_partition(const sim_opts *o)
             identical ? 1 : 0);
     if (bad && why[0]) fprintf(stderr, "hearsay-sim: partition: %s\n", why);
     int ok = conv == 0 && !bad && heal_s <= 10;
-    int rc = out_finish(&out, s, ok);
+    rc = out_finish(&out, s, ok);
     sim_free(s);
     return rc;
 }
@@ -71,13 +66,8 @@ int scen_cutoff(const sim_opts *o)
     sim *s = sim_new(n, o);
     scen_out out;
     out_init(&out, "cutoff", o);
-    if (scen_bootstrap(s, n, 120)) {
-        out_add(&out, "error=bootstrap_not_converged");
-        int rc = out_finish(&out, s, 0);
-        sim_free(s);
-        return rc;
-    }
-    scen_advance(s, 5);
+    int rc;
+    if (!scen_boot(s, &out, n, &rc)) return rc;
     s->protect_group0 = true;
     uint32_t done = 0, kinds[3] = {0}, slow = 0;
     double heal_max = 0;
@@ -130,7 +120,7 @@ int scen_cutoff(const sim_opts *o)
             rounds, done, kinds[0], kinds[1], kinds[2], (unsigned long long)s->group1_failed,
             heal_max, slow);
     int ok = done == rounds && slow == 0 && s->group1_failed > 0;
-    int rc = out_finish(&out, s, ok);
+    rc = out_finish(&out, s, ok);
     sim_free(s);
     return rc;
 }

@@ -24,13 +24,8 @@ int scen_detect(const sim_opts *o)
     s->crash_bound_us = sec_us(30);
     scen_out out;
     out_init(&out, "detect", o);
-    if (scen_bootstrap(s, n, 120)) {
-        out_add(&out, "error=bootstrap_not_converged");
-        int rc = out_finish(&out, s, 0);
-        sim_free(s);
-        return rc;
-    }
-    scen_advance(s, 5);
+    int rc;
+    if (!scen_boot(s, &out, n, &rc)) return rc;
     s->net.loss = loss;
     uint64_t *det = calloc(trials, sizeof *det), *first = calloc(trials, sizeof *first);
     uint32_t done = 0, missed = 0;
@@ -59,7 +54,7 @@ int scen_detect(const sim_opts *o)
             (unsigned long long)mx, (unsigned long long)fmed);
     int ok = missed == 0 && done > 0 && med <= 3000 && p99 <= 5000;
     out_add(&out, "goal_median_ms=3000 goal_p99_ms=5000");
-    int rc = out_finish(&out, s, ok);
+    rc = out_finish(&out, s, ok);
     free(det);
     free(first);
     sim_free(s);
@@ -81,13 +76,8 @@ int scen_disseminate(const sim_opts *o)
     scen_out out;
     out_init(&out, "disseminate", o);
     out_add(&out, "kind=%s loss=%.3f", kind, loss);
-    if (scen_bootstrap(s, n, 120)) {
-        out_add(&out, "error=bootstrap_not_converged");
-        int rc = out_finish(&out, s, 0);
-        sim_free(s);
-        return rc;
-    }
-    scen_advance(s, 5);
+    int rc;
+    if (!scen_boot(s, &out, n, &rc)) return rc;
     s->net.loss = loss;
     uint64_t *spread = calloc(trials, sizeof *spread);
     uint32_t done = 0, missed = 0;
@@ -129,7 +119,7 @@ int scen_disseminate(const sim_opts *o)
         out_add(&out, "goal_max_ms=%llu", (unsigned long long)goal);
         ok = ok && mx <= goal;
     }
-    int rc = out_finish(&out, s, ok);
+    rc = out_finish(&out, s, ok);
     free(spread);
     sim_free(s);
     return rc;

@@ -8,16 +8,11 @@
 #include "scen.h"
 #include "view.h"
 
-static sim *boot(const sim_opts *o, scen_out *out, const char *name)
+static sim *boot(const sim_opts *o, scen_out *out, const char *name, int *rc)
 {
     sim *s = sim_new(o->nodes, o);
     out_init(out, name, o);
-    if (scen_bootstrap(s, o->nodes, 120)) {
-        out_add(out, "error=bootstrap_not_converged");
-        return s;
-    }
-    scen_advance(s, 5);
-    return s;
+    return scen_boot(s, out, o->nodes, rc) ? s : NULL;
 }
 
 /* Runs for secs, printing progress on stderr every 10% when the run is long. */
@@ -38,12 +33,9 @@ static void run_for(sim *s, const sim_opts *o, double secs)
 int scen_load(const sim_opts *o)
 {
     scen_out out;
-    sim *s = boot(o, &out, "load");
-    if (!view_converged(s)) {
-        int rc = out_finish(&out, s, 0);
-        sim_free(s);
-        return rc;
-    }
+    int rc;
+    sim *s = boot(o, &out, "load", &rc);
+    if (!s) return rc;
     double loss = opt_or(o->loss, 0), dur = opt_or(o->duration_s, 60);
     s->net.loss = loss;
     s->strict_no_false_fail = loss == 0;
@@ -64,7 +56,7 @@ int scen_load(const sim_opts *o)
             "loss=%.3f measure_s=%.0f bytes_per_node_s=%.1f p99_node_bytes_s=%.1f "
             "max_node_bytes_s=%.1f pkts_per_node_s=%.2f goal_bytes_per_node_s=2048",
             loss, dur, bps, p99, (double)mx / dur, pps);
-    int rc = out_finish(&out, s, bps <= 2048);
+    rc = out_finish(&out, s, bps <= 2048);
     free(per);
     sim_free(s);
     return rc;
@@ -73,12 +65,9 @@ int scen_load(const sim_opts *o)
 int scen_accuracy(const sim_opts *o)
 {
     scen_out out;
-    sim *s = boot(o, &out, "accuracy");
-    if (!view_converged(s)) {
-        int rc = out_finish(&out, s, 0);
-        sim_free(s);
-        return rc;
-    }
+    int rc;
+    sim *s = boot(o, &out, "accuracy", &rc);
+    if (!s) return rc;
     double loss = opt_or(o->loss, 0.10), dur = opt_or(o->duration_s, 3600);
     s->net.loss = loss;
     s->strict_no_false_fail = loss == 0;
@@ -87,7 +76,7 @@ int scen_accuracy(const sim_opts *o)
     uint64_t ff = s->view.false_fails - ff0;
     out_add(&out, "loss=%.3f duration_s=%.0f failed_marks_of_live=%llu goal_failed_marks=0", loss,
             dur, (unsigned long long)ff);
-    int rc = out_finish(&out, s, ff == 0);
+    rc = out_finish(&out, s, ff == 0);
     sim_free(s);
     return rc;
 }
@@ -95,12 +84,9 @@ int scen_accuracy(const sim_opts *o)
 int scen_stability(const sim_opts *o)
 {
     scen_out out;
-    sim *s = boot(o, &out, "stability");
-    if (!view_converged(s)) {
-        int rc = out_finish(&out, s, 0);
-        sim_free(s);
-        return rc;
-    }
+    int rc;
+    sim *s = boot(o, &out, "stability", &rc);
+    if (!s) return rc;
     double dur = opt_or(o->duration_s, 3600), ingress = 0.8;
     s->net.loss = opt_or(o->loss, 0);
     uint32_t nflaky = o->nodes / 100 ? o->nodes / 100 : 1;
@@ -134,7 +120,7 @@ int scen_stability(const sim_opts *o)
             nflaky, ingress, dur, max_flips, (unsigned long long)flips, (unsigned long long)sus,
             stably_failed, stably_alive, (unsigned long long)s->view.majority_suspects);
     int ok = max_flips <= 1 && s->view.majority_suspects == 0;
-    int rc = out_finish(&out, s, ok);
+    rc = out_finish(&out, s, ok);
     free(flaky);
     sim_free(s);
     return rc;

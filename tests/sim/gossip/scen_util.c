@@ -140,6 +140,18 @@ int scen_bootstrap(sim *s, uint32_t count, double timeout_s)
     return rc;
 }
 
+bool scen_boot(sim *s, scen_out *out, uint32_t count, int *rc)
+{
+    if (scen_bootstrap(s, count, 120) == 0) {
+        scen_advance(s, 5);
+        return true;
+    }
+    out_add(out, "error=bootstrap_not_converged");
+    *rc = out_finish(out, s, 0);
+    sim_free(s);
+    return false;
+}
+
 int scen_pick(sim *s, bool exclude_seeds)
 {
     for (int tries = 0; tries < 100000; tries++) {
