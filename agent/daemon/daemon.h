@@ -205,8 +205,9 @@ void hsd_keys_free(hsd *d);
 /* Loads DATA_DIR/keyring (the last replicated ring) into d->env if it exists. */
 int hsd_keys_load_saved(hsd *d, bool *loaded, char *err, size_t errlen);
 void hsd_keys_config_changed(hsd *d); /* makes d->env the configuration's ring */
-/* An envelope (frame: its sealed bytes) opened: counts the key that sealed it. */
-void hsd_keys_opened(hsd *d, const uint8_t *frame, size_t len);
+/* An envelope (frame: its sealed bytes) opened: counts the key that sealed it and the host it
+ * came from (from: the datagram's sender, NULL for a TCP frame). */
+void hsd_keys_opened(hsd *d, const hs_addr *from, const uint8_t *frame, size_t len);
 void hsd_keys_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
 /* A key operation ended (committed or not): answers req, after the acknowledgement wait. */
 void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *b64,

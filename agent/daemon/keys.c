@@ -12,10 +12,12 @@
  * - Following the cluster: an agent that was down while the others moved to another primary
  *   key of its ring (it saved [OLD primary, NEW] after `install`, and came back after `use`
  *   and `remove`) can open everything it hears but nobody can open what it seals, so it can
- *   never fetch the newer configuration. When for FOLLOW_WINDOW_MS nothing opened under our
- *   primary and at least FOLLOW_MIN messages opened under one other key of our ring, we seal
- *   with that key; the next configuration we apply decides again. Only keys already in our
- *   ring can be chosen, so a removed key is never taken back.
+ *   never fetch the newer configuration. When over FOLLOW_WINDOW_MS messages opened under
+ *   one other key of our ring from more than twice as many hosts as sent us anything under
+ *   our primary (and at least FOLLOW_MIN messages or 3 hosts), we seal with that key; the
+ *   next configuration we apply decides again. (Counting hosts, not "nothing under our primary":
+ * several agents stuck on the same removed primary hear each other under it, and kept each other
+ * stuck.) Only keys already in our ring can be chosen, so a removed key is never taken back.
  * - HTTP: GET /v1/keys (the replicated ring by key id, this agent's ring, and with
  *   ?members=1 which ring every member holds); POST /v1/keys/install|use|remove with
  *   {"key":"BASE64"}: the change is committed through Raft (config_sync.c operations), then
@@ -47,8 +49,11 @@
 #define WAIT_MAX_MS      25000
 #define LIST_WAIT_MS     2000
 #define CONN_TIMEOUT_S   30
-#define FOLLOW_WINDOW_MS 2000
+#define FOLLOW_STEP_MS   2000 /* how often we look */
+#define FOLLOW_STEPS     3    /* at the last 3 steps: FOLLOW_WINDOW_MS */
+#define FOLLOW_WINDOW_MS (FOLLOW_STEP_MS * FOLLOW_STEPS)
 #define FOLLOW_MIN       5
+#define FOLLOW_HOSTS     16 /* distinct sending hosts remembered per key and step */
 
 typedef struct ring {
     uint8_t n;
@@ -88,8 +93,20 @@ struct hsd_keys {
     unsigned n_surveys;
     waitrec *waits;
     uint64_t window_start;
-    uint32_t opened[HS_ENV_KEYS_MAX]; /* this window, by index in d->env's ring */
+    unsigned step; /* the step being counted, of the last FOLLOW_STEPS */
+    struct follow_step {
+        uint32_t opened[HS_ENV_KEYS_MAX]; /* envelopes opened, by index in d->env's ring */
+        uint8_t nhosts[HS_ENV_KEYS_MAX];  /* distinct hosts (UDP) they came from, at most... */
+        uint8_t hosts[HS_ENV_KEYS_MAX][FOLLOW_HOSTS][16]; /* ...these */
+    } steps[FOLLOW_STEPS];
 };
+
+/* A new counting window of follow_tick. */
+static void follow_reset(struct hsd_keys *K, uint64_t now)
+{
+    memset(K->steps, 0, sizeof(K->steps));
+    K->window_start = now;
+}
 
 /* ---- rings ---- */
 
@@ -174,10 +191,7 @@ void hsd_keys_config_changed(hsd *d)
     hs_env_clear(&d->env);
     memcpy(&d->env, &e, sizeof(e));
     sodium_memzero(&e, sizeof(e));
-    if (d->keys) {
-        memset(d->keys->opened, 0, sizeof(d->keys->opened));
-        d->keys->window_start = hsd_now_ms();
-    }
+    if (d->keys) follow_reset(d->keys, hsd_now_ms());
     char h[2 * HS_ENV_KEY_ID_BYTES + 1];
     id_hex(d->env.key_ids[0], h);
     log_info("key ring changed (configuration version %llu): %zu key(s), primary %s",
@@ -208,37 +222,71 @@ int hsd_keys_load_saved(hsd *d, bool *loaded, char *err, size_t errlen)
 
 /* ---- following the key the cluster seals with ---- */
 
-void hsd_keys_opened(hsd *d, const uint8_t *frame, size_t len)
+static void note_host(struct follow_step *st, size_t key, const uint8_t ip[16])
+{
+    for (uint8_t j = 0; j < st->nhosts[key]; j++)
+        if (!memcmp(st->hosts[key][j], ip, 16)) return;
+    if (st->nhosts[key] < FOLLOW_HOSTS) memcpy(st->hosts[key][st->nhosts[key]++], ip, 16);
+}
+
+void hsd_keys_opened(hsd *d, const hs_addr *from, const uint8_t *frame, size_t len)
 {
     struct hsd_keys *K = d->keys;
     if (!K || d->opt.insecure || len < HS_ENV_HEADER_BYTES) return;
+    struct follow_step *st = &K->steps[K->step];
     for (size_t i = 0; i < d->env.key_count; i++)
         if (!memcmp(frame + 2, d->env.key_ids[i], HS_ENV_KEY_ID_BYTES)) {
-            K->opened[i]++;
+            st->opened[i]++;
+            if (from) note_host(st, i, from->ip);
             return;
         }
+}
+
+/* Over the last FOLLOW_STEPS steps: messages and distinct hosts under each key. */
+static void follow_totals(const struct hsd_keys *K, size_t nkeys, uint32_t *opened, uint32_t *hosts)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        struct follow_step all;
+        all.nhosts[i] = 0;
+        opened[i] = 0;
+        for (unsigned k = 0; k < FOLLOW_STEPS; k++) {
+            opened[i] += K->steps[k].opened[i];
+            for (uint8_t j = 0; j < K->steps[k].nhosts[i]; j++)
+                note_host(&all, i, K->steps[k].hosts[i][j]);
+        }
+        hosts[i] = all.nhosts[i];
+    }
 }
 
 static void follow_tick(hsd *d, uint64_t now)
 {
     struct hsd_keys *K = d->keys;
-    if (now < K->window_start + FOLLOW_WINDOW_MS) return;
+    if (now < K->window_start + FOLLOW_STEP_MS) return;
+    uint32_t opened[HS_ENV_KEYS_MAX], hosts[HS_ENV_KEYS_MAX];
+    follow_totals(K, d->env.key_count, opened, hosts);
     size_t best = 0;
     for (size_t i = 1; i < d->env.key_count; i++)
-        if (K->opened[i] > K->opened[best]) best = i;
-    if (K->opened[0] == 0 && best != 0 && K->opened[best] >= FOLLOW_MIN) {
+        if (hosts[i] > hosts[best] || (hosts[i] == hosts[best] && opened[i] > opened[best]))
+            best = i;
+    if (best != 0 && hosts[best] > 2 * hosts[0] &&
+        (opened[best] >= FOLLOW_MIN || hosts[best] >= 3)) {
         char from[2 * HS_ENV_KEY_ID_BYTES + 1], to[2 * HS_ENV_KEY_ID_BYTES + 1];
         id_hex(d->env.key_ids[0], from);
         id_hex(d->env.key_ids[best], to);
-        log_warn("nothing heard under our primary key %s for %d ms but %u messages under key "
-                 "%s of our ring: sealing with %s until the cluster configuration says otherwise",
-                 from, FOLLOW_WINDOW_MS, (unsigned)K->opened[best], to, to);
+        log_warn("in %d ms %u host(s) sent under our primary key %s but %u under key %s of "
+                 "our ring (%u messages): sealing with %s until the cluster configuration says "
+                 "otherwise",
+                 FOLLOW_WINDOW_MS, (unsigned)hosts[0], from, (unsigned)hosts[best], to,
+                 (unsigned)opened[best], to);
         uint8_t key[HS_ENV_KEY_BYTES];
         memcpy(key, d->env.keys[best], sizeof(key));
         hs_env_use_key(&d->env, key);
         sodium_memzero(key, sizeof(key));
+        follow_reset(K, now); /* the ring's order changed: indexes mean other keys now */
+        return;
     }
-    memset(K->opened, 0, sizeof(K->opened));
+    K->step = (K->step + 1) % FOLLOW_STEPS; /* the oldest step makes room for the next */
+    memset(&K->steps[K->step], 0, sizeof(K->steps[K->step]));
     K->window_start = now;
 }
 

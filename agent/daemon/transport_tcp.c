@@ -119,7 +119,7 @@ static void on_in_read(struct bufferevent *bev, void *arg)
         d->c.tcp_bytes_in += 4 + (uint64_t)len;
         size_t plen = 0;
         hs_env_result r = hs_env_open(&d->env, frame, len, plain, len, &plen);
-        if (r == HS_ENV_OK) hsd_keys_opened(d, frame, len);
+        if (r == HS_ENV_OK) hsd_keys_opened(d, NULL, frame, len); /* hosts: UDP only */
         free(frame);
         bool first = !c->hello_seen;
         c->hello_seen = true;

@@ -47,7 +47,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             d->c.env_drops[r]++;
             continue;
         }
-        hsd_keys_opened(d, rxbuf, (size_t)n);
+        hsd_keys_opened(d, &from, rxbuf, (size_t)n);
         hsd_dispatch(d, &from, plainbuf, plen, false);
         if (!d->udp_ev) return; /* closed while dispatching */
     }

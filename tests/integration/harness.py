@@ -452,6 +452,21 @@ def iptables_usable():
     return True, ""
 
 
+def _insert_rules(owner, chain, specs):
+    """Inserts the rules, each recorded in owner.added, and registers owner.remove as a
+    cleanup; on a failure removes what went in and re-raises."""
+    _cleanups.append(owner.remove)
+    try:
+        for spec in specs:
+            subprocess.run(["iptables", "-w", "-I", chain] + spec, check=True,
+                           capture_output=True)
+            owner.added.append(spec)
+            log("iptables: added %s" % " ".join(spec))
+    except BaseException:
+        owner.remove()
+        raise
+
+
 class Loss:
     """Drops a random fraction of UDP datagrams sent to the given ports on loopback:
         with Loss([p1, p2], 0.1): ...
@@ -471,17 +486,7 @@ class Loss:
                 self.tag, "-j", "DROP"]
 
     def __enter__(self):
-        _cleanups.append(self.remove)
-        try:
-            for port in self.ports:
-                spec = self.spec(port)
-                subprocess.run(["iptables", "-w", "-I", self.chain] + spec, check=True,
-                               capture_output=True)
-                self.added.append(spec)
-                log("iptables: added %s" % " ".join(spec))
-        except BaseException:
-            self.remove()
-            raise
+        _insert_rules(self, self.chain, [self.spec(port) for port in self.ports])
         return self
 
     def dropped(self):
@@ -503,6 +508,37 @@ class Loss:
             p = subprocess.run(["iptables", "-w", "-D", self.chain] + spec, capture_output=True,
                                text=True)
             log("iptables: removed rule for port %s (rc %d)" % (spec[5], p.returncode))
+
+    def __exit__(self, *exc):
+        self.remove()
+        if self.remove in _cleanups:
+            _cleanups.remove(self.remove)
+        return False
+
+
+class Cut:
+    """Drops every packet from the src addresses to the dst addresses on loopback (both
+    directions with both=True): a partition between two groups of agents, e.g.
+        with Cut(["127.0.0.4", "127.0.0.5"], ["127.0.0.1", "127.0.0.2"], both=True): ...
+    Exactly the added rules are deleted by spec on exit, on exception and at exit."""
+
+    def __init__(self, src, dst, both=False):
+        self.pairs = [(src, dst)] + ([(dst, src)] if both else [])
+        self.added = []
+        self.tag = "hearsay-it-%d" % os.getpid()
+
+    def __enter__(self):
+        _insert_rules(self, "INPUT", [["-i", "lo", "-s", ",".join(src), "-d", ",".join(dst),
+                                       "-m", "comment", "--comment", self.tag, "-j", "DROP"]
+                                      for src, dst in self.pairs])
+        return self
+
+    def remove(self):
+        while self.added:
+            spec = self.added.pop()  # -D expands the address lists as -I did
+            p = subprocess.run(["iptables", "-w", "-D", "INPUT"] + spec, capture_output=True,
+                               text=True)
+            log("iptables: removed rules %s -> %s (rc %d)" % (spec[3], spec[5], p.returncode))
 
     def __exit__(self, *exc):
         self.remove()
