@@ -87,9 +87,6 @@ static void start_round(hs_node *n)
     send_round(n);
 }
 
-/* While cut off: REACH a few of the members that did not answer the last full round; when
- * most of them answer, the cut has healed and a full round follows at once. This keeps a
- * cut-off node at a few packets per round instead of one per member. */
 static void ask_in_sample(hs_node *n, hs_member *m)
 {
     hs_quorum *q = &n->quorum;
@@ -106,6 +103,9 @@ static bool sample_shows_majority(const hs_node *n)
     return q->known + q->answers >= n->nring / 2 + 1;
 }
 
+/* While cut off: REACH a few of the members that did not answer the last full round; when
+ * most of them answer, the cut has healed and a full round follows at once. This keeps a
+ * cut-off node at a few packets per round instead of one per member. */
 static void start_sample(hs_node *n)
 {
     hs_quorum *q = &n->quorum;
