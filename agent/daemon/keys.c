@@ -15,9 +15,10 @@
  *   never fetch the newer configuration. When over FOLLOW_WINDOW_MS messages opened under
  *   one other key of our ring from more than twice as many hosts as sent us anything under
  *   our primary (and at least FOLLOW_MIN messages or 3 hosts), we seal with that key; the
- *   next configuration we apply decides again. (Counting hosts, not "nothing under our primary":
- * several agents stuck on the same removed primary hear each other under it, and kept each other
- * stuck.) Only keys already in our ring can be chosen, so a removed key is never taken back.
+ *   next configuration we apply decides again. (Counting hosts, not "nothing under our
+ *   primary": several agents stuck on the same removed primary hear each other under it,
+ *   and kept each other stuck.) Only keys already in our ring can be chosen, so a removed
+ *   key is never taken back.
  * - HTTP: GET /v1/keys (the replicated ring by key id, this agent's ring, and with
  *   ?members=1 which ring every member holds); POST /v1/keys/install|use|remove with
  *   {"key":"BASE64"}: the change is committed through Raft (config_sync.c operations), then
