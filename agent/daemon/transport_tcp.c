@@ -3,7 +3,8 @@
  * envelope; the secure channel's stream rules (include/hearsay/channel.h) run on every
  * connection: the accepting side sends a challenge frame, the connecting side answers with a
  * hello echoing it (and naming its advertised HOST:PORT, reported as `from`), then frames flow
- * one way, each numbered higher than the last.
+ * one way, each numbered higher than the last and encrypted under the stream's ephemeral
+ * session key inside the ring-key envelope.
  *
  * Budgets. Before its hello a connection may announce at most HS_CH_HELLO_MAX bytes and must
  * finish within PREAUTH_S; at most PREAUTH_PER_IP such connections per source address and
@@ -95,6 +96,7 @@ static void conn_free(conn *c)
         free(p);
     }
     if (c->timer) event_free(c->timer);
+    hs_ch_stream_clear(&c->cs);
     bufferevent_free(c->bev);
     free(c);
 }
@@ -259,11 +261,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 /* Seals payload as the next frame of an open outbound connection. */
 static void write_frame(hsd *d, conn *c, const uint8_t *payload, size_t len)
 {
-    size_t cap = len + HS_ENV_OVERHEAD_MAX;
+    size_t cap = len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG;
     uint8_t *buf = malloc(cap);
     if (!buf) return;
     size_t out_len = 0;
-    if (hs_ch_seal_frame(d->ch, payload, len, buf, cap, &out_len) != HS_ENV_OK) {
+    if (hs_ch_seal_frame(d->ch, &c->cs, payload, len, buf, cap, &out_len) != HS_ENV_OK) {
         free(buf);
         d->c.drops[HSD_DROP_SEAL_FAILED]++;
         return;
@@ -517,7 +519,7 @@ static conn *connect_to(hsd *d, const hs_addr *to, uint8_t klass)
 void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
 {
     if (!d->tcp) return;
-    if (len + HS_ENV_OVERHEAD_MAX > FRAME_MAX) {
+    if (len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG > FRAME_MAX) {
         d->c.drops[HSD_DROP_OVERSIZE]++;
         return;
     }

@@ -26,11 +26,18 @@
  * answer a challenge any more (it has exited) or from an address it is not proven at.
  * Senders pad datagrams up to HS_CH_MIN_DGRAM bytes so that every datagram can be challenged.
  *
- * Streams. The accepting side sends a sealed STREAM_CHALLENGE frame with 16 random bytes
- * first; the connecting side's first frame is a sealed STREAM_HELLO echoing them, with its
- * advertised HOST:PORT; every later frame on the connection must come from the hello's
- * instance with a strictly higher sequence number. A recorded stream replayed on a new
- * connection fails at the hello; a recorded frame inserted into a live one is a replay.
+ * Streams. The accepting side sends a sealed STREAM_CHALLENGE frame with 16 random bytes and
+ * an ephemeral X25519 public key first; the connecting side's first frame is a sealed
+ * STREAM_HELLO echoing the bytes, with its own ephemeral public key and its advertised
+ * HOST:PORT; every later frame on the connection must come from the hello's instance with a
+ * strictly higher sequence number. A recorded stream replayed on a new connection fails at the
+ * hello; a recorded frame inserted into a live one is a replay. Both sides derive a session key
+ * from the two ephemeral keys (BLAKE2b keyed with the X25519 shared secret, over the challenge
+ * and both public keys) and every frame's payload is encrypted under it inside the ring-key
+ * envelope (XChaCha20-Poly1305, 16 bytes more per frame). Stream payloads are the only ones
+ * that carry key material (Raft entries, configuration fetches, forwarded key requests), so a
+ * party that holds a ring key but did not take part in the handshake, e.g. the holder of a key
+ * that was rotated out who recorded the traffic, cannot read them.
  *
  * Insecure envelopes (explicitly configured) carry no numbers: the channel passes them
  * through and protects nothing. docs/security.md states the guarantee and names its tests. */
@@ -47,6 +54,7 @@
 #define HS_CH_WINDOW       1024 /* datagram numbers remembered behind the highest */
 #define HS_CH_COOKIE_BYTES 16
 #define HS_CH_NONCE_BYTES  16 /* stream challenge */
+#define HS_CH_SESSION_TAG  16 /* inner tag of a stream frame's payload */
 #define HS_CH_RESEND       64 /* datagrams kept for a resend after a challenge */
 #define HS_CH_STREAM_SEQ   (1ULL << 63)
 /* A challenge: envelope + type + cookie + refused number; datagrams are padded to this. */
@@ -138,7 +146,12 @@ typedef struct hs_ch_stream {
     uint64_t instance, last_seq; /* accepting side: the hello's sender and its last number */
     size_t key;                  /* the key the peer sealed its hello / challenge with */
     hs_addr peer;                /* accepting side: the address named in the hello */
+    uint8_t eph[32];             /* accepting side: ephemeral secret until the hello */
+    uint8_t session[32];         /* the session key (secure envelopes, once open) */
 } hs_ch_stream;
+
+/* Wipes the keys a stream holds (call when the connection closes). */
+void hs_ch_stream_clear(hs_ch_stream *s);
 
 /* Accepting side: starts s and writes the sealed challenge frame (no length prefix) into out
  * (at least HS_CH_HELLO_MAX bytes). 0, or -1 if nothing can be sealed (no key). */
@@ -156,8 +169,9 @@ hs_ch_verdict hs_ch_stream_open(hs_channel *ch, hs_ch_stream *s, const uint8_t *
 hs_ch_verdict hs_ch_stream_challenged(hs_channel *ch, hs_ch_stream *s, const uint8_t *in,
                                       size_t len, const hs_addr *advertise, uint8_t *out,
                                       size_t cap, size_t *out_len, hs_env_result *env);
-/* Connecting side, once challenged: seals the next frame (primary key). */
-hs_env_result hs_ch_seal_frame(hs_channel *ch, const uint8_t *payload, size_t len, uint8_t *out,
-                               size_t cap, size_t *out_len);
+/* Connecting side, once challenged: seals the next frame (session, then primary key); out
+ * needs len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG bytes. */
+hs_env_result hs_ch_seal_frame(hs_channel *ch, const hs_ch_stream *s, const uint8_t *payload,
+                               size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

@@ -407,8 +407,8 @@ static void test_stream_rules(void **state)
     uint8_t f1[BUF], f2[BUF], out[BUF];
     size_t n1, n2, n;
     uint8_t p[] = {HS_MSG_MEET, 1, 2, 3};
-    assert_int_equal(hs_ch_seal_frame(a.ch, p, sizeof(p), f1, sizeof(f1), &n1), HS_ENV_OK);
-    assert_int_equal(hs_ch_seal_frame(a.ch, p, sizeof(p), f2, sizeof(f2), &n2), HS_ENV_OK);
+    assert_int_equal(hs_ch_seal_frame(a.ch, &ta, p, sizeof(p), f1, sizeof(f1), &n1), HS_ENV_OK);
+    assert_int_equal(hs_ch_seal_frame(a.ch, &ta, p, sizeof(p), f2, sizeof(f2), &n2), HS_ENV_OK);
     hs_env_result env;
     hs_ch_sender who;
     assert_int_equal(hs_ch_stream_open(b.ch, &rb, f1, n1, out, sizeof(out), &n, &env, &who),
@@ -433,6 +433,51 @@ static void test_stream_rules(void **state)
     assert_int_equal(hs_ch_stream_accept(b.ch, &rb3, chal2, sizeof(chal2), &cl2), 0);
     assert_int_equal(hs_ch_stream_open(b.ch, &rb3, f2, n2, out, sizeof(out), &n, &env, &who),
                      HS_CH_MALFORMED);
+    side_free(&a);
+    side_free(&b);
+}
+
+static void test_stream_session_secret_from_ring_key_holders(void **state)
+{
+    (void)state;
+    side a, b;
+    side_init(&a, 1, 111, 7, 0);
+    side_init(&b, 2, 222, 7, 0);
+    hs_ch_stream ta, rb;
+    uint8_t chal[HS_CH_HELLO_MAX], hello[HS_CH_HELLO_MAX];
+    size_t cl, hl;
+    stream_pair(&a, &b, &ta, &rb, chal, &cl, hello, &hl);
+    static const uint8_t secret_payload[] = "\x62key material: NEWKEY-NEWKEY-NEWKEY";
+    uint8_t f[BUF], out[BUF];
+    size_t n, m;
+    assert_int_equal(
+        hs_ch_seal_frame(a.ch, &ta, secret_payload, sizeof(secret_payload), f, sizeof(f), &n),
+        HS_ENV_OK);
+    /* whoever holds the ring key (and recorded the handshake) opens the envelope, but finds
+     * only the session ciphertext */
+    assert_int_equal(hs_env_open(&a.env, f, n, out, sizeof(out), &m), HS_ENV_OK);
+    assert_int_equal(m, sizeof(secret_payload) + HS_CH_SESSION_TAG);
+    assert_null(memmem(out, m, "NEWKEY", 6));
+    assert_null(memmem(chal, cl, "NEWKEY", 6));
+    /* the receiver of the handshake reads it */
+    hs_env_result env;
+    hs_ch_sender who;
+    assert_int_equal(hs_ch_stream_open(b.ch, &rb, f, n, out, sizeof(out), &m, &env, &who),
+                     HS_CH_DELIVER);
+    assert_memory_equal(out, secret_payload, sizeof(secret_payload));
+    /* a frame of another session, same ring key, same sender: refused */
+    hs_ch_stream ta2, rb2;
+    uint8_t chal2[HS_CH_HELLO_MAX], hello2[HS_CH_HELLO_MAX];
+    size_t cl2, hl2;
+    stream_pair(&a, &b, &ta2, &rb2, chal2, &cl2, hello2, &hl2);
+    assert_int_equal(
+        hs_ch_seal_frame(a.ch, &ta2, secret_payload, sizeof(secret_payload), f, sizeof(f), &n),
+        HS_ENV_OK);
+    assert_int_equal(hs_ch_stream_open(b.ch, &rb, f, n, out, sizeof(out), &m, &env, &who),
+                     HS_CH_MALFORMED);
+    assert_memory_not_equal(ta.session, ta2.session, 32);
+    hs_ch_stream_clear(&ta);
+    hs_ch_stream_clear(&rb);
     side_free(&a);
     side_free(&b);
 }
@@ -494,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_eviction_needs_new_proof),
         cmocka_unit_test(test_window_survives_key_change),
         cmocka_unit_test(test_stream_rules),
+        cmocka_unit_test(test_stream_session_secret_from_ring_key_holders),
         cmocka_unit_test(test_stream_wrong_key),
         cmocka_unit_test(test_insecure_passes_through),
     };
