@@ -15,7 +15,8 @@
 #include "hearsay/wire.h"
 #include "membership_internal.h"
 
-#define TOMB_HEADER 2 /* type, count */
+#define TOMB_HEADER   2                                 /* type, count */
+#define TOMB_LIFE_MAX (100ULL * 365 * 24 * 3600 * 1000) /* 100 years: now + life never wraps */
 
 /* ---- the table: a min-heap by (expires, seq) and an open-addressing index by name ---- */
 
@@ -151,7 +152,9 @@ void hs_tombs_init(hs_node *n)
 {
     uint64_t reap =
         n->cfg.reap_failed_ms > n->cfg.reap_left_ms ? n->cfg.reap_failed_ms : n->cfg.reap_left_ms;
+    if (reap > TOMB_LIFE_MAX / 3) reap = TOMB_LIFE_MAX / 3;
     n->tomb_life_ms = n->cfg.tombstone_ms ? n->cfg.tombstone_ms : 3 * reap;
+    if (n->tomb_life_ms > TOMB_LIFE_MAX) n->tomb_life_ms = TOMB_LIFE_MAX;
     n->tomb_max = n->cfg.max_tombstones ? n->cfg.max_tombstones : n->cfg.max_members;
 }
 
@@ -189,6 +192,7 @@ static void note_answer(hs_node *n, const char *name)
 
 bool hs_tomb_refuses(hs_node *n, const char *name, uint32_t inc, uint8_t status)
 {
+    if (!n->ntombs) return false;
     hs_tomb *t = tomb_find(n, name, hs_hash_str(name));
     if (!t) return false;
     if (inc > t->inc) { /* the member itself took a new incarnation: it started again */
@@ -202,6 +206,7 @@ bool hs_tomb_refuses(hs_node *n, const char *name, uint32_t inc, uint8_t status)
 
 void hs_tomb_check_sender(hs_node *n, const char *name, uint32_t inc)
 {
+    if (!n->ntombs) return;
     hs_tomb *t = tomb_find(n, name, hs_hash_str(name));
     if (t && inc <= t->inc) note_answer(n, name); /* alive at inc: less than failed or left */
 }

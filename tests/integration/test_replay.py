@@ -133,6 +133,46 @@ def udp_no_checksum(ip):
     return ip[:ihl + 6] + b"\0\0" + ip[ihl + 8:]
 
 
+def send_again(cap, streams, gap=0.0):
+    """Replays a capture: 1. every datagram as the exact IP packet from its original source
+    (raw socket), 2. every payload again from ATTACKER_IP, 3. every recorded client-to-server
+    TCP stream on a new connection from ATTACKER_IP; gap seconds between the three."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for i, (ip, src, dst, _) in enumerate(cap.udp):
+        raw.sendto(udp_no_checksum(ip), (dst[0], 0))
+        if i % 50 == 49:
+            time.sleep(0.002)
+    raw.close()
+    log("replayed %d datagrams from their original source" % len(cap.udp))
+    time.sleep(gap)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((ATTACKER_IP, 0))
+    for i, (_, _, dst, payload) in enumerate(cap.udp):
+        u.sendto(payload, dst)
+        if i % 50 == 49:
+            time.sleep(0.002)
+    u.close()
+    log("replayed %d datagrams from %s" % (len(cap.udp), ATTACKER_IP))
+    time.sleep(gap)
+    sent = 0
+    for (src, dst), data in sorted(streams.items()):
+        fr = frames_of(data)
+        if not fr:
+            continue
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.settimeout(2)
+        try:
+            t.bind((ATTACKER_IP, 0))
+            t.connect(dst)
+            t.sendall(b"".join(fr))
+            sent += len(fr)
+        except OSError as e:
+            log("tcp replay to %s: %s" % (dst, e))
+        finally:
+            t.close()
+    log("replayed %d frames on %d TCP connections" % (sent, len(streams)))
+
+
 class EventWatch:
     """Collects the JSON events an agent publishes on GET /v1/events (a thread)."""
 
@@ -279,43 +319,7 @@ class Replay(unittest.TestCase):
         poller.start()
         t0 = time.monotonic()
         try:
-            # 1. exact packets, original source
-            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-            for i, (ip, src, dst, _) in enumerate(cap.udp):
-                raw.sendto(udp_no_checksum(ip), (dst[0], 0))
-                if i % 50 == 49:
-                    time.sleep(0.002)
-            raw.close()
-            log("replayed %d datagrams from their original source" % len(cap.udp))
-            time.sleep(1.0)
-            # 2. same payloads from the attacker's own address
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind((ATTACKER_IP, 0))
-            for i, (_, _, dst, payload) in enumerate(cap.udp):
-                u.sendto(payload, dst)
-                if i % 50 == 49:
-                    time.sleep(0.002)
-            u.close()
-            log("replayed %d datagrams from %s" % (len(cap.udp), ATTACKER_IP))
-            time.sleep(1.0)
-            # 3. every TCP stream on a new connection
-            sent = 0
-            for (src, dst), data in sorted(streams.items()):
-                fr = frames_of(data)
-                if not fr:
-                    continue
-                t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                t.settimeout(2)
-                try:
-                    t.bind((ATTACKER_IP, 0))
-                    t.connect(dst)
-                    t.sendall(b"".join(fr))
-                    sent += len(fr)
-                except OSError as e:
-                    log("tcp replay to %s: %s" % (dst, e))
-                finally:
-                    t.close()
-            log("replayed %d frames on %d TCP connections" % (sent, len(streams)))
+            send_again(cap, streams, gap=1.0)
             wait = 8.0 - (time.monotonic() - t0)
             time.sleep(max(wait, 0) + 8.0)
             counts1 = accepted(c)

@@ -17,7 +17,6 @@ brings n4 back alive on every agent and runs the handlers."""
 
 import os
 import shutil
-import socket
 import stat
 import sys
 import threading
@@ -27,42 +26,11 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Cluster, log, wait_for  # noqa: E402
-from test_replay import ATTACKER_IP, Capture, EventWatch, frames_of, udp_no_checksum  # noqa: E402
+from test_replay import ATTACKER_IP, Capture, EventWatch, send_again  # noqa: E402
 
 N = 4
 ALL_ALIVE = {"n%d" % i: "alive" for i in range(1, N + 1)}
 WITHOUT_N4 = {"n%d" % i: "alive" for i in range(1, N)}
-
-
-def replay(cap, streams):
-    """Sends everything recorded again: exact packets, payloads from ATTACKER_IP, streams."""
-    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    for i, (ip, _, dst, _) in enumerate(cap.udp):
-        raw.sendto(udp_no_checksum(ip), (dst[0], 0))
-        if i % 50 == 49:
-            time.sleep(0.002)
-    raw.close()
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind((ATTACKER_IP, 0))
-    for i, (_, _, dst, payload) in enumerate(cap.udp):
-        u.sendto(payload, dst)
-        if i % 50 == 49:
-            time.sleep(0.002)
-    u.close()
-    for (_, dst), data in sorted(streams.items()):
-        fr = frames_of(data)
-        if not fr:
-            continue
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.settimeout(2)
-        try:
-            t.bind((ATTACKER_IP, 0))
-            t.connect(dst)
-            t.sendall(b"".join(fr))
-        except OSError as e:
-            log("tcp replay to %s: %s" % (dst, e))
-        finally:
-            t.close()
 
 
 class Tombstones(unittest.TestCase):
@@ -126,7 +94,7 @@ class Tombstones(unittest.TestCase):
             t0 = time.monotonic()
             try:
                 for _ in range(2):
-                    replay(cap, streams)
+                    send_again(cap, streams)
                     time.sleep(0.5)
                 log("replayed %d datagrams twice, from their sources and from %s, and %d "
                     "TCP streams twice" % (len(cap.udp), ATTACKER_IP, len(streams)))
