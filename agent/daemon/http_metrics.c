@@ -84,6 +84,10 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
             s->failures_declared);
     counter(b, "hearsay_gossip_pushes_total", "Gossip pushes sent.", s->gossip_pushes);
     counter(b, "hearsay_syncs_total", "Full-state exchanges (join and anti-entropy).", s->syncs);
+    gauge(b, "hearsay_tombstones", "Reaped members whose last incarnation is kept.",
+          hs_node_tombstone_count(d->node));
+    counter(b, "hearsay_tombstone_refused_total",
+            "Entries about reaped members that their tombstone refused.", s->tombstone_refused);
 
     metric(b, "hearsay_transport_packets_in_total", "counter",
            "Datagrams and stream frames received.");

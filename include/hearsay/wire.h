@@ -23,6 +23,7 @@ enum {
     HS_MSG_MEET_REPLY = 0x09,
     HS_MSG_REACH = 0x0a,     /* do you hear me? (before a failure verdict) */
     HS_MSG_REACH_ACK = 0x0b, /* yes */
+    HS_MSG_TOMBS = 0x0c,     /* tombstones of reaped members (full-state exchange, answers) */
     HS_MSG_RAFT_FIRST = 0x40,
     HS_MSG_RAFT_LAST = 0x5f,
     HS_MSG_CONFIG_FIRST = 0x60,

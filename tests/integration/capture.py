@@ -2,12 +2,16 @@
 AF_PACKET reader of the IPv4 UDP and TCP packets of given ports), frames_of (a TCP stream
 split into hearsay frames), udp_no_checksum (a recorded IP packet made sendable on a raw
 socket), spoofed_udp (an IP packet with a chosen source), EventWatch (an agent's
-GET /v1/events collected by a thread), and dropped() (the transport's drop counters)."""
+GET /v1/events collected by a thread), send_again (a whole capture replayed three ways), and
+dropped() (the transport's drop counters)."""
 
 import json
 import socket
 import struct
 import threading
+import time
+
+from harness import log
 
 ATTACKER_IP = "127.0.0.99"
 SPOOF_PREFIX = "127.1."  # sources the tests forge (127.1.0.0/16 is loopback too)
@@ -182,3 +186,43 @@ def dropped(node):
             reason = line.split('"')[1]
             out[reason] = int(line.split()[1])
     return out
+
+
+def send_again(cap, streams, gap=0.0):
+    """Replays a capture: 1. every datagram as the exact IP packet from its original source
+    (raw socket), 2. every payload again from ATTACKER_IP, 3. every recorded client-to-server
+    TCP stream on a new connection from ATTACKER_IP; gap seconds between the three."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for i, (ip, src, dst, _) in enumerate(cap.udp):
+        raw.sendto(udp_no_checksum(ip), (dst[0], 0))
+        if i % 50 == 49:
+            time.sleep(0.002)
+    raw.close()
+    log("replayed %d datagrams from their original source" % len(cap.udp))
+    time.sleep(gap)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((ATTACKER_IP, 0))
+    for i, (_, _, dst, payload) in enumerate(cap.udp):
+        u.sendto(payload, dst)
+        if i % 50 == 49:
+            time.sleep(0.002)
+    u.close()
+    log("replayed %d datagrams from %s" % (len(cap.udp), ATTACKER_IP))
+    time.sleep(gap)
+    sent = 0
+    for (src, dst), data in sorted(streams.items()):
+        fr = frames_of(data)
+        if not fr:
+            continue
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.settimeout(2)
+        try:
+            t.bind((ATTACKER_IP, 0))
+            t.connect(dst)
+            t.sendall(b"".join(fr))
+            sent += len(fr)
+        except OSError as e:
+            log("tcp replay to %s: %s" % (dst, e))
+        finally:
+            t.close()
+    log("replayed %d frames on %d TCP connections" % (sent, len(streams)))

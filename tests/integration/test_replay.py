@@ -19,7 +19,6 @@ current incarnation would make it refute). The capture is an AF_PACKET socket on
 (root only; skipped otherwise); the replay uses a raw IP socket for the exact packets."""
 
 import os
-import socket
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from capture import ATTACKER_IP, Capture, EventWatch, dropped, frames_of, udp_no_checksum  # noqa: E402
+from capture import Capture, EventWatch, dropped, frames_of, send_again  # noqa: E402
 from harness import Cluster, log, wait_for  # noqa: E402
 
 N = 5
@@ -145,43 +144,7 @@ class Replay(unittest.TestCase):
         poller.start()
         t0 = time.monotonic()
         try:
-            # 1. exact packets, original source
-            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-            for i, (ip, src, dst, _) in enumerate(cap.udp):
-                raw.sendto(udp_no_checksum(ip), (dst[0], 0))
-                if i % 50 == 49:
-                    time.sleep(0.002)
-            raw.close()
-            log("replayed %d datagrams from their original source" % len(cap.udp))
-            time.sleep(1.0)
-            # 2. same payloads from the attacker's own address
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind((ATTACKER_IP, 0))
-            for i, (_, _, dst, payload) in enumerate(cap.udp):
-                u.sendto(payload, dst)
-                if i % 50 == 49:
-                    time.sleep(0.002)
-            u.close()
-            log("replayed %d datagrams from %s" % (len(cap.udp), ATTACKER_IP))
-            time.sleep(1.0)
-            # 3. every TCP stream on a new connection
-            sent = 0
-            for (src, dst), data in sorted(streams.items()):
-                fr = frames_of(data)
-                if not fr:
-                    continue
-                t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                t.settimeout(2)
-                try:
-                    t.bind((ATTACKER_IP, 0))
-                    t.connect(dst)
-                    t.sendall(b"".join(fr))
-                    sent += len(fr)
-                except OSError as e:
-                    log("tcp replay to %s: %s" % (dst, e))
-                finally:
-                    t.close()
-            log("replayed %d frames on %d TCP connections" % (sent, len(streams)))
+            send_again(cap, streams, gap=1.0)
             wait = 8.0 - (time.monotonic() - t0)
             time.sleep(max(wait, 0) + 8.0)
             counts1 = accepted(c)
