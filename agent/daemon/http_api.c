@@ -20,8 +20,8 @@
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_MAX_BODY    65536
-#define HTTP_TIMEOUT_S   10   /* idle: no byte read or written (absolute deadlines: http_conns.c) */
-#define LISTEN_BACKLOG   4096 /* a connect flood queues a privileged client rather than refuse it */
+#define HTTP_TIMEOUT_S   10  /* idle: no byte read or written (absolute deadlines: http_conns.c) */
+#define LISTEN_BACKLOG   512 /* connects queued: a burst waits; deeper, a flood delays more */
 
 void hsd_http_json(struct evhttp_request *req, int code, json_t *obj)
 {
