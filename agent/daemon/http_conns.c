@@ -49,7 +49,8 @@ typedef struct conn {
     struct bufferevent *bev; /* our reference */
     struct event *timer;     /* the deadline of the phase */
     hsd_peer peer;
-    int fd; /* -1 until admitted */
+    int fd;        /* -1 until it is admitted */
+    bool admitted; /* holds a connection slot; else pending, or refused and closing */
     int phase;
 } conn;
 
@@ -92,8 +93,8 @@ static void conn_free(conn *c)
 /* Forgets an ended connection and gives its slot back. */
 static void drop(conn *c)
 {
-    if (c->fd >= 0) {
-        C.byfd[c->fd] = NULL;
+    if (c->fd >= 0 && C.byfd[c->fd] == c) C.byfd[c->fd] = NULL;
+    if (c->admitted) {
         C.open--;
         hsd_slot_put(HSD_SLOT_CONN, &c->peer);
     }
@@ -118,15 +119,18 @@ static void arm(conn *c, int phase, unsigned ms)
 }
 
 /* Closes the connection as evhttp's own timeout does; forgets it if evhttp let it go. */
+static bool byfd_room(int fd);
+
 static void close_now(conn *c)
 {
     bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
-    if (!bev_dead(c->bev)) { /* not expected: make the socket fail for evhttp */
-        int fd = (int)bufferevent_getfd(c->bev);
-        if (fd >= 0) shutdown(fd, SHUT_RDWR);
+    if (bev_dead(c->bev)) {
+        drop(c);
         return;
     }
-    drop(c);
+    /* not expected: make the socket fail for evhttp, and let a sweep collect it */
+    shutdown(c->fd, SHUT_RDWR);
+    if (C.byfd[c->fd] != c && byfd_room(c->fd)) C.byfd[c->fd] = c;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -191,6 +195,7 @@ static bool admit(conn *c)
         conn_free(c);
         return false;
     }
+    c->fd = fd;
     if (hsd_auth_peer(fd, &c->peer) != 0) {
         log_warn("API socket: cannot read the peer credentials: %s", strerror(errno));
         c->peer.uid = (uid_t)-1;
@@ -205,7 +210,7 @@ static bool admit(conn *c)
         refuse(c, fd, why);
         return false;
     }
-    c->fd = fd;
+    c->admitted = true;
     C.byfd[fd] = c;
     C.open++;
     arm(c, PHASE_REQUEST, REQUEST_MS);
@@ -289,14 +294,18 @@ bool hsd_http_conn_begin(struct evhttp_request *req)
 {
     conn *c = lookup(req);
     if (!c) return true; /* one evhttp made itself (we were out of memory) */
-    if (c->fd < 0) {     /* not admitted yet (the admission event has not run) */
-        for (size_t i = 0; i < C.npending; i++)
+    if (!c->admitted) {  /* pending (the admission event has not run yet), or refused */
+        bool pending = c->fd < 0;
+        for (size_t i = 0; pending && i < C.npending; i++)
             if (C.pending[i] == c) {
                 C.pending[i] = C.pending[--C.npending];
                 break;
             }
-        if (!admit(c)) {
-            evhttp_send_reply_end(req); /* detached from its closed connection: frees it */
+        if (!pending || !admit(c)) {
+            if (evhttp_request_get_connection(req))
+                evhttp_send_error(req, 503, NULL);
+            else
+                evhttp_send_reply_end(req); /* detached from its closed connection: frees it */
             return false;
         }
     }
@@ -308,13 +317,13 @@ bool hsd_http_conn_begin(struct evhttp_request *req)
 void hsd_http_conn_deadline(struct evhttp_request *req, unsigned ms)
 {
     conn *c = lookup(req);
-    if (c && c->fd >= 0) arm(c, ms ? PHASE_ANSWER : PHASE_STREAM, ms);
+    if (c && c->admitted) arm(c, ms ? PHASE_ANSWER : PHASE_STREAM, ms);
 }
 
 bool hsd_http_peer(struct evhttp_request *req, hsd_peer *out)
 {
     conn *c = lookup(req);
-    if (c && c->fd >= 0) {
+    if (c && c->admitted) {
         *out = c->peer;
         return true;
     }
