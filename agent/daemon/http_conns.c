@@ -93,7 +93,7 @@ static void conn_free(conn *c)
 /* Forgets an ended connection and gives its slot back. */
 static void drop(conn *c)
 {
-    if (c->fd >= 0 && C.byfd[c->fd] == c) C.byfd[c->fd] = NULL;
+    if (c->fd >= 0 && (size_t)c->fd < C.nbyfd && C.byfd[c->fd] == c) C.byfd[c->fd] = NULL;
     if (c->admitted) {
         C.open--;
         hsd_slot_put(HSD_SLOT_CONN, &c->peer);
@@ -130,7 +130,7 @@ static void close_now(conn *c)
     }
     /* not expected: make the socket fail for evhttp, and let a sweep collect it */
     shutdown(c->fd, SHUT_RDWR);
-    if (C.byfd[c->fd] != c && byfd_room(c->fd)) C.byfd[c->fd] = c;
+    if (byfd_room(c->fd)) C.byfd[c->fd] = c;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
