@@ -11,6 +11,7 @@
   and the stream ends.
 - Key surveys (GET /v1/keys?members=1): two reader uids holding every survey they can get
   leave the administrators' slots free; a third reader is refused, root is not.
+- A reader beyond its share is told why (503 with the reason; `hearsay` prints it).
 Needs root (groupadd, setpriv); skipped otherwise."""
 
 import grp
@@ -170,6 +171,15 @@ refused = sum(1 for v in answered.values() if v.startswith(b"HTTP/1.1 503"))
 print(json.dumps({"pending": n - len(answered), "refused": refused,
                   "other": len(answered) - refused}), flush=True)
 time.sleep(hold)
+"""
+
+# Holds one connection (no request) for hold seconds; prints "held" once connected.
+HOLD = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
 """
 
 
@@ -399,6 +409,27 @@ class ApiFairness(unittest.TestCase):
             self.assertEqual(m['hearsay_api_refused_total{slot="survey",reason="uid"}'], 4)
             self.assertEqual(m['hearsay_api_refused_total{slot="survey",reason="readers"}'], 1)
             self.assertEqual(m['hearsay_api_slots{slot="survey",class="reader"}'], 12)
+
+    def test_refused_reader_is_told_why(self):
+        """--max-api-connections 2: one slot for readers (one uid may have it), one kept. A
+        reader holding it is refused a second connection with the reason, root is not."""
+        with self.cluster(extra=["--max-api-connections", "2"]) as c:
+            c.start()
+            n = c[1]
+            holder = self.as_reader(READER, [sys.executable, "-c", HOLD, n.sock, "5"])
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "held")
+                p = self.as_reader(READER, [c.hearsay, "--socket", n.sock, "members"])
+                out, err = p.communicate(timeout=10)
+                log("reader: exit %d, %s" % (p.returncode, err.strip()))
+                self.assertEqual(p.returncode, 1, out)
+                self.assertIn("uid %d holds 1 API connections, the most one unprivileged uid "
+                              "may hold" % READER, err)
+                r = n.cli("members")
+                self.assertEqual(r.returncode, 0, r.stderr)
+            finally:
+                holder.kill()
+                holder.communicate()
 
 
 if __name__ == "__main__":
