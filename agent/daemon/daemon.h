@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -41,7 +42,8 @@ typedef struct hsd_counters {
     uint64_t ch_drops[HS_CH_VERDICT_COUNT]; /* refused by the secure channel, by verdict */
     uint64_t drops[HSD_DROP_COUNT];
     uint64_t http_requests, http_errors;
-    uint64_t http_conns_refused; /* API connections closed at --max-api-connections */
+    uint64_t api_deadline_closed[2]; /* API connections closed at a deadline: request, answer */
+    uint64_t events_lagged;          /* event streams cut because their client fell behind */
     uint64_t events_total;
     uint64_t handlers_run, handlers_failed, handlers_timeout, handlers_dropped;
     uint64_t state_saves, state_save_errors;
@@ -149,14 +151,44 @@ void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool h
 int hsd_http_open(hsd *d);
 void hsd_http_close(hsd *d);
 
-/* http_conns.c: --max-api-connections on the API socket (called by http_api.c) */
+/* Who is at the other end of an API connection (SO_PEERCRED when it connected).
+ * privileged: uid 0, the agent's uid or a member of --admin-group (may change state). */
+typedef struct hsd_peer {
+    uid_t uid;
+    bool privileged;
+} hsd_peer;
+
+/* http_slots.c: fair shares of the API's limited slots (docs/api.md, "Limits") */
+enum hsd_slot { HSD_SLOT_CONN, HSD_SLOT_STREAM, HSD_SLOT_SURVEY, HSD_SLOTS };
+enum hsd_slot_why { HSD_SLOT_OK, HSD_SLOT_FULL, HSD_SLOT_READERS, HSD_SLOT_UID, HSD_SLOT_WHYS };
+void hsd_slots_init(unsigned max_conns); /* --max-api-connections (0: the default) */
+void hsd_slots_free(void);
+/* Takes a slot of kind for p: HSD_SLOT_OK, or why not (counted for /v1/metrics). */
+int hsd_slot_take(int kind, const hsd_peer *p);
+void hsd_slot_put(int kind, const hsd_peer *p); /* gives back a slot taken for p */
+/* The refusal as a sentence for the client (why: not HSD_SLOT_OK). */
+void hsd_slot_refusal(int kind, int why, const hsd_peer *p, char *buf, size_t len);
+unsigned hsd_slots_used(int kind, bool privileged);
+uint64_t hsd_slots_refused(int kind, int why);
+const char *hsd_slot_name(int kind);    /* "connection", "stream", "survey" */
+const char *hsd_slot_why_name(int why); /* "full", "readers", "uid" */
+
+/* http_conns.c: admission, deadlines and peers of API socket connections (http_api.c) */
 int hsd_http_conns_init(hsd *d, struct evhttp_bound_socket *bound);
 void hsd_http_conns_free(hsd *d);
 unsigned hsd_http_conns_open(const hsd *d); /* API connections open now */
+/* A complete request arrived: its answer deadline starts. false: the connection was refused
+ * (the request is gone; do not touch it). */
+bool hsd_http_conn_begin(struct evhttp_request *req);
+/* The answer of req must be written within ms from now; 0: no deadline (an event stream). */
+void hsd_http_conn_deadline(struct evhttp_request *req, unsigned ms);
+/* The peer of req's connection; false if req has no connection any more. */
+bool hsd_http_peer(struct evhttp_request *req, hsd_peer *out);
 
 /* http_auth.c: API socket access control (--socket-group, --admin-group) */
 int hsd_auth_init(const hsd_options *o, char *err, size_t errlen); /* resolves the groups */
-gid_t hsd_auth_socket_gid(void); /* --socket-group's gid, or (gid_t)-1: leave as created */
+gid_t hsd_auth_socket_gid(void);          /* --socket-group's gid, or (gid_t)-1: leave as created */
+int hsd_auth_peer(int fd, hsd_peer *out); /* reads the peer of a unix socket; -1 on error */
 /* For a changing request: true if the peer may change state, else answers 403, false. */
 bool hsd_auth_may_change(hsd *d, struct evhttp_request *req);
 
