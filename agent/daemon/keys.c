@@ -599,9 +599,14 @@ void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
         hsd_http_error(req, 409, refusal(kind));
         return;
     }
+    if (result == HSD_OP_CONFLICT) {
+        hsd_http_error(req, 422, "the Idempotency-Key was used for a different request");
+        return;
+    }
     if (result != HSD_OP_OK) {
         hsd_http_error(req, 503,
                        result == HSD_OP_NOTLEADER ? "no Raft leader reachable"
+                       : result == HSD_OP_EXPIRED ? "outcome unknown: the request's session was forgotten"
                                                   : "not committed in time");
         return;
     }

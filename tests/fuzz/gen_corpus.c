@@ -279,11 +279,11 @@ static void gen_raft(void)
     save_raft("append-heartbeat", &m);
     hs_raft_entry ents[3];
     uint8_t cc_buf[128];
-    hs_raft_conf_change cc = {HS_RAFT_ADD_SEED, peer(4, "seed-4", 4)};
+    hs_raft_conf_change cc = {.op = HS_RAFT_ADD_SEED, .peer = peer(4, "seed-4", 4)};
     size_t ccn = hs_raft_conf_change_encode(&cc, cc_buf, sizeof(cc_buf));
     if (!ccn) abort();
     save("raft_codec", "confchange-add", cc_buf, ccn);
-    hs_raft_conf_change rc = {HS_RAFT_REMOVE_SEED, peer(2, "seed-2", 2)};
+    hs_raft_conf_change rc = {.op = HS_RAFT_REMOVE_SEED, .peer = peer(2, "seed-2", 2)};
     uint8_t rc_buf[128];
     size_t rcn = hs_raft_conf_change_encode(&rc, rc_buf, sizeof(rc_buf));
     if (!rcn) abort();
@@ -504,7 +504,7 @@ static void gen_cluster_config(void)
         if (i == 6) save("cluster_config", "seq-first-half", seq, slen);
     }
     save("cluster_config", "seq-all", seq, slen);
-    hs_raft_conf_change cc = {HS_RAFT_ADD_SEED, peer(3, "seed-3", 3)};
+    hs_raft_conf_change cc = {.op = HS_RAFT_ADD_SEED, .peer = peer(3, "seed-3", 3)};
     size_t n = hs_raft_conf_change_encode(&cc, buf, sizeof(buf));
     uint8_t rec[256] = {(uint8_t)(n >> 8), (uint8_t)n};
     memcpy(rec + 2, buf, n);
