@@ -212,8 +212,12 @@ static void record(hs_cluster_config *c, const hs_cc_tag *t, uint64_t fp, int rc
     uint32_t at = s->n;
     while (at > 0 && s->answers[at - 1].seq > t->seq) at--;
     memmove(&s->answers[at + 1], &s->answers[at], (s->n - at) * sizeof(s->answers[0]));
-    s->answers[at] = (hs_cc_answer){
-        .seq = t->seq, .version = c->version, .fp = fp, .rc = (int8_t)rc};
+    hs_cc_answer *a = &s->answers[at];
+    memset(a, 0, sizeof(*a)); /* padding too: replicas compare equal byte for byte */
+    a->seq = t->seq;
+    a->version = c->version;
+    a->fp = fp;
+    a->rc = (int8_t)rc;
     s->n++;
 }
 
