@@ -338,8 +338,7 @@ bool hs_cc__get_sessions(hs_reader *r, hs_cluster_config *c)
         }
         if (!r->ok || !session_valid(c, s)) return false;
         for (uint32_t j = 0; j < i; j++)
-            if (c->sessions[j].id == s->id || c->sessions[j].last_use == s->last_use)
-                return false;
+            if (c->sessions[j].id == s->id || c->sessions[j].last_use == s->last_use) return false;
     }
     return r->ok;
 }

@@ -109,8 +109,8 @@ static cop *op_find(hs_cfgc *c, uint64_t id)
     return NULL;
 }
 
-static void send_answer(hs_cfgc *c, const hs_addr *to, uint64_t rid, int result,
-                        const char *value, bool found, uint64_t version)
+static void send_answer(hs_cfgc *c, const hs_addr *to, uint64_t rid, int result, const char *value,
+                        bool found, uint64_t version)
 {
     hs_cfgc_wire m = {.type = HS_MSG_CONFIG_FWD_RESP,
                       .rid = rid,
@@ -198,8 +198,7 @@ static uint64_t floor_of(const hs_cfgc *c, uint64_t session, uint64_t seq)
 {
     uint64_t f = seq;
     for (const cop *o = c->ops; o; o = o->next)
-        if (!o->remote && o->tag.session == session && o->tag.seq && o->tag.seq < f)
-            f = o->tag.seq;
+        if (!o->remote && o->tag.session == session && o->tag.seq && o->tag.seq < f) f = o->tag.seq;
     return f;
 }
 
@@ -578,8 +577,7 @@ static void on_fwd_resp(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m)
     if (!c->cfg.seed) cfgc__send_fetch(c, from);
 }
 
-int hs_cfgc_receive(hs_cfgc *c, uint64_t now, const hs_addr *from, const uint8_t *data,
-                    size_t len)
+int hs_cfgc_receive(hs_cfgc *c, uint64_t now, const hs_addr *from, const uint8_t *data, size_t len)
 {
     c->now = now;
     hs_cfgc_wire m;
@@ -676,7 +674,7 @@ void hs_cfgc_tick(hs_cfgc *c, uint64_t now)
         if (now >= o->deadline) {
             op_finish(c, o,
                       o->state == ST_START && !hs_cfgc_leader(c, now) ? HS_CFGC_NOTLEADER
-                                                                       : HS_CFGC_TIMEOUT,
+                                                                      : HS_CFGC_TIMEOUT,
                       NULL, false, 0);
             continue;
         }

@@ -30,11 +30,11 @@ typedef struct cop {
     bool remote; /* forwarded to us by origin (origin_rid): answered with a FWD_RESP */
     hs_addr origin;
     uint64_t origin_rid;
-    hs_cc_tag tag; /* changes: the request's place in a session (0: not placed yet) */
-    bool own;      /* tag is in this agent's session (it counts in the window) */
-    bool keyed;    /* tag is the idempotency key's session */
-    bool joined;   /* ST_PROPOSED on an entry someone else proposed */
-    bool renewed;  /* placed anew once after a stale refusal */
+    hs_cc_tag tag;   /* changes: the request's place in a session (0: not placed yet) */
+    bool own;        /* tag is in this agent's session (it counts in the window) */
+    bool keyed;      /* tag is the idempotency key's session */
+    bool joined;     /* ST_PROPOSED on an entry someone else proposed */
+    bool renewed;    /* placed anew once after a stale refusal */
     unsigned copies; /* copies sent out that may still apply (see stale()) */
     char key[HS_CC_NAME_MAX + 1];
     char value[HS_CC_VALUE_MAX + 1];

@@ -81,9 +81,8 @@ void hs_cfgc_version_seen(hs_cfgc *c, uint64_t now, const hs_addr *from, uint64_
 
 void cfgc__on_fetch(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m)
 {
-    hs_cfgc_wire a = {.type = HS_MSG_CONFIG_FETCH_RESP,
-                      .version = c->cc->version,
-                      .clock = cfgc__clock(c)};
+    hs_cfgc_wire a = {
+        .type = HS_MSG_CONFIG_FETCH_RESP, .version = c->cc->version, .clock = cfgc__clock(c)};
     const char *leader = hs_cfgc_leader(c, c->now);
     if (leader) memcpy(a.leader, leader, strlen(leader) + 1);
     if (m->version < c->cc->version) {

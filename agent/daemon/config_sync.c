@@ -167,8 +167,7 @@ void hsd_op_start(hsd *d, int kind, const char *key, const char *value, struct e
         hsd_http_op_done(d, req, kind, HSD_OP_TIMEOUT, key, NULL, false, 0);
         return;
     }
-    const char *idem =
-        evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+    const char *idem = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
     w->op = hs_cfgc_start(core(d), hsd_now_ms(), kind, key, value, idem);
     w->req = req;
     w->next = d->sync->waiters;

@@ -606,8 +606,9 @@ void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
     if (result != HSD_OP_OK) {
         hsd_http_error(req, 503,
                        result == HSD_OP_NOTLEADER ? "no Raft leader reachable"
-                       : result == HSD_OP_EXPIRED ? "outcome unknown: the request's session was forgotten"
-                                                  : "not committed in time");
+                       : result == HSD_OP_EXPIRED
+                           ? "outcome unknown: the request's session was forgotten"
+                           : "not committed in time");
         return;
     }
     uint8_t key[HS_ENV_KEY_BYTES], id[HS_ENV_KEY_ID_BYTES];

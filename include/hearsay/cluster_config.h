@@ -18,14 +18,14 @@
 #include "hearsay/addr.h"
 #include "hearsay/raft.h"
 
-#define HS_CC_NAME_MAX     64  /* cluster name, seed names, node names, setting keys */
-#define HS_CC_VALUE_MAX    255 /* setting values */
-#define HS_CC_MAX_SEEDS    HS_RAFT_MAX_PEERS
-#define HS_CC_MAX_KEYS     8
-#define HS_CC_KEY_BYTES    32
-#define HS_CC_MAX_FD       32  /* failure-detector settings */
-#define HS_CC_MAX_SETTINGS 128 /* free-form settings */
-#define HS_CC_MAX_REMOVED  256 /* removed node names */
+#define HS_CC_NAME_MAX        64  /* cluster name, seed names, node names, setting keys */
+#define HS_CC_VALUE_MAX       255 /* setting values */
+#define HS_CC_MAX_SEEDS       HS_RAFT_MAX_PEERS
+#define HS_CC_MAX_KEYS        8
+#define HS_CC_KEY_BYTES       32
+#define HS_CC_MAX_FD          32  /* failure-detector settings */
+#define HS_CC_MAX_SETTINGS    128 /* free-form settings */
+#define HS_CC_MAX_REMOVED     256 /* removed node names */
 #define HS_CC_MAX_SESSIONS    256 /* client sessions remembered (least recently used goes) */
 #define HS_CC_SESSION_ANSWERS 8   /* answers kept per session: a client's window */
 /* Upper bound of hs_cc_serialize's output (the configuration without sessions). */
@@ -122,12 +122,12 @@ typedef struct hs_cc_cmd {
  * the answer its session records). */
 enum {
     HS_CC_OK = 0,
-    HS_CC_EINVAL = -1, /* malformed command */
-    HS_CC_EEXIST = -2, /* already there (seed, key, cluster name) */
-    HS_CC_ENOENT = -3, /* not there */
-    HS_CC_EFULL = -4,  /* a table is full */
-    HS_CC_EPERM = -5,  /* not allowed: removing the primary key or the last seed */
-    HS_CC_ESTALE = -6, /* session forgotten or request older than its floor: not applied */
+    HS_CC_EINVAL = -1,    /* malformed command */
+    HS_CC_EEXIST = -2,    /* already there (seed, key, cluster name) */
+    HS_CC_ENOENT = -3,    /* not there */
+    HS_CC_EFULL = -4,     /* a table is full */
+    HS_CC_EPERM = -5,     /* not allowed: removing the primary key or the last seed */
+    HS_CC_ESTALE = -6,    /* session forgotten or request older than its floor: not applied */
     HS_CC_ECONFLICT = -7, /* the session answered this seq for a different request */
 };
 

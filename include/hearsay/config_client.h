@@ -91,8 +91,7 @@ uint64_t hs_cfgc_start(hs_cfgc *c, uint64_t now, int kind, const char *key, cons
                        const char *idem);
 /* A config message (type 0x60-0x63) from a stream. 0, or -1 if it does not decode (hostile
  * input: count it and drop it). */
-int hs_cfgc_receive(hs_cfgc *c, uint64_t now, const hs_addr *from, const uint8_t *data,
-                    size_t len);
+int hs_cfgc_receive(hs_cfgc *c, uint64_t now, const hs_addr *from, const uint8_t *data, size_t len);
 void hs_cfgc_tick(hs_cfgc *c, uint64_t now);
 uint64_t hs_cfgc_next_deadline(const hs_cfgc *c);
 /* A committed entry was applied to cc (every entry, in order; o: hs_cc_apply_entry's). */

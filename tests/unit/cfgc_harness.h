@@ -157,7 +157,8 @@ static inline void w_settle(world *w)
             net_pkt p = t->q[t->qh++ % NET_QMAX];
             hs_raft_msg m;
             if (hs_raft_msg_decode(p.buf, p.len, &m) == 0) {
-                if (m.to >= 1 && m.to <= W_SEEDS && t->r[m.to]) hs_raft_step(t->r[m.to], w->now, &m);
+                if (m.to >= 1 && m.to <= W_SEEDS && t->r[m.to])
+                    hs_raft_step(t->r[m.to], w->now, &m);
                 hs_raft_msg_release(&m);
             }
             free(p.buf);

@@ -35,8 +35,8 @@ static hs_cc_outcome apply(hs_cluster_config *c, hs_cc_cmd cmd)
     uint8_t buf[HS_CC_CMD_MAX];
     size_t n = hs_cc_cmd_encode(&cmd, buf, sizeof(buf));
     assert_true(n > 0);
-    hs_raft_entry e = {.index = 1, .term = 1, .type = HS_RAFT_ENTRY_NORMAL, .len = (uint32_t)n,
-                       .data = buf};
+    hs_raft_entry e = {
+        .index = 1, .term = 1, .type = HS_RAFT_ENTRY_NORMAL, .len = (uint32_t)n, .data = buf};
     hs_cc_outcome o;
     hs_cc_apply_entry(c, &e, &o);
     return o;
@@ -254,13 +254,27 @@ static void test_hostile_session_block_rejected(void **state)
     for (int k = 0; k < 7; k++) {
         memcpy(m, c, sizeof(*c));
         switch (k) {
-        case 0: m->sessions[1].id = m->sessions[0].id; break;          /* duplicate id */
-        case 1: m->sessions[0].answers[1].seq = 1; break;              /* not ascending */
-        case 2: m->sessions[0].last_use = m->sess_clock + 1; break;    /* from the future */
-        case 3: m->sessions[0].answers[0].rc = HS_CC_ESTALE; break;    /* never recorded */
-        case 4: m->sessions[0].floor = 2; break;                       /* answer below floor */
-        case 5: m->sess_horizon = m->sess_clock + 2; break;            /* horizon ahead */
-        case 6: m->sessions[1].last_use = m->sessions[0].last_use; break; /* same use */
+        case 0:
+            m->sessions[1].id = m->sessions[0].id;
+            break; /* duplicate id */
+        case 1:
+            m->sessions[0].answers[1].seq = 1;
+            break; /* not ascending */
+        case 2:
+            m->sessions[0].last_use = m->sess_clock + 1;
+            break; /* from the future */
+        case 3:
+            m->sessions[0].answers[0].rc = HS_CC_ESTALE;
+            break; /* never recorded */
+        case 4:
+            m->sessions[0].floor = 2;
+            break; /* answer below floor */
+        case 5:
+            m->sess_horizon = m->sess_clock + 2;
+            break; /* horizon ahead */
+        case 6:
+            m->sessions[1].last_use = m->sessions[0].last_use;
+            break; /* same use */
         }
         size_t bn = hs_cc_serialize_snapshot(m, bad, sizeof(bad));
         assert_true(bn > 0);
@@ -322,8 +336,8 @@ static hs_cc_outcome apply_conf(hs_cluster_config *c, const hs_raft_conf_change 
     uint8_t buf[192];
     size_t n = hs_raft_conf_change_encode(cc, buf, sizeof(buf));
     assert_true(n > 0);
-    hs_raft_entry e = {.index = 1, .term = 1, .type = HS_RAFT_ENTRY_CONF, .len = (uint32_t)n,
-                       .data = buf};
+    hs_raft_entry e = {
+        .index = 1, .term = 1, .type = HS_RAFT_ENTRY_CONF, .len = (uint32_t)n, .data = buf};
     hs_cc_tag t;
     assert_int_equal(hs_cc_entry_tag(&e, &t), cc->tag_len > 0);
     hs_cc_outcome o;
@@ -335,7 +349,8 @@ static void test_seed_changes_carry_their_session(void **state)
 {
     (void)state;
     hs_cluster_config *c = fresh();
-    hs_cc_tag t1 = {.session = 11, .seq = 1, .floor = 1}, t2 = {.session = 11, .seq = 2, .floor = 2};
+    hs_cc_tag t1 = {.session = 11, .seq = 1, .floor = 1},
+              t2 = {.session = 11, .seq = 2, .floor = 2};
     hs_raft_conf_change add = seed_change(HS_RAFT_ADD_SEED, "s1", 1);
     hs_cc_conf_set_tag(&add, &t1);
     hs_raft_conf_change other = seed_change(HS_RAFT_ADD_SEED, "s2", 2);

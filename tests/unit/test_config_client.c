@@ -196,14 +196,10 @@ static void test_replays_after_commit_write_nothing(void **state)
         int kind;
         const char *key, *value;
     } ops[] = {
-        {HS_CFGC_SET, "k", "v1"},
-        {HS_CFGC_SET, "k", "v2"},
-        {HS_CFGC_DELETE, "k", NULL},
-        {HS_CFGC_ADD_SEED, "s4", "127.0.0.4:7946"},
-        {HS_CFGC_REMOVE_SEED, "s4", NULL},
-        {HS_CFGC_KEY_INSTALL, "keys", key_text(0xbb, b)},
-        {HS_CFGC_KEY_USE, "keys", b},
-        {HS_CFGC_KEY_REMOVE, "keys", key_text(0xaa, a)},
+        {HS_CFGC_SET, "k", "v1"},          {HS_CFGC_SET, "k", "v2"},
+        {HS_CFGC_DELETE, "k", NULL},       {HS_CFGC_ADD_SEED, "s4", "127.0.0.4:7946"},
+        {HS_CFGC_REMOVE_SEED, "s4", NULL}, {HS_CFGC_KEY_INSTALL, "keys", key_text(0xbb, b)},
+        {HS_CFGC_KEY_USE, "keys", b},      {HS_CFGC_KEY_REMOVE, "keys", key_text(0xaa, a)},
     };
     long rec[8];
     for (int i = 0; i < 8; i++) {
@@ -223,7 +219,7 @@ static void test_replays_after_commit_write_nothing(void **state)
             for (int s = 1; s <= W_SEEDS; s++) w_replay(w, rec[i], s);
     w_run(w, 100);
     assert_int_equal(hs_raft_last_index(w->net->r[L]), last); /* 0 new entries */
-    assert_memory_equal(before, w->cc[L], sizeof(*before));  /* nothing went back */
+    assert_memory_equal(before, w->cc[L], sizeof(*before));   /* nothing went back */
     assert_null(hs_raft_conf_find_name(hs_raft_get_conf(w->net->r[L]), "s4"));
     /* what the replays were told: the last one its answer, the older ones "expired" */
     hs_cfgc_wire m;
@@ -452,9 +448,14 @@ static void test_hostile_messages_refused(void **state)
     hs_cfgc_wire ok[4];
     memset(ok, 0, sizeof(ok));
     ok[0] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FETCH, .version = 3};
-    ok[1] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FETCH_RESP, .version = 3, .clock = 9,
-                           .config = (const uint8_t *)"abc", .config_len = 3};
-    ok[2] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD, .rid = 5, .op = HS_CFGC_SET,
+    ok[1] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FETCH_RESP,
+                           .version = 3,
+                           .clock = 9,
+                           .config = (const uint8_t *)"abc",
+                           .config_len = 3};
+    ok[2] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD,
+                           .rid = 5,
+                           .op = HS_CFGC_SET,
                            .tag = {.session = 1, .born = 2, .seq = 3, .floor = 3}};
     strcpy(ok[2].key, "k");
     ok[3] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD_RESP, .rid = 5, .result = HS_CFGC_OK};
@@ -468,7 +469,8 @@ static void test_hostile_messages_refused(void **state)
         size_t n2 = hs_cfgc_wire_encode(&d, tmp, sizeof(tmp));
         assert_int_equal(n2, n);
         assert_memory_equal(tmp, buf, n);
-        for (size_t cut = 0; cut < n; cut++) assert_int_equal(hs_cfgc_wire_decode(buf, cut, &d), -1);
+        for (size_t cut = 0; cut < n; cut++)
+            assert_int_equal(hs_cfgc_wire_decode(buf, cut, &d), -1);
         buf[n] = 0;
         assert_int_equal(hs_cfgc_wire_decode(buf, n + 1, &d), -1); /* trailing byte */
     }
