@@ -2,10 +2,7 @@
  * - Every change gets a place in a client session: this agent's own (a random id per boot,
  *   seq 1, 2, ..., at most HS_CFGC_WINDOW unanswered past the lowest one), or, with an
  *   idempotency key, the key's (id = hash of the key, seq 1).
- * - The Raft leader serves: reads by ReadIndex; a change only once it has applied everything
- *   up to a commit of its own term (so what an earlier leader committed is seen), then the
- *   session rules answer a duplicate from its answers, an entry already in its log is joined,
- *   and only a new request is proposed (with its tag: every seed applies the same rules).
+ * - The Raft leader serves it (config_serve.c).
  * - Anyone else forwards to the leader it knows (non-seeds: the hint from the last answer,
  *   else a seed in round robin), again after 1 s without an answer, at once to the leader a
  *   NOTLEADER names; forwarded requests are served by the leader only.
@@ -19,7 +16,6 @@
 #include <sodium.h>
 
 #include "config_client_internal.h"
-#include "hearsay/envelope.h"
 #include "hearsay/wire.h"
 
 /* ---- outputs ---- */
@@ -93,7 +89,7 @@ uint64_t cfgc__clock(const hs_cfgc *c)
     return c->clock_seen > c->cc->sess_clock ? c->clock_seen : c->cc->sess_clock;
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
+void cfgc__copy_str(char *dst, size_t cap, const char *src)
 {
     size_t n = src ? strnlen(src, cap - 1) : 0;
     memcpy(dst, src ? src : "", n);
@@ -118,8 +114,8 @@ static void send_answer(hs_cfgc *c, const hs_addr *to, uint64_t rid, int result,
                       .version = version,
                       .clock = cfgc__clock(c),
                       .found = found};
-    copy_str(m.value, sizeof(m.value), value);
-    copy_str(m.leader, sizeof(m.leader), hs_cfgc_leader(c, c->now));
+    cfgc__copy_str(m.value, sizeof(m.value), value);
+    cfgc__copy_str(m.leader, sizeof(m.leader), hs_cfgc_leader(c, c->now));
     cfgc__send(c, to, &m);
 }
 
@@ -133,8 +129,8 @@ static void push_done(hs_cfgc *c, uint64_t id, int kind, int result, const char 
     n->d.result = result;
     n->d.found = found;
     n->d.version = version;
-    copy_str(n->d.key, sizeof(n->d.key), key);
-    copy_str(n->d.value, sizeof(n->d.value), value);
+    cfgc__copy_str(n->d.key, sizeof(n->d.key), key);
+    cfgc__copy_str(n->d.value, sizeof(n->d.value), value);
     if (c->done_tail)
         c->done_tail->next = n;
     else
@@ -143,8 +139,7 @@ static void push_done(hs_cfgc *c, uint64_t id, int kind, int result, const char 
 }
 
 /* Answers o (its origin, or the local caller) and frees it. */
-static void op_finish(hs_cfgc *c, cop *o, int result, const char *value, bool found,
-                      uint64_t version)
+void cfgc__finish(hs_cfgc *c, cop *o, int result, const char *value, bool found, uint64_t version)
 {
     for (cop **pp = &c->ops; *pp; pp = &(*pp)->next)
         if (*pp == o) {
@@ -163,7 +158,7 @@ static void op_finish(hs_cfgc *c, cop *o, int result, const char *value, bool fo
 static void complete_read(hs_cfgc *c, cop *o)
 {
     const char *v = hs_cc_get(c->cc, o->key);
-    op_finish(c, o, v ? HS_CFGC_OK : HS_CFGC_NOTFOUND, v, v != NULL, c->cc->version);
+    cfgc__finish(c, o, v ? HS_CFGC_OK : HS_CFGC_NOTFOUND, v, v != NULL, c->cc->version);
 }
 
 void cfgc__check_catchup(hs_cfgc *c)
@@ -171,7 +166,7 @@ void cfgc__check_catchup(hs_cfgc *c)
     for (cop *o = c->ops, *next; o; o = next) {
         next = o->next;
         if (o->state == ST_CATCHUP && c->cc->version >= o->want_version)
-            op_finish(c, o, HS_CFGC_OK, o->value, true, o->want_version);
+            cfgc__finish(c, o, HS_CFGC_OK, o->value, true, o->want_version);
         else if (o->state == ST_READ_WAIT && c->applied >= o->read_index)
             complete_read(c, o);
     }
@@ -203,7 +198,7 @@ static uint64_t floor_of(const hs_cfgc *c, uint64_t session, uint64_t seq)
 }
 
 /* Gives a change its place in this agent's session; false while the window is full. */
-static bool place(hs_cfgc *c, cop *o)
+bool cfgc__place(hs_cfgc *c, cop *o)
 {
     if (o->tag.session) return true;
     if (!c->sess_id) {
@@ -219,7 +214,7 @@ static bool place(hs_cfgc *c, cop *o)
 }
 
 /* The tag as it goes out now: the floor rises as answers come in. */
-static hs_cc_tag current_tag(const hs_cfgc *c, const cop *o)
+hs_cc_tag cfgc__tag_now(const hs_cfgc *c, const cop *o)
 {
     hs_cc_tag t = o->tag;
     if (t.session && !o->remote) t.floor = floor_of(c, t.session, t.seq);
@@ -228,12 +223,12 @@ static hs_cc_tag current_tag(const hs_cfgc *c, const cop *o)
 
 /* The leader refused o as stale: its session was forgotten. If no other copy of it can still
  * apply, it certainly did not: place it anew and go again (once); else it ends EXPIRED. */
-static void stale(hs_cfgc *c, cop *o)
+void cfgc__stale(hs_cfgc *c, cop *o)
 {
     c->stats.stale++;
     if (o->own && o->tag.session == c->sess_id) c->sess_id = 0; /* begin another session */
     if (o->remote || o->renewed || o->copies > 1) {
-        op_finish(c, o, HS_CFGC_EXPIRED, NULL, false, 0);
+        cfgc__finish(c, o, HS_CFGC_EXPIRED, NULL, false, 0);
         return;
     }
     o->renewed = true;
@@ -248,201 +243,14 @@ static void stale(hs_cfgc *c, cop *o)
     o->next_try = c->now;
 }
 
-/* ---- serving on the leader ---- */
-
-static int result_of(int rc)
-{
-    switch (rc) {
-    case HS_CC_OK:
-        return HS_CFGC_OK;
-    case HS_CC_ENOENT:
-        return HS_CFGC_NOTFOUND;
-    case HS_CC_ESTALE:
-        return HS_CFGC_EXPIRED;
-    case HS_CC_ECONFLICT:
-        return HS_CFGC_CONFLICT;
-    default:
-        return HS_CFGC_INVALID;
-    }
-}
-
-static void answer_outcome(hs_cfgc *c, cop *o, const hs_cc_outcome *out)
-{
-    int res = result_of(out->rc);
-    if (res == HS_CFGC_EXPIRED)
-        stale(c, o);
-    else
-        op_finish(c, o, res, o->value, res == HS_CFGC_OK, out->version);
-}
-
-/* Has this leader applied everything up to a commit of its own term? */
-static bool caught_up(const hs_cfgc *c)
-{
-    uint64_t commit = hs_raft_commit(c->raft);
-    return c->applied >= commit && hs_raft_term_at(c->raft, commit) == hs_raft_term(c->raft);
-}
-
-/* Is the request already in the log, not yet applied? */
-static bool in_log(const hs_cfgc *c, const hs_cc_tag *t, uint64_t *index, uint64_t *term)
-{
-    uint64_t last = hs_raft_last_index(c->raft);
-    for (uint64_t i = c->applied + 1; i <= last; i++) {
-        const hs_raft_entry *e = hs_raft_entry_at(c->raft, i);
-        hs_cc_tag et;
-        if (e && hs_cc_entry_tag(e, &et) && et.session == t->session && et.seq == t->seq) {
-            *index = i;
-            *term = e->term;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* What the leader proposes for a change: built from the request alone. */
-typedef struct proposal {
-    bool conf;
-    hs_cc_cmd cmd;
-    hs_raft_conf_change cc;
-    uint64_t fp;
-} proposal;
-
-static bool build(const cop *o, proposal *p)
-{
-    memset(p, 0, sizeof(*p));
-    switch (o->kind) {
-    case HS_CFGC_SET:
-    case HS_CFGC_DELETE:
-        p->cmd.op = o->kind == HS_CFGC_SET ? HS_CC_SET : HS_CC_DELETE;
-        copy_str(p->cmd.key, sizeof(p->cmd.key), o->key);
-        if (o->kind == HS_CFGC_SET) copy_str(p->cmd.value, sizeof(p->cmd.value), o->value);
-        break;
-    case HS_CFGC_KEY_INSTALL:
-    case HS_CFGC_KEY_USE:
-    case HS_CFGC_KEY_REMOVE:
-        p->cmd.op = o->kind == HS_CFGC_KEY_INSTALL ? HS_CC_KEY_INSTALL
-                    : o->kind == HS_CFGC_KEY_USE   ? HS_CC_KEY_USE
-                                                   : HS_CC_KEY_REMOVE;
-        if (hs_env_key_decode(o->value, strlen(o->value), p->cmd.key_bytes) != 0) return false;
-        break;
-    case HS_CFGC_ADD_SEED:
-    case HS_CFGC_REMOVE_SEED:
-        p->conf = true;
-        p->cc.op = o->kind == HS_CFGC_ADD_SEED ? HS_RAFT_ADD_SEED : HS_RAFT_REMOVE_SEED;
-        p->cc.peer.id = hs_cc_seed_id(o->key);
-        copy_str(p->cc.peer.name, sizeof(p->cc.peer.name), o->key);
-        if (o->kind == HS_CFGC_ADD_SEED && hs_addr_parse(&p->cc.peer.addr, o->value, 0) != 0)
-            return false;
-        p->fp = hs_cc_conf_fingerprint(&p->cc);
-        return true;
-    default:
-        return false;
-    }
-    uint8_t b[HS_CC_CMD_MAX];
-    if (!hs_cc_cmd_encode(&p->cmd, b, sizeof(b))) return false;
-    p->fp = hs_cc_cmd_fingerprint(&p->cmd);
-    return true;
-}
-
-enum { PRE_GO = 0, PRE_WAIT = -1 };
-
-/* What the configuration would refuse now, refused before it costs a log entry (the state
- * machine still decides: proposals in flight may change the answer). */
-static int precheck(const hs_cfgc *c, const cop *o, proposal *p)
-{
-    const hs_raft_conf *conf = hs_raft_get_conf(c->raft);
-    switch (o->kind) {
-    case HS_CFGC_SET:
-        return !hs_cc_get(c->cc, o->key) && c->cc->n_settings >= HS_CC_MAX_SETTINGS
-                   ? HS_CFGC_INVALID
-                   : PRE_GO;
-    case HS_CFGC_KEY_INSTALL:
-    case HS_CFGC_KEY_USE:
-    case HS_CFGC_KEY_REMOVE:
-        return c->cc->n_keys == 0 ? PRE_WAIT : PRE_GO; /* the seeds' ring goes in first */
-    case HS_CFGC_ADD_SEED:
-        return hs_raft_conf_find_name(conf, o->key) ? HS_CFGC_INVALID : PRE_GO;
-    case HS_CFGC_REMOVE_SEED: {
-        const hs_raft_peer *peer = hs_raft_conf_find_name(conf, o->key);
-        if (!peer) return HS_CFGC_NOTFOUND;
-        p->cc.peer = *peer;
-        return PRE_GO;
-    }
-    }
-    return PRE_GO;
-}
-
-static void propose(hs_cfgc *c, cop *o, proposal *p)
-{
-    int rc;
-    hs_cc_tag t = current_tag(c, o);
-    if (p->conf) {
-        hs_cc_conf_set_tag(&p->cc, &t);
-        rc = hs_raft_propose_conf(c->raft, &p->cc, &o->index, &o->term);
-    } else {
-        uint8_t b[HS_CC_CMD_MAX];
-        p->cmd.tag = t;
-        size_t n = hs_cc_cmd_encode(&p->cmd, b, sizeof(b));
-        rc = n ? hs_raft_propose(c->raft, b, n, &o->index, &o->term) : HS_RAFT_EINVAL;
-        sodium_memzero(b, sizeof(b));
-    }
-    if (rc == HS_RAFT_OK) {
-        o->state = ST_PROPOSED;
-        o->joined = false;
-        o->copies++;
-        c->stats.proposed++;
-        c->raft_work = true;
-    } else if (rc == HS_RAFT_EBUSY) {
-        op_finish(c, o, HS_CFGC_BUSY, NULL, false, 0);
-    } else if (rc == HS_RAFT_EINVAL) {
-        op_finish(c, o, HS_CFGC_INVALID, NULL, false, 0);
-    } /* ENOMEM: again at the next try */
-}
-
-static void serve(hs_cfgc *c, cop *o)
-{
-    if (o->kind == HS_CFGC_READ) {
-        if (hs_raft_read_index(c->raft, o->id) == HS_RAFT_OK) {
-            o->state = ST_READING;
-            o->next_try = c->now + CFGC_RESEND_MS;
-            c->raft_work = true;
-        }
-        return; /* EBUSY: no commit of this term yet; again at the next try */
-    }
-    if (!caught_up(c)) return; /* an entry an earlier leader committed may answer it */
-    if (!o->remote && !place(c, o)) return;
-    proposal p;
-    bool ok = build(o, &p);
-    if (!ok) {
-        op_finish(c, o, HS_CFGC_INVALID, NULL, false, 0);
-    } else {
-        hs_cc_tag t = current_tag(c, o);
-        hs_cc_outcome out;
-        if (!hs_cc_session_check(c->cc, &t, p.fp, &out)) {
-            if (out.duplicate) c->stats.duplicates++;
-            answer_outcome(c, o, &out);
-        } else if (in_log(c, &t, &o->index, &o->term)) {
-            o->state = ST_PROPOSED;
-            o->joined = true;
-            c->stats.joined++;
-        } else {
-            int pre = precheck(c, o, &p);
-            if (pre > 0)
-                op_finish(c, o, pre, NULL, false, 0);
-            else if (pre == PRE_GO)
-                propose(c, o, &p);
-        }
-    }
-    sodium_memzero(&p, sizeof(p));
-}
-
 /* ---- running an operation ---- */
 
 static void send_fwd(hs_cfgc *c, cop *o)
 {
     hs_cfgc_wire m = {.type = HS_MSG_CONFIG_FWD, .rid = o->id, .op = (uint8_t)o->kind};
-    m.tag = current_tag(c, o);
-    copy_str(m.key, sizeof(m.key), o->key);
-    copy_str(m.value, sizeof(m.value), o->value);
+    m.tag = cfgc__tag_now(c, o);
+    cfgc__copy_str(m.key, sizeof(m.key), o->key);
+    cfgc__copy_str(m.value, sizeof(m.value), o->value);
     cfgc__send(c, &o->target, &m);
     sodium_memzero(m.value, sizeof(m.value));
     o->copies++;
@@ -454,12 +262,12 @@ static void op_run(hs_cfgc *c, cop *o)
     hs_raft *r = c->raft;
     o->next_try = c->now + CFGC_RETRY_MS;
     if (r && hs_raft_get_role(r) == HS_RAFT_LEADER) {
-        serve(c, o);
+        cfgc__serve(c, o);
         return;
     }
     if (o->remote) {
         /* forwarded requests are served by the leader only; the answer names who leads */
-        op_finish(c, o, HS_CFGC_NOTLEADER, NULL, false, 0);
+        cfgc__finish(c, o, HS_CFGC_NOTLEADER, NULL, false, 0);
         return;
     }
     if (r && o->kind == HS_CFGC_READ && hs_raft_leader(r)) {
@@ -471,7 +279,7 @@ static void op_run(hs_cfgc *c, cop *o)
         }
         return;
     }
-    if (hs_cfgc_changes(o->kind) && !place(c, o)) return;
+    if (hs_cfgc_changes(o->kind) && !cfgc__place(c, o)) return;
     const char *leader = hs_cfgc_leader(c, c->now);
     if (leader && cfgc__name_addr(c, leader, &o->target)) {
         /* forward to the leader */
@@ -491,8 +299,8 @@ static cop *op_new(hs_cfgc *c, int kind, const char *key, const char *value)
     o->id = c->next_id++;
     if (!o->id) o->id = c->next_id++;
     o->kind = kind;
-    copy_str(o->key, sizeof(o->key), key);
-    copy_str(o->value, sizeof(o->value), value);
+    cfgc__copy_str(o->key, sizeof(o->key), key);
+    cfgc__copy_str(o->value, sizeof(o->value), value);
     o->deadline = c->now + CFGC_DEADLINE_MS;
     o->state = ST_START;
     o->next = c->ops;
@@ -558,11 +366,11 @@ static void on_fwd_resp(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m)
     }
     if (m->result == HS_CFGC_EXPIRED) {
         c->clock_seen = m->clock; /* the leader's: a new session is born at it */
-        stale(c, o);
+        cfgc__stale(c, o);
         return;
     }
     if (m->result != HS_CFGC_OK || o->kind == HS_CFGC_READ) {
-        op_finish(c, o, m->result, m->value, m->found, m->version);
+        cfgc__finish(c, o, m->result, m->value, m->found, m->version);
         return;
     }
     /* committed: answer once our own configuration has it */
@@ -571,7 +379,7 @@ static void on_fwd_resp(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m)
     o->next_try = c->now + CFGC_CATCHUP_MS;
     if (m->version > c->want_version) c->want_version = m->version;
     if (c->cc->version >= m->version) {
-        op_finish(c, o, HS_CFGC_OK, o->value, true, m->version);
+        cfgc__finish(c, o, HS_CFGC_OK, o->value, true, m->version);
         return;
     }
     if (!c->cfg.seed) cfgc__send_fetch(c, from);
@@ -617,7 +425,7 @@ void hs_cfgc_applied(hs_cfgc *c, uint64_t now, uint64_t index, uint64_t term,
             o->state = ST_START;
             o->next_try = now + CFGC_RETRY_MS;
         } else {
-            answer_outcome(c, o, out);
+            cfgc__answer(c, o, out);
         }
     }
     cfgc__check_catchup(c);
@@ -672,10 +480,10 @@ void hs_cfgc_tick(hs_cfgc *c, uint64_t now)
     for (cop *o = c->ops, *next; o; o = next) {
         next = o->next;
         if (now >= o->deadline) {
-            op_finish(c, o,
-                      o->state == ST_START && !hs_cfgc_leader(c, now) ? HS_CFGC_NOTLEADER
-                                                                      : HS_CFGC_TIMEOUT,
-                      NULL, false, 0);
+            cfgc__finish(c, o,
+                         o->state == ST_START && !hs_cfgc_leader(c, now) ? HS_CFGC_NOTLEADER
+                                                                         : HS_CFGC_TIMEOUT,
+                         NULL, false, 0);
             continue;
         }
         if (!waits_for_try(c, o) || now < o->next_try) continue;

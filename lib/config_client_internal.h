@@ -1,6 +1,6 @@
 /* config_client_internal.h: the configuration client's state, shared by config_client.c (the
- * operations: sessions, forwarding, serving as leader) and config_fetch.c (the configuration
- * fetch, the leader hint, where to send). */
+ * operations: sessions, forwarding, notifications), config_serve.c (serving as leader) and
+ * config_fetch.c (the configuration fetch, the leader hint, where to send). */
 #ifndef HEARSAY_CONFIG_CLIENT_INTERNAL_H
 #define HEARSAY_CONFIG_CLIENT_INTERNAL_H
 
@@ -93,6 +93,16 @@ struct hs_cfgc {
 void cfgc__send(hs_cfgc *c, const hs_addr *to, const hs_cfgc_wire *m);
 uint64_t cfgc__clock(const hs_cfgc *c); /* the session clock this agent knows */
 void cfgc__check_catchup(hs_cfgc *c);
+void cfgc__copy_str(char *dst, size_t cap, const char *src); /* truncating, NULL as "" */
+/* Answers o (its origin, or the local caller) and frees it. */
+void cfgc__finish(hs_cfgc *c, cop *o, int result, const char *value, bool found, uint64_t version);
+bool cfgc__place(hs_cfgc *c, cop *o);                    /* false while the window is full */
+hs_cc_tag cfgc__tag_now(const hs_cfgc *c, const cop *o); /* its tag, floor as of now */
+void cfgc__stale(hs_cfgc *c, cop *o);                    /* refused as stale */
+
+/* config_serve.c */
+void cfgc__serve(hs_cfgc *c, cop *o);                            /* on the leader */
+void cfgc__answer(hs_cfgc *c, cop *o, const hs_cc_outcome *out); /* its entry applied */
 
 /* config_fetch.c */
 void cfgc__on_fetch(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m);

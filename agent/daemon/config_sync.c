@@ -221,7 +221,9 @@ void hsd_sync_on_role(hsd *d)
 
 const char *hsd_sync_leader(const hsd *d)
 {
-    return d->sync ? hs_cfgc_leader(d->sync->core, hsd_now_ms()) : NULL;
+    if (!d->sync) return NULL;
+    hs_cfgc_attach_raft(d->sync->core, hsd_raft_node(d), hsd_raft_applied(d));
+    return hs_cfgc_leader(d->sync->core, hsd_now_ms());
 }
 
 int hsd_sync_init(hsd *d)

@@ -18,7 +18,6 @@ writes no entry; the same key with another value is 422.
 
 The capture is an AF_PACKET socket on "lo" (root only; skipped otherwise)."""
 
-import json
 import os
 import socket
 import sys
@@ -50,20 +49,6 @@ def leader_of(seeds):
 def log_state(seeds):
     """(last_index, term) of every seed."""
     return {n.name: (raft(n)["last_index"], raft(n)["term"]) for n in seeds}
-
-
-def api_with_headers(node, method, path, body, headers, timeout=10.0):
-    conn = harness._UnixHTTPConnection(node.sock, timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        r = conn.getresponse()
-        data = r.read().decode("utf-8", "replace")
-        try:
-            return r.status, json.loads(data)
-        except ValueError:
-            return r.status, data
-    finally:
-        conn.close()
 
 
 class ConfigReplay(unittest.TestCase):
@@ -157,15 +142,15 @@ class ConfigReplay(unittest.TestCase):
             seeds = c.nodes[:3]
             harness.wait_for(lambda: leader_of(seeds), 10, "one raft leader", 0.05)
             h = {"Idempotency-Key": "deploy-42"}
-            st, first = api_with_headers(c[4], "PUT", "/v1/config/idem", b"one", h)
+            st, first = c[4].api("PUT", "/v1/config/idem", b"one", 10, h)
             self.assertEqual(st, 200, first)
             st, body = c[3].api("PUT", "/v1/config/idem", b"two", timeout=10)
             self.assertEqual(st, 200, body)
             before = log_state(seeds)
             # the script timed out and retries, on another agent
-            st, again = api_with_headers(c[2], "PUT", "/v1/config/idem", b"one", h)
+            st, again = c[2].api("PUT", "/v1/config/idem", b"one", 10, h)
             self.assertEqual((st, again), (200, first))
-            st, other = api_with_headers(c[1], "PUT", "/v1/config/idem", b"three", h)
+            st, other = c[1].api("PUT", "/v1/config/idem", b"three", 10, h)
             self.assertEqual(st, 422, other)
             time.sleep(0.3)
             self.assertEqual(log_state(seeds), before)
