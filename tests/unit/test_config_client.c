@@ -298,6 +298,14 @@ static void test_forgotten_session_placed_anew_once(void **state)
     }
     w_run(w, 50);
     assert_true(w->cc[L]->sess_horizon > 0);
+    /* every seed evicted the same session: the same state, byte for byte */
+    static uint8_t s1[HS_CC_SNAPSHOT_MAX], s2[HS_CC_SNAPSHOT_MAX];
+    size_t n1 = hs_cc_serialize_snapshot(w->cc[1], s1, sizeof(s1));
+    for (int i = 2; i <= W_SEEDS; i++) {
+        size_t n2 = hs_cc_serialize_snapshot(w->cc[i], s2, sizeof(s2));
+        assert_int_equal(n1, n2);
+        assert_memory_equal(s1, s2, n1);
+    }
     uint64_t last = hs_raft_last_index(r);
     /* the next change meets the forgotten session: refused unapplied, placed anew, done */
     hs_cfgc_done d = change(w, CLIENT, HS_CFGC_SET, "k", "v2");
