@@ -428,6 +428,10 @@ void hs_cfgc_applied(hs_cfgc *c, uint64_t now, uint64_t index, uint64_t term,
             cfgc__answer(c, o, out);
         }
     }
+    /* a new leader that just caught up serves what waited for that at once (next tick) */
+    if (c->raft && hs_raft_get_role(c->raft) == HS_RAFT_LEADER && cfgc__caught_up(c))
+        for (cop *o = c->ops; o; o = o->next)
+            if (o->state == ST_START && o->next_try > now) o->next_try = now;
     cfgc__check_catchup(c);
 }
 

@@ -101,7 +101,8 @@ hs_cc_tag cfgc__tag_now(const hs_cfgc *c, const cop *o); /* its tag, floor as of
 void cfgc__stale(hs_cfgc *c, cop *o);                    /* refused as stale */
 
 /* config_serve.c */
-void cfgc__serve(hs_cfgc *c, cop *o);                            /* on the leader */
+void cfgc__serve(hs_cfgc *c, cop *o);   /* on the leader */
+bool cfgc__caught_up(const hs_cfgc *c); /* leader: applied up to a commit of its term */
 void cfgc__answer(hs_cfgc *c, cop *o, const hs_cc_outcome *out); /* its entry applied */
 
 /* config_fetch.c */

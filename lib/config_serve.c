@@ -36,7 +36,7 @@ void cfgc__answer(hs_cfgc *c, cop *o, const hs_cc_outcome *out)
 }
 
 /* Has this leader applied everything up to a commit of its own term? */
-static bool caught_up(const hs_cfgc *c)
+bool cfgc__caught_up(const hs_cfgc *c)
 {
     uint64_t commit = hs_raft_commit(c->raft);
     return c->applied >= commit && hs_raft_term_at(c->raft, commit) == hs_raft_term(c->raft);
@@ -168,7 +168,7 @@ void cfgc__serve(hs_cfgc *c, cop *o)
         }
         return; /* EBUSY: no commit of this term yet; again at the next try */
     }
-    if (!caught_up(c)) return; /* an entry an earlier leader committed may answer it */
+    if (!cfgc__caught_up(c)) return; /* an entry an earlier leader committed may answer it */
     if (!o->remote && !cfgc__place(c, o)) return;
     proposal p;
     bool ok = build(o, &p);
