@@ -9,6 +9,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "hearsay/channel.h"
 #include "hearsay/config_client.h"
 #include "hearsay/envelope.h"
 #include "hearsay/membership.h"
@@ -16,17 +17,19 @@
 
 /* Why the transports dropped something (beyond the envelope's own reasons). */
 enum hsd_drop {
-    HSD_DROP_EMPTY,           /* empty payload */
-    HSD_DROP_UNKNOWN_TYPE,    /* type byte outside every routed range */
-    HSD_DROP_RAFT_DISABLED,   /* Raft message on a node that runs no Raft (a non-seed) */
-    HSD_DROP_CONFIG_DISABLED, /* config message type we do not know */
-    HSD_DROP_OVERSIZE,        /* datagram or frame larger than allowed */
-    HSD_DROP_SEND_FAILED,     /* sendto/connect failed */
-    HSD_DROP_SEAL_FAILED,     /* could not seal (no room) */
-    HSD_DROP_CONN_LIMIT,      /* TCP connection cap reached */
-    HSD_DROP_LEAVING,         /* received after we finished leaving */
-    HSD_DROP_MALFORMED,       /* Raft or config message that does not decode */
-    HSD_DROP_RAFT_NOT_FOR_US, /* Raft message the node refused (wrong id, unknown sender) */
+    HSD_DROP_EMPTY,             /* empty payload */
+    HSD_DROP_UNKNOWN_TYPE,      /* type byte outside every routed range */
+    HSD_DROP_RAFT_DISABLED,     /* Raft message on a node that runs no Raft (a non-seed) */
+    HSD_DROP_CONFIG_DISABLED,   /* config message type we do not know */
+    HSD_DROP_OVERSIZE,          /* datagram or frame larger than allowed */
+    HSD_DROP_SEND_FAILED,       /* sendto/connect failed */
+    HSD_DROP_SEAL_FAILED,       /* could not seal (no room) */
+    HSD_DROP_CONN_LIMIT,        /* TCP connection cap reached */
+    HSD_DROP_LEAVING,           /* received after we finished leaving */
+    HSD_DROP_MALFORMED,         /* Raft or config message that does not decode */
+    HSD_DROP_RAFT_NOT_FOR_US,   /* Raft message the node refused (wrong id, unknown sender) */
+    HSD_DROP_HANDSHAKE_TIMEOUT, /* inbound stream without a valid hello in time */
+    HSD_DROP_PREAUTH_LIMIT,     /* unauthenticated inbound stream refused or closed at a cap */
     HSD_DROP_COUNT
 };
 const char *hsd_drop_name(int reason);
@@ -36,6 +39,7 @@ typedef struct hsd_counters {
     uint64_t tcp_frames_in, tcp_frames_out, tcp_bytes_in, tcp_bytes_out;
     uint64_t tcp_accepted, tcp_connects;
     uint64_t env_drops[HS_ENV_RESULT_COUNT];
+    uint64_t ch_drops[HS_CH_VERDICT_COUNT]; /* refused by the secure channel, by verdict */
     uint64_t drops[HSD_DROP_COUNT];
     uint64_t http_requests, http_errors;
     uint64_t http_conns_refused; /* API connections closed at --max-api-connections */
@@ -58,6 +62,7 @@ typedef struct hsd {
     char **argv;
     int argc;
     hs_envelope env;
+    hs_channel *ch; /* numbering, anti-replay and challenges around env (channel.h) */
     hs_node *node;
     hs_addr advertise;
     struct event *timer;
@@ -100,6 +105,9 @@ void hsd_dispatch(hsd *d, const hs_addr *from, const uint8_t *data, size_t len, 
 void hsd_drive(hsd *d);
 /* Starts a graceful leave and exits the loop ~500 ms later. */
 void hsd_begin_leave(hsd *d);
+/* Who is at an address, for the outbound stream slots: a seed, a live member, or neither. */
+enum { HSD_PEER_OTHER = 0, HSD_PEER_MEMBER = 1, HSD_PEER_SEED = 2 };
+int hsd_peer_class(const hsd *d, const hs_addr *a);
 
 /* transport_udp.c */
 int hsd_udp_open(hsd *d);
@@ -212,9 +220,9 @@ void hsd_keys_free(hsd *d);
 /* Loads DATA_DIR/keyring (the last replicated ring) into d->env if it exists. */
 int hsd_keys_load_saved(hsd *d, bool *loaded, char *err, size_t errlen);
 void hsd_keys_config_changed(hsd *d); /* makes d->env the configuration's ring */
-/* An envelope (frame: its sealed bytes) opened: counts the key that sealed it and the host it
- * came from (from: the datagram's sender, NULL for a TCP frame). */
-void hsd_keys_opened(hsd *d, const hs_addr *from, const uint8_t *frame, size_t len);
+/* A message was delivered by the secure channel: counts the key that sealed it and the
+ * (proven, fresh) sender instance it came from. */
+void hsd_keys_opened(hsd *d, const hs_ch_sender *who);
 void hsd_keys_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
 /* A key operation ended (committed or not): answers req, after the acknowledgement wait. */
 void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *b64,

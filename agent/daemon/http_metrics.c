@@ -84,6 +84,10 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
             s->failures_declared);
     counter(b, "hearsay_gossip_pushes_total", "Gossip pushes sent.", s->gossip_pushes);
     counter(b, "hearsay_syncs_total", "Full-state exchanges (join and anti-entropy).", s->syncs);
+    gauge(b, "hearsay_tombstones", "Reaped members whose last incarnation is kept.",
+          hs_node_tombstone_count(d->node));
+    counter(b, "hearsay_tombstone_refused_total",
+            "Entries about reaped members that their tombstone refused.", s->tombstone_refused);
 
     metric(b, "hearsay_transport_packets_in_total", "counter",
            "Datagrams and stream frames received.");
@@ -109,6 +113,28 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
         snprintf(lab, sizeof(lab), "reason=\"%s\"", hsd_drop_name(r));
         val(b, "hearsay_transport_dropped_total", lab, d->c.drops[r]);
     }
+    static const hs_ch_verdict refused[] = {HS_CH_REPLAY, HS_CH_UNPROVEN, HS_CH_BAD_COOKIE,
+                                            HS_CH_MALFORMED};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(lab, sizeof(lab), "reason=\"%s%s\"",
+                 refused[i] == HS_CH_MALFORMED ? "channel_" : "", hs_ch_verdict_name(refused[i]));
+        val(b, "hearsay_transport_dropped_total", lab, d->c.ch_drops[refused[i]]);
+    }
+    const hs_ch_stats *cs = hs_channel_stats(d->ch);
+    counter(b, "hearsay_channel_challenges_sent_total",
+            "Challenges sent to senders not proven at their address.", cs->challenges_sent);
+    counter(b, "hearsay_channel_challenges_limited_total",
+            "Challenges not sent: the per-source or total budget was spent.",
+            cs->challenges_limited);
+    counter(b, "hearsay_channel_proofs_sent_total", "Challenges this agent answered.",
+            cs->proofs_sent);
+    counter(b, "hearsay_channel_proofs_accepted_total", "Senders proven by their answer.",
+            cs->proofs_accepted);
+    counter(b, "hearsay_channel_resends_total", "Datagrams sent again after a proof.", cs->resends);
+    gauge(b, "hearsay_channel_peers", "Proven sender instances remembered.", cs->peers);
+    counter(b, "hearsay_channel_peers_evicted_total",
+            "Proven senders forgotten to make room (they prove themselves again).",
+            cs->peers_evicted);
     unsigned cin = 0, cout = 0;
     hsd_tcp_conn_counts(d, &cin, &cout);
     metric(b, "hearsay_tcp_connections", "gauge", "Open TCP connections by direction.");

@@ -97,8 +97,8 @@ struct hsd_keys {
     unsigned step; /* the step being counted, of the last FOLLOW_STEPS */
     struct follow_step {
         uint32_t opened[HS_ENV_KEYS_MAX]; /* envelopes opened, by index in d->env's ring */
-        uint8_t nhosts[HS_ENV_KEYS_MAX];  /* distinct hosts (UDP) they came from, at most... */
-        uint8_t hosts[HS_ENV_KEYS_MAX][FOLLOW_HOSTS][16]; /* ...these */
+        uint8_t nhosts[HS_ENV_KEYS_MAX];  /* distinct sender instances, at most... */
+        uint8_t hosts[HS_ENV_KEYS_MAX][FOLLOW_HOSTS][16]; /* ...these (instance, zero padded) */
     } steps[FOLLOW_STEPS];
 };
 
@@ -230,17 +230,17 @@ static void note_host(struct follow_step *st, size_t key, const uint8_t ip[16])
     if (st->nhosts[key] < FOLLOW_HOSTS) memcpy(st->hosts[key][st->nhosts[key]++], ip, 16);
 }
 
-void hsd_keys_opened(hsd *d, const hs_addr *from, const uint8_t *frame, size_t len)
+void hsd_keys_opened(hsd *d, const hs_ch_sender *who)
 {
     struct hsd_keys *K = d->keys;
-    if (!K || d->opt.insecure || len < HS_ENV_HEADER_BYTES) return;
+    if (!K || d->opt.insecure || who->key >= d->env.key_count) return;
+    /* senders are counted by instance: the channel delivered only fresh messages of instances
+     * proven at their address, so a replayer can neither add hosts nor repeat them */
     struct follow_step *st = &K->steps[K->step];
-    for (size_t i = 0; i < d->env.key_count; i++)
-        if (!memcmp(frame + 2, d->env.key_ids[i], HS_ENV_KEY_ID_BYTES)) {
-            st->opened[i]++;
-            if (from) note_host(st, i, from->ip);
-            return;
-        }
+    uint8_t id[16] = {0};
+    for (int i = 0; i < 8; i++) id[i] = (uint8_t)(who->instance >> (56 - 8 * i));
+    st->opened[who->key]++;
+    note_host(st, who->key, id);
 }
 
 /* Over the last FOLLOW_STEPS steps: messages and distinct hosts under each key. */

@@ -2,7 +2,8 @@
  * from the real encoders, so the seeds are valid messages of every type:
  *   membership/      every message a small simulated cluster sends to "fuzz-self" (joins, probes,
  *                    a crash with suspicion and votes, a leave, tag changes), raw and as the
- *                    harness's record sequences (len:u16 flags:u8 bytes)
+ *                    harness's record sequences (len:u16 flags:u8 bytes); tombstones (TOMBS)
+ *                    from a second small run where a member is reaped and starts again
  *   envelope/        some of those payloads sealed under each key of the harness's ring, and
  *                    insecure frames, plus key texts
  *   raft_codec/      every Raft message type and conf changes
@@ -196,6 +197,74 @@ static void gen_membership(void)
         snprintf(name, sizeof(name), "seq-%02d", seqs);
         save("membership", name, buf, len);
     }
+}
+
+/* Three nodes with 2 s reap times: node-c leaves and is reaped, then starts again with a
+ * wiped incarnation and is told its tombstone (TOMBS answers, TOMBS after every Meet). Saves
+ * the first TOMBS messages sent, and the last 12 messages to fuzz-self as a record
+ * sequence. Runs last (it reuses the nodes' slots and adds to the captures). */
+static void gen_tombs(void)
+{
+    uint64_t now = 200000;
+    size_t first = ncap;
+    for (int i = 0; i < NODES; i++) {
+        hs_node_free(nodes[i]);
+        nodes[i] = NULL;
+        down[i] = i >= 3;
+    }
+    memset(cut, 0, sizeof(cut));
+    for (int i = 0; i < 3; i++) {
+        hs_config cfg;
+        hs_config_default(&cfg);
+        strcpy(cfg.name, names[i]);
+        cfg.addr = node_addr(i);
+        cfg.reap_failed_ms = cfg.reap_left_ms = 2000;
+        nodes[i] = hs_node_new(&cfg, (hs_tags){NULL, 0}, i == 2 ? 0 : 5, now, 300 + (uint64_t)i);
+        if (!nodes[i]) abort();
+    }
+    hs_addr seed = node_addr(0);
+    for (int i = 1; i < 3; i++) hs_node_join(nodes[i], now, &seed, 1);
+    run_until(&now, 205000);
+    hs_node_leave(nodes[2], now);
+    run_until(&now, 206000);
+    down[2] = true;
+    run_until(&now, 212000); /* reaped: tombstones */
+    hs_config cfg;
+    hs_config_default(&cfg);
+    strcpy(cfg.name, names[2]);
+    cfg.addr = node_addr(2);
+    hs_node_free(nodes[2]);
+    nodes[2] = hs_node_new(&cfg, (hs_tags){NULL, 0}, 0, now, 399);
+    if (!nodes[2]) abort();
+    down[2] = false;
+    hs_node_join(nodes[2], now, &seed, 1);
+    run_until(&now, 215000);
+    int k = 0;
+    char name[64];
+    size_t last[12], nlast = 0;
+    for (size_t i = first; i < ncap; i++) {
+        if (cap[i].to == 0) last[nlast++ % 12] = i;
+        if (cap[i].data[0] != HS_MSG_TOMBS || k >= 4) continue;
+        snprintf(name, sizeof(name), "msg-%02x-%d", HS_MSG_TOMBS, k++);
+        save("membership", name, cap[i].data, cap[i].len);
+    }
+    if (k == 0) {
+        fprintf(stderr, "gen_corpus: no TOMBS message captured\n");
+        exit(1);
+    }
+    uint8_t buf[16384];
+    size_t len = 0;
+    for (size_t j = nlast > 12 ? nlast - 12 : 0; j < nlast; j++) {
+        const captured *c = &cap[last[j % 12]];
+        if (len + 3 + c->len > sizeof(buf)) break;
+        int from = c->from >= 1 && c->from <= 4 ? c->from - 1 : 0;
+        buf[len++] = (uint8_t)(c->len >> 8);
+        buf[len++] = (uint8_t)c->len;
+        buf[len++] = (uint8_t)((c->stream ? 1 : 0) | from << 1);
+        memcpy(buf + len, c->data, c->len);
+        len += c->len;
+    }
+    save("membership", "seq-tombs", buf, len);
 }
 
 /* ---------------- envelope ---------------- */
@@ -767,6 +836,7 @@ int main(int argc, char **argv)
     gen_raft_step();
     gen_cluster_config();
     gen_dispatch();
+    gen_tombs(); /* last: the others pick from the captures by their count */
     printf("gen_corpus: %zu membership messages captured\n", ncap);
     for (size_t i = 0; i < ncap; i++) free(cap[i].data);
     return 0;
