@@ -5,13 +5,15 @@ An on-path attacker without the key records the TCP streams to the seeds while a
 remove-seed of a seed that never runs, and a key install. Later the cluster moves on (itkey
 becomes v2 through another agent, the installed key is removed again), and the attacker replays
 every recorded stream to a seed, three times, on new connections (the transport hello inside
-names the original sender, so the leader takes n4's frames as n4's). Outbound streams leave
-from 127.0.0.1 on loopback whatever --bind says, so n4's streams cannot be told from the
-seeds' own: the Raft streams are replayed too (a replayed Raft message cannot add an entry). Passes when the replays change nothing: no new Raft entry
+names the original sender, so the leader takes n4's frames as n4's). The seeds' own Raft
+streams are replayed too (a replayed Raft message cannot add an entry), so the test does not
+depend on where outbound streams leave from. Passes when the replays change nothing: no new Raft entry
 on any seed (last index and term unchanged), the same configuration version, itkey still v2,
-the ghost seed still absent, the removed key still absent. On code without client sessions the
-forwarded requests were deduplicated only while in flight, and the replay committed them again
-(itkey went back to v1, the ghost seed came back).
+the ghost seed still absent, the removed key still absent. On code without client sessions and
+without the secure channel (main at 6faded5) the forwarded requests were deduplicated only
+while in flight, and the replay committed them again (itkey went back to v1, the ghost seed
+came back). Since the channel's anti-replay window drops replayed frames below the cores, this
+test now holds twice over; the sessions alone are proven by tests/unit/test_config_client.c.
 
 Also: PUT with an Idempotency-Key retried on another agent returns the original answer and
 writes no entry; the same key with another value is 422.
@@ -26,7 +28,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-import test_replay as rec  # noqa: E402  (Capture, frames_of; its test class is not imported)
+import capture as rec  # noqa: E402
 from harness import Cluster, log  # noqa: E402
 
 ALL = {"n%d" % i: "alive" for i in range(1, 5)}
@@ -120,6 +122,8 @@ class ConfigReplay(unittest.TestCase):
                     finally:
                         t.close()
             time.sleep(3.0)
+            log("transport drops on the leader after the replay: %s"
+                % rec.dropped(leader_of(seeds)))
 
             after = log_state(seeds)
             log("after the replay: %s, config version %d"
