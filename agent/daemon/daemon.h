@@ -11,6 +11,7 @@
 #include <event2/listener.h>
 
 #include "hearsay/channel.h"
+#include "hearsay/config_client.h"
 #include "hearsay/envelope.h"
 #include "hearsay/membership.h"
 #include "options.h"
@@ -203,34 +204,40 @@ struct hs_raft *hsd_raft_node(const hsd *d); /* NULL on a non-seed */
 uint64_t hsd_raft_applied(const hsd *d);
 const char *hsd_raft_leader_name(const hsd *d); /* NULL if unknown or not a seed */
 
-/* config_sync.c: config fetch (0x60/0x61), forwarded requests (0x62/0x63), pending ops */
+/* config_sync.c: drives the configuration client core (hearsay/config_client.h): config
+ * fetch (0x60/0x61), forwarded requests (0x62/0x63), operations answered once committed */
 enum hsd_op_kind {
-    HSD_OP_SET = 1,
-    HSD_OP_READ = 2,
-    HSD_OP_ADD_SEED = 3,
-    HSD_OP_REMOVE_SEED = 4,
-    HSD_OP_KEY_INSTALL = 5, /* value: the key, base64 */
-    HSD_OP_KEY_USE = 6,
-    HSD_OP_KEY_REMOVE = 7,
+    HSD_OP_SET = HS_CFGC_SET,
+    HSD_OP_READ = HS_CFGC_READ,
+    HSD_OP_ADD_SEED = HS_CFGC_ADD_SEED,
+    HSD_OP_REMOVE_SEED = HS_CFGC_REMOVE_SEED,
+    HSD_OP_KEY_INSTALL = HS_CFGC_KEY_INSTALL, /* value: the key, base64 */
+    HSD_OP_KEY_USE = HS_CFGC_KEY_USE,
+    HSD_OP_KEY_REMOVE = HS_CFGC_KEY_REMOVE,
+    HSD_OP_DELETE = HS_CFGC_DELETE,
 };
 enum hsd_op_result {
-    HSD_OP_OK = 0,
-    HSD_OP_NOTLEADER = 1, /* no leader known (answered 503) */
-    HSD_OP_BUSY = 2,      /* a seed change is pending (409) */
-    HSD_OP_INVALID = 3,   /* refused by the configuration (400) */
-    HSD_OP_NOTFOUND = 4,  /* no such key / seed (404) */
-    HSD_OP_TIMEOUT = 5,   /* not committed in time (503) */
+    HSD_OP_OK = HS_CFGC_OK,
+    HSD_OP_NOTLEADER = HS_CFGC_NOTLEADER, /* no leader known (answered 503) */
+    HSD_OP_BUSY = HS_CFGC_BUSY,           /* a seed change is pending (409) */
+    HSD_OP_INVALID = HS_CFGC_INVALID,     /* refused by the configuration (400) */
+    HSD_OP_NOTFOUND = HS_CFGC_NOTFOUND,   /* no such key / seed (404) */
+    HSD_OP_TIMEOUT = HS_CFGC_TIMEOUT,     /* not committed in time (503) */
+    HSD_OP_EXPIRED = HS_CFGC_EXPIRED,     /* its session was forgotten: outcome unknown (503) */
+    HSD_OP_CONFLICT = HS_CFGC_CONFLICT,   /* Idempotency-Key reused for another request (422) */
 };
 int hsd_sync_init(hsd *d);
 void hsd_sync_free(hsd *d);
 void hsd_sync_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
 void hsd_sync_config_seen(hsd *d, const hs_event *ev); /* HS_EV_CONFIG_SEEN */
-void hsd_sync_on_applied(hsd *d, uint64_t index, uint64_t term, int cc_rc);
+void hsd_sync_on_applied(hsd *d, uint64_t index, uint64_t term, const hs_cc_outcome *o);
+void hsd_sync_on_restored(hsd *d, uint64_t index); /* the configuration came from a snapshot */
 void hsd_sync_on_read(hsd *d, uint64_t ctx, uint64_t index);
 void hsd_sync_on_role(hsd *d);
 /* The local configuration changed (src: who we got it from): version, event, waiters. */
 void hsd_sync_config_changed(hsd *d, const char *src, const hs_addr *addr);
-/* Starts an operation for an HTTP request; the answer goes through hsd_http_op_done. */
+/* Starts an operation for an HTTP request (its Idempotency-Key header, if any, goes with a
+ * change); the answer goes through hsd_http_op_done. */
 void hsd_op_start(hsd *d, int kind, const char *key, const char *value, struct evhttp_request *req);
 /* Leader name as far as this agent knows (seeds: Raft; others: last answer), or NULL. */
 const char *hsd_sync_leader(const hsd *d);

@@ -618,10 +618,16 @@ void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
         hsd_http_error(req, 409, refusal(kind));
         return;
     }
+    if (result == HSD_OP_CONFLICT) {
+        hsd_http_error(req, 422, "the Idempotency-Key was used for a different request");
+        return;
+    }
     if (result != HSD_OP_OK) {
         hsd_http_error(req, 503,
                        result == HSD_OP_NOTLEADER ? "no Raft leader reachable"
-                                                  : "not committed in time");
+                       : result == HSD_OP_EXPIRED
+                           ? "outcome unknown: the request's session was forgotten"
+                           : "not committed in time");
         return;
     }
     uint8_t key[HS_ENV_KEY_BYTES], id[HS_ENV_KEY_ID_BYTES];
