@@ -1,0 +1,71 @@
+/* agent_internal.h: the state of one hs_agent (include/hearsay/agent.h), shared by agent.c
+ * (routing, wiring and outputs) and agent_raft.c (a seed's Ready loop and what it applies). */
+#ifndef HEARSAY_AGENT_INTERNAL_H
+#define HEARSAY_AGENT_INTERNAL_H
+
+#include "hearsay/agent.h"
+
+#define AG_ROT_OPS    4  /* configuration operations of rotations in flight */
+#define AG_NOTICES    64 /* notices waiting to be taken */
+#define AG_NOTICE_LEN 240
+
+typedef struct ag_packet {
+    hs_addr to;
+    uint8_t *data;
+    size_t len;
+    bool stream;
+} ag_packet;
+
+typedef struct ag_done {
+    hs_agent_done d;
+    hs_kr_answer *answers; /* owned copies of a survey's members or a rotation's pending */
+} ag_done;
+
+/* A growable queue of fixed-size items, read from the front. */
+typedef struct ag_queue {
+    void *items;
+    size_t n, read, cap, size;
+} ag_queue;
+
+struct hs_agent {
+    uint64_t now;
+    hs_node *node;
+    uint32_t incarnation;
+    hs_envelope *env;
+    hs_keyring *kr;
+    hs_cfgc *cfgc;
+    hs_cluster_config *cc;
+    size_t n_seeds;
+    hs_cc_seed seeds[HS_AGENT_SEEDS_MAX];
+    /* a seed's Raft */
+    bool seed, raft_failed;
+    hs_raft *raft;
+    hs_agent_storage st;
+    uint64_t applied, snap_index, bootstrap_term, keys_term;
+    /* rotations: which configuration operation belongs to which */
+    struct {
+        uint64_t cfgc_op, rotation;
+    } rot_ops[AG_ROT_OPS];
+    /* outputs */
+    ag_queue packets, events, dones; /* ag_packet, hs_agent_event, ag_done */
+    char notices[AG_NOTICES][AG_NOTICE_LEN];
+    int notice_level[AG_NOTICES];
+    size_t nnotices, notice_read;
+    unsigned persist;
+};
+
+/* agent.c */
+void ag_notice(hs_agent *a, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ag_queue_packet(hs_agent *a, const hs_addr *to, const uint8_t *data, size_t len, bool stream);
+/* The configuration changed (src/addr: where it came from): ring, version, event. */
+void ag_config_changed(hs_agent *a, const char *src, const hs_addr *addr);
+/* The configuration client, told first which Raft node and applied index it works with. */
+hs_cfgc *ag_cfgc(hs_agent *a);
+
+/* agent_raft.c */
+int ag_raft_start(hs_agent *a, const hs_agent_cfg *cfg, const char **why);
+/* Runs the Ready loop until the Raft node has nothing more. */
+void ag_raft_drive(hs_agent *a);
+void ag_raft_tick(hs_agent *a);
+
+#endif

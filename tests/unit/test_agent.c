@@ -1,0 +1,295 @@
+/* test_agent.c: the agent core (include/hearsay/agent.h) wired end to end in memory: three
+ * seeds and two members bootstrap a configuration, a member's write commits once, a key
+ * rotation completes on every agent, and a seed whose storage fails stops taking part. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "hearsay/agent.h"
+
+#define N     5
+#define SEEDS 3
+
+typedef struct node {
+    hs_agent *a;
+    hs_envelope env;
+    hs_addr addr;
+    char name[16];
+    bool fail_storage;
+    uint64_t syncs;
+    bool down;
+} node;
+
+typedef struct msg {
+    int from, to;
+    uint8_t *data;
+    size_t len;
+    bool stream;
+    uint64_t at;
+} msg;
+
+static node nodes[N];
+static msg *net;
+static size_t nnet, capnet;
+static uint64_t now;
+static hs_agent_done dones[64];
+static int done_of[64];
+static size_t ndones;
+
+static int st_ok(void *ctx, ...)
+{
+    node *n = ctx;
+    return n->fail_storage ? -1 : 0;
+}
+static int st_hard(void *ctx, const hs_raft_hard_state *h)
+{
+    (void)h;
+    return st_ok(ctx);
+}
+static int st_snap(void *ctx, const hs_raft_snapshot *s)
+{
+    (void)s;
+    return st_ok(ctx);
+}
+static int st_append(void *ctx, const hs_raft_entry *e, size_t n)
+{
+    (void)e;
+    (void)n;
+    return st_ok(ctx);
+}
+static int st_sync(void *ctx)
+{
+    ((node *)ctx)->syncs++;
+    return st_ok(ctx);
+}
+static int st_commit(void *ctx, uint64_t c)
+{
+    (void)c;
+    return st_ok(ctx);
+}
+
+static int index_of(const hs_addr *a)
+{
+    for (int i = 0; i < N; i++)
+        if (hs_addr_equal(&nodes[i].addr, a)) return i;
+    return -1;
+}
+
+/* Moves every output of node i into the network (1 ms latency) or the done list. */
+static void collect(int i)
+{
+    hs_agent_packet p;
+    while (hs_agent_next_packet(nodes[i].a, &p)) {
+        int to = index_of(&p.to);
+        if (to < 0) continue;
+        if (nnet == capnet) {
+            capnet = capnet ? capnet * 2 : 256;
+            net = realloc(net, capnet * sizeof(*net));
+        }
+        uint8_t *copy = malloc(p.len);
+        memcpy(copy, p.data, p.len);
+        net[nnet++] = (msg){i, to, copy, p.len, p.stream, now + 1};
+    }
+    hs_agent_done d;
+    while (hs_agent_next_done(nodes[i].a, &d))
+        if (ndones < 64) {
+            done_of[ndones] = i;
+            dones[ndones++] = d;
+        }
+    hs_agent_event e;
+    while (hs_agent_next_event(nodes[i].a, &e)) {
+    }
+    int level;
+    const char *text;
+    while (hs_agent_next_notice(nodes[i].a, &level, &text)) {
+    }
+    hs_agent_take_persist(nodes[i].a);
+}
+
+static void run_until(uint64_t t)
+{
+    while (now < t) {
+        now++;
+        for (size_t k = 0; k < nnet;) {
+            msg m = net[k];
+            if (m.at > now) {
+                k++;
+                continue;
+            }
+            net[k] = net[--nnet];
+            if (!nodes[m.to].down) {
+                hs_ch_sender who = {1000 + (uint64_t)m.from, 1, 0};
+                hs_agent_receive(nodes[m.to].a, now, &nodes[m.from].addr, m.data, m.len, m.stream,
+                                 &who);
+                collect(m.to);
+            }
+            free(m.data);
+        }
+        for (int i = 0; i < N; i++)
+            if (!nodes[i].down && hs_agent_next_deadline(nodes[i].a) <= now) {
+                hs_agent_tick(nodes[i].a, now);
+                collect(i);
+            }
+    }
+}
+
+static void cluster_start(void)
+{
+    memset(nodes, 0, sizeof(nodes));
+    nnet = ndones = 0;
+    now = 1000;
+    uint8_t key[HS_ENV_KEY_BYTES];
+    memset(key, 7, sizeof(key));
+    hs_agent_cfg cfg;
+    for (int i = 0; i < N; i++) {
+        node *n = &nodes[i];
+        snprintf(n->name, sizeof(n->name), "n%d", i + 1);
+        n->addr = hs_addr_v4(127, 0, 0, (uint8_t)(i + 1), 7946);
+        assert_int_equal(hs_env_init(&n->env, "test", false), 0);
+        hs_env_add_key(&n->env, key);
+    }
+    for (int i = 0; i < N; i++) {
+        node *n = &nodes[i];
+        memset(&cfg, 0, sizeof(cfg));
+        hs_config_default(&cfg.node);
+        snprintf(cfg.node.name, sizeof(cfg.node.name), "%s", n->name);
+        cfg.node.addr = n->addr;
+        cfg.rng_seed = 42 + (uint64_t)i;
+        cfg.env = &n->env;
+        cfg.n_seeds = SEEDS;
+        for (int s = 0; s < SEEDS; s++) {
+            snprintf(cfg.seeds[s].name, sizeof(cfg.seeds[s].name), "n%d", s + 1);
+            cfg.seeds[s].addr = nodes[s].addr;
+            cfg.seeds[s].id = hs_cc_seed_id(cfg.seeds[s].name);
+        }
+        cfg.storage = (hs_agent_storage){n, st_hard, st_snap, st_append, st_sync, st_commit};
+        const char *why = NULL;
+        n->a = hs_agent_new(&cfg, now, &why);
+        assert_non_null(n->a);
+        hs_addr joins[SEEDS];
+        size_t nj = 0;
+        for (int s = 0; s < SEEDS; s++)
+            if (s != i) joins[nj++] = nodes[s].addr;
+        hs_agent_join(n->a, now, joins, nj);
+        collect(i);
+    }
+}
+
+static void cluster_stop(void)
+{
+    for (int i = 0; i < N; i++) {
+        hs_agent_free(nodes[i].a);
+        hs_env_clear(&nodes[i].env);
+    }
+    for (size_t k = 0; k < nnet; k++) free(net[k].data);
+    free(net);
+    net = NULL;
+    nnet = capnet = 0;
+}
+
+static int leader(void)
+{
+    for (int i = 0; i < SEEDS; i++) {
+        const hs_raft *r = hs_agent_raft(nodes[i].a);
+        if (r && hs_raft_get_role(r) == HS_RAFT_LEADER) return i;
+    }
+    return -1;
+}
+
+static void test_bootstrap_and_member_write(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    assert_true(leader() >= 0);
+    /* the configuration (name, seeds, the key ring) reached every agent, seeds and members */
+    for (int i = 0; i < N; i++) {
+        const hs_cluster_config *c = hs_agent_config(nodes[i].a);
+        assert_int_equal(c->n_seeds, SEEDS);
+        assert_int_equal(c->n_keys, 1);
+        assert_string_equal(c->cluster_name, "test");
+    }
+    assert_true(nodes[0].syncs > 0);
+    assert_false(hs_agent_is_seed(nodes[4].a));
+    uint64_t op = hs_agent_config_op(nodes[4].a, now, HS_CFGC_SET, "color", "blue", NULL);
+    assert_true(op != 0);
+    collect(4);
+    run_until(now + 2000);
+    bool answered = false;
+    for (size_t k = 0; k < ndones; k++)
+        if (done_of[k] == 4 && dones[k].op == op) {
+            assert_int_equal(dones[k].what, HS_AGENT_DONE_CONFIG);
+            assert_int_equal(dones[k].config.result, HS_CFGC_OK);
+            answered = true;
+        }
+    assert_true(answered);
+    for (int i = 0; i < N; i++) {
+        const char *v = hs_cc_get(hs_agent_config(nodes[i].a), "color");
+        assert_non_null(v);
+        assert_string_equal(v, "blue");
+    }
+    cluster_stop();
+}
+
+static void test_rotation_reaches_every_agent(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    uint8_t nk[HS_ENV_KEY_BYTES];
+    memset(nk, 9, sizeof(nk));
+    uint64_t op = hs_agent_keys_rotate(nodes[3].a, now, nk, 5000);
+    assert_true(op != 0);
+    collect(3);
+    run_until(now + 8000);
+    bool done = false;
+    for (size_t k = 0; k < ndones; k++)
+        if (done_of[k] == 3 && dones[k].op == op) {
+            assert_int_equal(dones[k].what, HS_AGENT_DONE_ROTATE);
+            assert_true(dones[k].rotation.ok);
+            assert_int_equal(dones[k].rotation.acked, N);
+            done = true;
+        }
+    assert_true(done);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(nodes[i].env.key_count, 1);
+        assert_memory_equal(nodes[i].env.keys[0], nk, HS_ENV_KEY_BYTES);
+    }
+    cluster_stop();
+}
+
+static void test_storage_failure_stops_raft(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    int l = leader();
+    assert_true(l >= 0);
+    nodes[l].fail_storage = true;
+    hs_agent_config_op(nodes[l].a, now, HS_CFGC_SET, "k", "v", NULL);
+    collect(l);
+    run_until(now + 3000);
+    assert_true(hs_agent_raft_failed(nodes[l].a));
+    assert_null(hs_agent_raft(nodes[l].a));
+    /* the others elect a new leader among themselves */
+    int l2 = leader();
+    assert_true(l2 >= 0 && l2 != l);
+    cluster_stop();
+}
+
+int main(void)
+{
+    if (sodium_init() < 0) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bootstrap_and_member_write),
+        cmocka_unit_test(test_rotation_reaches_every_agent),
+        cmocka_unit_test(test_storage_failure_stops_raft),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
