@@ -143,8 +143,7 @@ int hsc_lines_feed(void *ctx, const char *p, size_t n)
 HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx)
 {
     if (!c || !cb) return HS_CLIENT_EINVAL;
-    c->last_status = 0;
-    c->last_error[0] = '\0';
+    hsc_reset(c);
     char target[64];
     if (since >= 0)
         snprintf(target, sizeof target, "/v1/events?since=%lld", (long long)since);
