@@ -88,8 +88,6 @@ int hcli_fail(const hs_client *c, int rc);
 
 /* ---- output.c: how every answer is shown ----------------------------------------------- */
 
-/* Prints agent text with control characters replaced, so it cannot drive the terminal. */
-void hcli_put(FILE *f, const char *s);
 /* Each view prints c's last answer verbatim with --json, else its text rendering. */
 void hcli_show_members(const hs_client *c, const hs_client_member_list *l);
 void hcli_show_self(const hs_client *c, const hs_client_self_info *s);

@@ -29,11 +29,6 @@ static void padded(const char *s, size_t width)
     printf("%*s", n < width ? (int)(width - n) : 0, "");
 }
 
-void hcli_put(FILE *f, const char *s)
-{
-    put(f, s);
-}
-
 void hcli_put_names(FILE *f, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -54,7 +49,7 @@ static bool as_json(const hs_client *c)
     return true;
 }
 
-static const char * or (const char *s, const char *dflt)
+static const char *text_or(const char *s, const char *dflt)
 {
     return s && *s ? s : dflt;
 }
@@ -76,7 +71,7 @@ static void field(int indent, int width, const char *label, const char *value)
 {
     printf("%*s", indent, "");
     padded(label, (size_t)(width - indent + 1));
-    put(stdout, or (value, "-"));
+    put(stdout, text_or(value, "-"));
     putchar('\n');
 }
 
@@ -123,7 +118,8 @@ void hcli_show_members(const hs_client *c, const hs_client_member_list *l)
     for (size_t i = 0; i < l->count; i++) {
         const hs_client_member *m = &l->members[i];
         snprintf(inc, sizeof inc, "%" PRIu64, m->incarnation);
-        const char *col[4] = { or (m->name, "?"), or (m->addr, "?"), or (m->status_name, "?"), inc};
+        const char *col[4] = {text_or(m->name, "?"), text_or(m->addr, "?"),
+                              text_or(m->status_name, "?"), inc};
         member_row(col, w, m);
     }
 }
@@ -163,7 +159,7 @@ void hcli_show_health(const hs_client *c, const hs_client_health_info *h)
     fputs("raft:     ", stdout);
     put(stdout, h->raft.state);
     fputs(", leader ", stdout);
-    put(stdout, or (h->raft.leader, "-"));
+    put(stdout, text_or(h->raft.leader, "-"));
     printf(", term %" PRIu64 "\n", h->raft.term);
 }
 
@@ -241,9 +237,9 @@ void hcli_show_keys(const hs_client *c, const hs_client_keys_info *k)
 void hcli_show_key_change(const hs_client *c, const hs_client_key_change *k)
 {
     if (as_json(c)) return;
-    put(stdout, or (k->op, "?"));
+    put(stdout, text_or(k->op, "?"));
     fputs(" key ", stdout);
-    put(stdout, or (k->key, "?"));
+    put(stdout, text_or(k->key, "?"));
     printf(": committed (configuration version %" PRIu64 "), held by %" PRIu64 "/%" PRIu64
            " members\n",
            k->committed_version, k->acknowledged, k->members);
@@ -266,10 +262,10 @@ void hcli_show_event(const hs_client_event *ev)
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  (int)(ev->time_ms % 1000));
     printf("%s  ", when);
-    padded(or (ev->type_name, "?"), 16);
-    padded(or (ev->name, "-"), 18);
-    padded(or (ev->addr, "-"), 23);
-    padded(or (ev->status_name, "-"), 9);
+    padded(text_or(ev->type_name, "?"), 16);
+    padded(text_or(ev->name, "-"), 18);
+    padded(text_or(ev->addr, "-"), 23);
+    padded(text_or(ev->status_name, "-"), 9);
     printf("inc=%" PRIu64 "%s", ev->incarnation, ev->n_tags ? "  " : "");
     put_tags(ev->tags, ev->n_tags, ",", NULL);
     putchar('\n');
