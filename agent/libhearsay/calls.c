@@ -125,42 +125,31 @@ HS_CLIENT_API const char *hs_client_member_tag(const hs_client_member *m, const 
 int hsc_parse_members(const char *body, size_t len, hs_client_member_list **out, char *err,
                       size_t errlen)
 {
-    json_t *doc;
+    json_t *doc, *arr, *m;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    json_t *arr = json_object_get(doc, "members");
-    if (!json_is_array(arr)) {
-        json_decref(doc);
-        return hsc_bad(err, errlen, "bad answer from agent: no \"members\" array");
-    }
-    size_t n = json_array_size(arr), ntags = 0, i;
-    json_t *m;
+    hs_client_member_list *l = hsc_result_parse(body, len, sizeof *l, &doc, &rc, err, errlen);
+    if (!l) return rc;
+    if (!json_is_array(arr = json_object_get(doc, "members")))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"members\" array");
+    size_t ntags = 0, i;
     json_array_foreach(arr, i, m)
     {
-        if (!json_is_object(m)) {
-            json_decref(doc);
-            return hsc_bad(err, errlen, "bad answer from agent: member %zu is not an object", i);
-        }
+        if (!rc && !json_is_object(m))
+            rc = hsc_bad(err, errlen, "bad answer from agent: member %zu is not an object", i);
         ntags += count_tags(json_object_get(m, "tags"));
     }
-    hs_client_member_list *l = hsc_result_new(sizeof *l, doc);
-    if (!l) {
-        json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
-    hs_client_member *members = hsc_result_alloc(l, n, sizeof *members);
-    hs_client_tag *tags = hsc_result_alloc(l, ntags, sizeof *tags);
-    if (!members || !tags) {
-        hs_client_free(l);
-        return hsc_nomem(err, errlen);
-    }
-    hs_client_tag *tp = tags;
-    json_array_foreach(arr, i, m) fill_member(m, &members[i], &tp);
+    hs_client_member *members = hsc_result_alloc(l, json_array_size(arr), sizeof *members);
+    hs_client_tag *tp = hsc_result_alloc(l, ntags, sizeof *tp);
+    if (!rc && (!members || !tp)) rc = hsc_nomem(err, errlen);
+    if (!rc) json_array_foreach(arr, i, m) fill_member(m, &members[i], &tp);
     l->members = members;
-    l->count = n;
-    *out = l;
-    return HS_CLIENT_OK;
+    l->count = rc ? 0 : json_array_size(arr);
+    if (rc)
+        hs_client_free(l);
+    else
+        *out = l;
+    return rc;
 }
 
 HS_CLIENT_API const hs_client_member *hs_client_member_find(const hs_client_member_list *l,
@@ -198,44 +187,36 @@ HS_CLIENT_API void hs_client_member_list_count(const hs_client_member_list *l,
 int hsc_parse_self(const char *body, size_t len, hs_client_self_info **out, char *err,
                    size_t errlen)
 {
-    json_t *doc;
+    json_t *doc, *v;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    if (!json_is_string(json_object_get(doc, "name"))) {
-        json_decref(doc);
-        return hsc_bad(err, errlen, "bad answer from agent: no \"name\"");
-    }
+    hs_client_self_info *s = hsc_result_parse(body, len, sizeof *s, &doc, &rc, err, errlen);
+    if (!s) return rc;
     json_t *stats = json_object_get(doc, "stats");
     size_t nstats = 0;
     const char *k;
-    json_t *v;
-    if (json_is_object(stats)) json_object_foreach(stats, k, v) nstats += json_is_number(v);
-    hs_client_self_info *s = hsc_result_new(sizeof *s, doc);
-    if (!s) {
-        json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
+    json_object_foreach(stats, k, v) nstats += json_is_number(v);
     hs_client_tag *tags =
         hsc_result_alloc(s, count_tags(json_object_get(doc, "tags")), sizeof *tags);
     hs_client_stat *st = hsc_result_alloc(s, nstats, sizeof *st);
-    if (!tags || !st) {
+    if (!json_is_string(json_object_get(doc, "name")))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"name\"");
+    else if (!tags || !st)
+        rc = hsc_nomem(err, errlen);
+    if (rc) {
         hs_client_free(s);
-        return hsc_nomem(err, errlen);
+        return rc;
     }
     fill_member(doc, &s->member, &tags);
-    if (json_is_object(stats)) {
-        json_object_foreach(stats, k, v)
-        {
-            if (!json_is_number(v)) continue;
-            st[s->n_stats].name = k;
-            st[s->n_stats].value = hsc_jint(stats, k, 0);
-            s->n_stats++;
-        }
+    json_object_foreach(stats, k, v)
+    {
+        if (!json_is_number(v)) continue;
+        st[s->n_stats].name = k;
+        st[s->n_stats].value = hsc_jint(stats, k, 0);
+        s->n_stats++;
     }
     s->stats = st;
-    int64_t up = hsc_jint(stats, "uptime_ms", 0);
-    s->uptime_ms = up < 0 ? 0 : (uint64_t)up;
+    s->uptime_ms = hsc_ju64(stats, "uptime_ms");
     *out = s;
     return HS_CLIENT_OK;
 }
@@ -279,107 +260,88 @@ int hsc_parse_raft(const char *body, size_t len, hs_client_raft_info **out, char
                    size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    if (!json_is_string(json_object_get(doc, "state"))) {
-        json_decref(doc);
-        return hsc_bad(err, errlen, "bad answer from agent: no raft \"state\"");
-    }
-    hs_client_raft_info *r = hsc_result_new(sizeof *r, doc);
-    if (!r) {
-        json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
-    if (fill_raft(r, doc, r)) {
+    hs_client_raft_info *r = hsc_result_parse(body, len, sizeof *r, &doc, &rc, err, errlen);
+    if (!r) return rc;
+    if (!json_is_string(json_object_get(doc, "state")))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no raft \"state\"");
+    else if (fill_raft(r, doc, r))
+        rc = hsc_nomem(err, errlen);
+    if (rc)
         hs_client_free(r);
-        return hsc_nomem(err, errlen);
-    }
-    *out = r;
-    return HS_CLIENT_OK;
+    else
+        *out = r;
+    return rc;
 }
 
 int hsc_parse_health(const char *body, size_t len, hs_client_health_info **out, char *err,
                      size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    const char *status = hsc_jstr(doc, "status", NULL);
-    if (!status) {
-        json_decref(doc);
-        return hsc_bad(err, errlen, "bad answer from agent: no health \"status\"");
-    }
-    hs_client_health_info *h = hsc_result_new(sizeof *h, doc);
-    if (!h) {
-        json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
-    h->status = status;
-    h->ok = strcmp(status, "ok") == 0;
+    hs_client_health_info *h = hsc_result_parse(body, len, sizeof *h, &doc, &rc, err, errlen);
+    if (!h) return rc;
+    h->status = hsc_jstr(doc, "status", NULL);
+    h->ok = h->status && strcmp(h->status, "ok") == 0;
     h->insecure = json_is_true(json_object_get(doc, "insecure"));
     h->members = hsc_ju64(doc, "members");
     h->alive = hsc_ju64(doc, "alive");
     h->suspect = hsc_ju64(doc, "suspect");
     h->failed = hsc_ju64(doc, "failed");
     h->left = hsc_ju64(doc, "left");
-    if (fill_raft(h, json_object_get(doc, "raft"), &h->raft)) {
+    if (!h->status)
+        rc = hsc_bad(err, errlen, "bad answer from agent: no health \"status\"");
+    else if (fill_raft(h, json_object_get(doc, "raft"), &h->raft))
+        rc = hsc_nomem(err, errlen);
+    if (rc)
         hs_client_free(h);
-        return hsc_nomem(err, errlen);
-    }
-    *out = h;
-    return HS_CLIENT_OK;
+    else
+        *out = h;
+    return rc;
 }
 
 int hsc_parse_tags(const char *body, size_t len, hs_client_tag_list **out, char *err, size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
+    hs_client_tag_list *l = hsc_result_parse(body, len, sizeof *l, &doc, &rc, err, errlen);
+    if (!l) return rc;
     json_t *tags = json_object_get(doc, "tags");
-    if (!json_is_object(tags)) {
-        json_decref(doc);
-        return hsc_bad(err, errlen, "bad answer from agent: no \"tags\" object");
-    }
-    hs_client_tag_list *l = hsc_result_new(sizeof *l, doc);
-    hs_client_tag *t = l ? hsc_result_alloc(l, count_tags(tags), sizeof *t) : NULL;
-    if (!t) {
-        if (l)
-            hs_client_free(l);
-        else
-            json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
-    l->count = fill_tags(tags, t);
+    hs_client_tag *t = hsc_result_alloc(l, count_tags(tags), sizeof *t);
+    if (!json_is_object(tags))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"tags\" object");
+    else if (!t)
+        rc = hsc_nomem(err, errlen);
+    l->count = rc ? 0 : fill_tags(tags, t);
     l->tags = t;
-    *out = l;
-    return HS_CLIENT_OK;
+    if (rc)
+        hs_client_free(l);
+    else
+        *out = l;
+    return rc;
 }
 
 int hsc_parse_config(const char *body, size_t len, hs_client_config_entry **out, char *err,
                      size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    if (!json_is_string(json_object_get(doc, "key")) ||
-        !json_is_string(json_object_get(doc, "value"))) {
-        json_decref(doc);
-        return hsc_bad(err, errlen, "bad answer from agent: no \"key\" and \"value\"");
-    }
-    hs_client_config_entry *e = hsc_result_new(sizeof *e, doc);
-    if (!e) {
-        json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
-    e->key = hsc_jstr(doc, "key", "");
-    e->value = hsc_jstr(doc, "value", "");
+    hs_client_config_entry *e = hsc_result_parse(body, len, sizeof *e, &doc, &rc, err, errlen);
+    if (!e) return rc;
+    e->key = hsc_jstr(doc, "key", NULL);
+    e->value = hsc_jstr(doc, "value", NULL);
     e->version = hsc_ju64(doc, "version");
-    *out = e;
-    return HS_CLIENT_OK;
+    if (!e->key || !e->value)
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"key\" and \"value\"");
+    if (rc)
+        hs_client_free(e);
+    else
+        *out = e;
+    return rc;
 }
 
 /* ---- the calls ------------------------------------------------------------------------- */

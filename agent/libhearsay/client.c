@@ -154,6 +154,19 @@ void *hsc_result_new(size_t size, json_t *doc)
     return s + 1;
 }
 
+void *hsc_result_parse(const char *body, size_t len, size_t size, json_t **doc, int *rc, char *err,
+                       size_t errlen)
+{
+    *rc = hsc_load_object(body, len, doc, err, errlen);
+    if (*rc) return NULL;
+    void *r = hsc_result_new(size, *doc);
+    if (!r) {
+        json_decref(*doc);
+        *rc = hsc_nomem(err, errlen);
+    }
+    return r;
+}
+
 static hsc_result *header_of(void *r)
 {
     result_slot *s = (result_slot *)r - 1;

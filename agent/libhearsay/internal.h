@@ -35,6 +35,11 @@ typedef struct hsc_result {
 
 /* A zeroed result of payload size bytes (header hidden in front); NULL when out of memory. */
 void *hsc_result_new(size_t size, json_t *doc);
+/* The start of every answer parser: body parsed as a JSON object (*doc) and a zeroed result
+ * of size bytes that owns it; NULL with *rc set (HS_CLIENT_EBADANSWER or HS_CLIENT_ENOMEM,
+ * err set) when either fails. */
+void *hsc_result_parse(const char *body, size_t len, size_t size, json_t **doc, int *rc, char *err,
+                       size_t errlen);
 /* calloc(n, size) registered with result r (freed by hs_client_free); NULL when out of
  * memory or when r already has HSC_MAX_ALLOCS arrays. */
 void *hsc_result_alloc(void *r, size_t n, size_t size);

@@ -11,32 +11,24 @@ int hsc_parse_keys(const char *body, size_t len, hs_client_keys_info **out, char
                    size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    hs_client_keys_info *k = hsc_result_new(sizeof *k, doc);
-    if (!k) {
-        json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
-    json_t *ring = json_object_get(doc, "keys"), *by_key = json_object_get(doc, "by_key");
-    size_t n = 0, i;
-    const char **ids = hsc_strings(k, ring, &n);
-    hs_client_key *keys = hsc_result_alloc(k, n, sizeof *keys);
-    const char **local = hsc_strings(k, json_object_get(doc, "local"), &k->n_local);
-    const char **silent = hsc_strings(k, json_object_get(doc, "silent"), &k->n_silent);
-    if (!ids || !keys || !local || !silent) {
+    hs_client_keys_info *k = hsc_result_parse(body, len, sizeof *k, &doc, &rc, err, errlen);
+    if (!k) return rc;
+    json_t *by_key = json_object_get(doc, "by_key");
+    const char **ids = hsc_strings(k, json_object_get(doc, "keys"), &k->n_keys);
+    hs_client_key *keys = hsc_result_alloc(k, k->n_keys, sizeof *keys);
+    k->local = hsc_strings(k, json_object_get(doc, "local"), &k->n_local);
+    k->silent = hsc_strings(k, json_object_get(doc, "silent"), &k->n_silent);
+    if (!ids || !keys || !k->local || !k->silent) {
         hs_client_free(k);
         return hsc_nomem(err, errlen);
     }
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < k->n_keys; i++) {
         json_t *e = json_object_get(by_key, ids[i]);
         keys[i] = (hs_client_key){ids[i], hsc_ju64(e, "installed"), hsc_ju64(e, "primary")};
     }
     k->keys = keys;
-    k->n_keys = n;
-    k->local = local;
-    k->silent = silent;
     k->version = hsc_ju64(doc, "version");
     k->insecure = json_is_true(json_object_get(doc, "insecure"));
     k->primary = hsc_jstr(doc, "primary", NULL);
@@ -51,14 +43,10 @@ int hsc_parse_key_change(const char *body, size_t len, hs_client_key_change **ou
                          size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = hsc_load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    hs_client_key_change *k = hsc_result_new(sizeof *k, doc);
-    if (!k) {
-        json_decref(doc);
-        return hsc_nomem(err, errlen);
-    }
+    hs_client_key_change *k = hsc_result_parse(body, len, sizeof *k, &doc, &rc, err, errlen);
+    if (!k) return rc;
     k->pending = hsc_strings(k, json_object_get(doc, "pending"), &k->n_pending);
     if (!k->pending) {
         hs_client_free(k);
