@@ -28,6 +28,13 @@ static int on_event(const hs_client_event *ev, void *ctx)
                          : "dropping an event line longer than 1 MiB");
         return 0;
     }
+    /* The agent's last line to a watcher that fell behind its event buffer (docs/api.md). */
+    if (ev->type == HS_CLIENT_EVENT_LAGGED) {
+        hcli_err("fell behind the agent's event buffer: %llu events lost after event %lld",
+                 (unsigned long long)ev->missed, (long long)ev->resume_since);
+        if (ev->resume_since >= 0) s->last_id = ev->resume_since;
+        return 0;
+    }
     /* The agent only sends ids above ?since=, so a smaller one means it restarted and
      * numbers its events anew: show it and follow the new numbering. */
     if (ev->id >= 0 && s->last_id >= 0 && ev->id <= s->last_id)

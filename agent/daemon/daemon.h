@@ -4,12 +4,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 
 #include "hearsay/channel.h"
+#include "hearsay/config_client.h"
 #include "hearsay/envelope.h"
 #include "hearsay/membership.h"
 #include "options.h"
@@ -41,7 +43,8 @@ typedef struct hsd_counters {
     uint64_t ch_drops[HS_CH_VERDICT_COUNT]; /* refused by the secure channel, by verdict */
     uint64_t drops[HSD_DROP_COUNT];
     uint64_t http_requests, http_errors;
-    uint64_t http_conns_refused; /* API connections closed at --max-api-connections */
+    uint64_t api_deadline_closed[2]; /* API connections closed at a deadline: request, answer */
+    uint64_t events_lagged;          /* event streams cut because their client fell behind */
     uint64_t events_total;
     uint64_t handlers_run, handlers_failed, handlers_timeout, handlers_dropped;
     uint64_t state_saves, state_save_errors;
@@ -149,14 +152,44 @@ void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool h
 int hsd_http_open(hsd *d);
 void hsd_http_close(hsd *d);
 
-/* http_conns.c: --max-api-connections on the API socket (called by http_api.c) */
+/* Who is at the other end of an API connection (SO_PEERCRED when it connected).
+ * privileged: uid 0, the agent's uid or a member of --admin-group (may change state). */
+typedef struct hsd_peer {
+    uid_t uid;
+    bool privileged;
+} hsd_peer;
+
+/* http_slots.c: fair shares of the API's limited slots (docs/api.md, "Limits") */
+enum hsd_slot { HSD_SLOT_CONN, HSD_SLOT_STREAM, HSD_SLOT_SURVEY, HSD_SLOTS };
+enum hsd_slot_why { HSD_SLOT_OK, HSD_SLOT_FULL, HSD_SLOT_READERS, HSD_SLOT_UID, HSD_SLOT_WHYS };
+void hsd_slots_init(unsigned max_conns); /* --max-api-connections (0: the default) */
+void hsd_slots_free(void);
+/* Takes a slot of kind for p: HSD_SLOT_OK, or why not (counted for /v1/metrics). */
+int hsd_slot_take(int kind, const hsd_peer *p);
+void hsd_slot_put(int kind, const hsd_peer *p); /* gives back a slot taken for p */
+/* The refusal as a sentence for the client (why: not HSD_SLOT_OK). */
+void hsd_slot_refusal(int kind, int why, const hsd_peer *p, char *buf, size_t len);
+unsigned hsd_slots_used(int kind, bool privileged);
+uint64_t hsd_slots_refused(int kind, int why);
+const char *hsd_slot_name(int kind);    /* "connection", "stream", "survey" */
+const char *hsd_slot_why_name(int why); /* "full", "readers", "uid" */
+
+/* http_conns.c: admission, deadlines and peers of API socket connections (http_api.c) */
 int hsd_http_conns_init(hsd *d, struct evhttp_bound_socket *bound);
 void hsd_http_conns_free(hsd *d);
 unsigned hsd_http_conns_open(const hsd *d); /* API connections open now */
+/* A complete request arrived: its answer deadline starts. false: the connection was refused
+ * (the request is gone; do not touch it). */
+bool hsd_http_conn_begin(struct evhttp_request *req);
+/* The answer of req must be written within ms from now; 0: no deadline (an event stream). */
+void hsd_http_conn_deadline(struct evhttp_request *req, unsigned ms);
+/* The peer of req's connection; false if req has no connection any more. */
+bool hsd_http_peer(struct evhttp_request *req, hsd_peer *out);
 
 /* http_auth.c: API socket access control (--socket-group, --admin-group) */
 int hsd_auth_init(const hsd_options *o, char *err, size_t errlen); /* resolves the groups */
-gid_t hsd_auth_socket_gid(void); /* --socket-group's gid, or (gid_t)-1: leave as created */
+gid_t hsd_auth_socket_gid(void);          /* --socket-group's gid, or (gid_t)-1: leave as created */
+int hsd_auth_peer(int fd, hsd_peer *out); /* reads the peer of a unix socket; -1 on error */
 /* For a changing request: true if the peer may change state, else answers 403, false. */
 bool hsd_auth_may_change(hsd *d, struct evhttp_request *req);
 
@@ -171,34 +204,40 @@ struct hs_raft *hsd_raft_node(const hsd *d); /* NULL on a non-seed */
 uint64_t hsd_raft_applied(const hsd *d);
 const char *hsd_raft_leader_name(const hsd *d); /* NULL if unknown or not a seed */
 
-/* config_sync.c: config fetch (0x60/0x61), forwarded requests (0x62/0x63), pending ops */
+/* config_sync.c: drives the configuration client core (hearsay/config_client.h): config
+ * fetch (0x60/0x61), forwarded requests (0x62/0x63), operations answered once committed */
 enum hsd_op_kind {
-    HSD_OP_SET = 1,
-    HSD_OP_READ = 2,
-    HSD_OP_ADD_SEED = 3,
-    HSD_OP_REMOVE_SEED = 4,
-    HSD_OP_KEY_INSTALL = 5, /* value: the key, base64 */
-    HSD_OP_KEY_USE = 6,
-    HSD_OP_KEY_REMOVE = 7,
+    HSD_OP_SET = HS_CFGC_SET,
+    HSD_OP_READ = HS_CFGC_READ,
+    HSD_OP_ADD_SEED = HS_CFGC_ADD_SEED,
+    HSD_OP_REMOVE_SEED = HS_CFGC_REMOVE_SEED,
+    HSD_OP_KEY_INSTALL = HS_CFGC_KEY_INSTALL, /* value: the key, base64 */
+    HSD_OP_KEY_USE = HS_CFGC_KEY_USE,
+    HSD_OP_KEY_REMOVE = HS_CFGC_KEY_REMOVE,
+    HSD_OP_DELETE = HS_CFGC_DELETE,
 };
 enum hsd_op_result {
-    HSD_OP_OK = 0,
-    HSD_OP_NOTLEADER = 1, /* no leader known (answered 503) */
-    HSD_OP_BUSY = 2,      /* a seed change is pending (409) */
-    HSD_OP_INVALID = 3,   /* refused by the configuration (400) */
-    HSD_OP_NOTFOUND = 4,  /* no such key / seed (404) */
-    HSD_OP_TIMEOUT = 5,   /* not committed in time (503) */
+    HSD_OP_OK = HS_CFGC_OK,
+    HSD_OP_NOTLEADER = HS_CFGC_NOTLEADER, /* no leader known (answered 503) */
+    HSD_OP_BUSY = HS_CFGC_BUSY,           /* a seed change is pending (409) */
+    HSD_OP_INVALID = HS_CFGC_INVALID,     /* refused by the configuration (400) */
+    HSD_OP_NOTFOUND = HS_CFGC_NOTFOUND,   /* no such key / seed (404) */
+    HSD_OP_TIMEOUT = HS_CFGC_TIMEOUT,     /* not committed in time (503) */
+    HSD_OP_EXPIRED = HS_CFGC_EXPIRED,     /* its session was forgotten: outcome unknown (503) */
+    HSD_OP_CONFLICT = HS_CFGC_CONFLICT,   /* Idempotency-Key reused for another request (422) */
 };
 int hsd_sync_init(hsd *d);
 void hsd_sync_free(hsd *d);
 void hsd_sync_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
 void hsd_sync_config_seen(hsd *d, const hs_event *ev); /* HS_EV_CONFIG_SEEN */
-void hsd_sync_on_applied(hsd *d, uint64_t index, uint64_t term, int cc_rc);
+void hsd_sync_on_applied(hsd *d, uint64_t index, uint64_t term, const hs_cc_outcome *o);
+void hsd_sync_on_restored(hsd *d, uint64_t index); /* the configuration came from a snapshot */
 void hsd_sync_on_read(hsd *d, uint64_t ctx, uint64_t index);
 void hsd_sync_on_role(hsd *d);
 /* The local configuration changed (src: who we got it from): version, event, waiters. */
 void hsd_sync_config_changed(hsd *d, const char *src, const hs_addr *addr);
-/* Starts an operation for an HTTP request; the answer goes through hsd_http_op_done. */
+/* Starts an operation for an HTTP request (its Idempotency-Key header, if any, goes with a
+ * change); the answer goes through hsd_http_op_done. */
 void hsd_op_start(hsd *d, int kind, const char *key, const char *value, struct evhttp_request *req);
 /* Leader name as far as this agent knows (seeds: Raft; others: last answer), or NULL. */
 const char *hsd_sync_leader(const hsd *d);

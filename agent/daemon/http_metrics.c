@@ -34,6 +34,45 @@ static void gauge(struct evbuffer *b, const char *name, const char *help, uint64
     val(b, name, NULL, v);
 }
 
+/* The API's limits (http_conns.c, http_slots.c, events.c; docs/api.md "Limits"). */
+static void api_limits(struct evbuffer *b, hsd *d)
+{
+    char lab[96];
+    gauge(b, "hearsay_api_connections", "Open connections on the API socket.",
+          hsd_http_conns_open(d));
+    uint64_t refused = 0;
+    for (int w = HSD_SLOT_FULL; w < HSD_SLOT_WHYS; w++)
+        refused += hsd_slots_refused(HSD_SLOT_CONN, w);
+    counter(b, "hearsay_api_connections_refused_total",
+            "API socket connections closed at once: no slot of the peer's share was free.",
+            refused);
+    metric(b, "hearsay_api_slots", "gauge",
+           "API connections, event streams and key surveys held, by privileged and other peers.");
+    for (int k = 0; k < HSD_SLOTS; k++)
+        for (int priv = 1; priv >= 0; priv--) {
+            snprintf(lab, sizeof(lab), "slot=\"%s\",class=\"%s\"", hsd_slot_name(k),
+                     priv ? "privileged" : "reader");
+            val(b, "hearsay_api_slots", lab, hsd_slots_used(k, priv));
+        }
+    metric(b, "hearsay_api_refused_total", "counter",
+           "API connections, event streams and key surveys refused, by reason: full (the limit), "
+           "readers (the unprivileged share), uid (one uid's share).");
+    for (int k = 0; k < HSD_SLOTS; k++)
+        for (int w = HSD_SLOT_FULL; w < HSD_SLOT_WHYS; w++) {
+            snprintf(lab, sizeof(lab), "slot=\"%s\",reason=\"%s\"", hsd_slot_name(k),
+                     hsd_slot_why_name(w));
+            val(b, "hearsay_api_refused_total", lab, hsd_slots_refused(k, w));
+        }
+    metric(b, "hearsay_api_deadline_closed_total", "counter",
+           "API connections closed because the request was not complete or the answer not "
+           "written by its deadline.");
+    val(b, "hearsay_api_deadline_closed_total", "phase=\"request\"", d->c.api_deadline_closed[0]);
+    val(b, "hearsay_api_deadline_closed_total", "phase=\"answer\"", d->c.api_deadline_closed[1]);
+    counter(b, "hearsay_event_streams_lagged_total",
+            "Event streams ended because their client fell more than the event buffer behind.",
+            d->c.events_lagged);
+}
+
 void hsd_api_metrics(hsd *d, struct evhttp_request *req)
 {
     struct evbuffer *b = evbuffer_new();
@@ -152,11 +191,7 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
             d->c.handlers_dropped);
     gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams(d));
     counter(b, "hearsay_http_requests_total", "HTTP API requests.", d->c.http_requests);
-    gauge(b, "hearsay_api_connections", "Open connections on the API socket.",
-          hsd_http_conns_open(d));
-    counter(b, "hearsay_api_connections_refused_total",
-            "API socket connections closed at once: --max-api-connections were open.",
-            d->c.http_conns_refused);
+    api_limits(b, d);
     hs_raft *r = hsd_raft_node(d);
     gauge(b, "hearsay_config_version", "Version of the cluster configuration this agent holds.",
           d->cc ? d->cc->version : 0);

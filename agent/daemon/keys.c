@@ -42,7 +42,6 @@
 #include "json_util.h"
 #include "log.h"
 
-#define SURVEYS_MAX      16
 #define MEMBERS_MAX      8192
 #define RESEND_MS        500
 #define TICK_MS          50
@@ -78,6 +77,7 @@ typedef struct survey {
     uint64_t t0, deadline, next_send;
     size_t n;
     peer *p;
+    hsd_peer who; /* holds a survey slot of http_slots.c */
     struct survey *next;
 } survey;
 
@@ -91,7 +91,6 @@ typedef struct waitrec {
 struct hsd_keys {
     struct event *tick;
     survey *surveys;
-    unsigned n_surveys;
     waitrec *waits;
     uint64_t window_start;
     unsigned step; /* the step being counted, of the last FOLLOW_STEPS */
@@ -382,7 +381,7 @@ static void survey_free(hsd *d, survey *s)
             *pp = s->next;
             break;
         }
-    d->keys->n_surveys--;
+    hsd_slot_put(HSD_SLOT_SURVEY, &s->who);
     free(s->p);
     free(s);
 }
@@ -525,16 +524,37 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* A survey slot for the asker (http_slots.c: readers cannot take the ones an administrator's
+ * rotation needs; a key change was asked by a privileged peer); false: answered 503. */
+static bool survey_admit(struct evhttp_request *req, int kind, hsd_peer *who)
+{
+    if (!hsd_http_peer(req, who)) {
+        who->uid = (uid_t)-1;
+        who->privileged = false;
+    }
+    if (kind) who->privileged = true;
+    int why = hsd_slot_take(HSD_SLOT_SURVEY, who);
+    if (why == HSD_SLOT_OK) return true;
+    char msg[200];
+    hsd_slot_refusal(HSD_SLOT_SURVEY, why, who, msg, sizeof(msg));
+    hsd_http_error(req, 503, msg);
+    return false;
+}
+
 static void survey_start(hsd *d, struct evhttp_request *req, int kind, const char *key_id,
                          uint64_t version, uint64_t wait_ms)
 {
     struct hsd_keys *K = d->keys;
-    survey *s = K->n_surveys < SURVEYS_MAX ? calloc(1, sizeof(*s)) : NULL;
+    hsd_peer who;
+    if (!survey_admit(req, kind, &who)) return;
+    survey *s = calloc(1, sizeof(*s));
     if (!s || survey_members(d, s) != 0) {
         free(s);
-        hsd_http_error(req, 503, "too many key operations in progress");
+        hsd_slot_put(HSD_SLOT_SURVEY, &who);
+        hsd_http_error(req, 503, "out of memory");
         return;
     }
+    s->who = who;
     randombytes_buf(&s->rid, sizeof(s->rid));
     s->req = req;
     s->kind = kind;
@@ -544,7 +564,6 @@ static void survey_start(hsd *d, struct evhttp_request *req, int kind, const cha
     s->deadline = s->t0 + wait_ms;
     s->next = K->surveys;
     K->surveys = s;
-    K->n_surveys++;
     /* the first round goes out from the loop, after the committed change reached our ring */
     event_active(K->tick, EV_TIMEOUT, 0);
 }
@@ -599,10 +618,16 @@ void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
         hsd_http_error(req, 409, refusal(kind));
         return;
     }
+    if (result == HSD_OP_CONFLICT) {
+        hsd_http_error(req, 422, "the Idempotency-Key was used for a different request");
+        return;
+    }
     if (result != HSD_OP_OK) {
         hsd_http_error(req, 503,
                        result == HSD_OP_NOTLEADER ? "no Raft leader reachable"
-                                                  : "not committed in time");
+                       : result == HSD_OP_EXPIRED
+                           ? "outcome unknown: the request's session was forgotten"
+                           : "not committed in time");
         return;
     }
     uint8_t key[HS_ENV_KEY_BYTES], id[HS_ENV_KEY_ID_BYTES];
@@ -698,6 +723,7 @@ void hsd_keys_free(hsd *d)
     while (K->surveys) {
         survey *s = K->surveys;
         K->surveys = s->next;
+        hsd_slot_put(HSD_SLOT_SURVEY, &s->who);
         free(s->p);
         free(s);
     }

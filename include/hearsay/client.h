@@ -313,6 +313,7 @@ typedef enum hs_client_event_type {
     HS_CLIENT_MEMBER_LEAVE,
     HS_CLIENT_MEMBER_REAP,
     HS_CLIENT_CONFIG_CHANGE,
+    HS_CLIENT_EVENT_LAGGED, /* the stream's last line: this reader fell behind the buffer */
 } hs_client_event_type;
 
 typedef struct hs_client_event {
@@ -328,6 +329,8 @@ typedef struct hs_client_event {
     uint64_t config_version; /* config-change */
     const char *raw;         /* the line as received, no newline; NULL for an over-long one */
     size_t raw_len;
+    uint64_t missed;      /* lagged: events lost */
+    int64_t resume_since; /* lagged: call again with since = this id (-1 when absent) */
 } hs_client_event;
 
 /* Called for every event; the event and its strings are valid only during the call.

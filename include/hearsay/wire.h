@@ -1,8 +1,9 @@
 /* wire.h: message type numbers shared by every core. The first byte of every payload (what is
  * inside the envelope, see envelope.h) names its type; the agent routes by range:
  * 0x01-0x3f membership (membership.c), 0x40-0x5f Raft (raft_codec.c),
- * 0x60-0x6f configuration fetch (config distribution) and key-ring queries,
- * 0x70-0x7f the secure channel (channel.h): consumed below the cores, never routed to one. */
+ * 0x60-0x6f configuration client (config_client.h: fetch and forwarded requests) and
+ * key-ring queries, 0x70-0x7f the secure channel (channel.h): consumed below the cores, never
+ * routed to one. */
 #ifndef HEARSAY_WIRE_H
 #define HEARSAY_WIRE_H
 
@@ -27,6 +28,10 @@ enum {
     HS_MSG_RAFT_FIRST = 0x40,
     HS_MSG_RAFT_LAST = 0x5f,
     HS_MSG_CONFIG_FIRST = 0x60,
+    HS_MSG_CONFIG_FETCH = 0x60,      /* give me your configuration if newer than mine */
+    HS_MSG_CONFIG_FETCH_RESP = 0x61, /* the answer: version, leader hint, configuration */
+    HS_MSG_CONFIG_FWD = 0x62,        /* a change or consistent read for the leader */
+    HS_MSG_CONFIG_FWD_RESP = 0x63,   /* its answer */
     HS_MSG_CONFIG_LAST = 0x6f,
     HS_MSG_KEYS_QUERY = 0x64, /* which key ring do you hold? (UDP or TCP) */
     HS_MSG_KEYS_STATE = 0x65, /* the answer */

@@ -143,14 +143,16 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
-def api(sock_path, method, path, body=None, timeout=2.0):
-    """One request to an agent's API; returns (status, parsed JSON or text)."""
+def api(sock_path, method, path, body=None, timeout=2.0, headers=None):
+    """One request to an agent's API (headers: extra request headers); returns (status,
+    parsed JSON or text)."""
     c = _UnixHTTPConnection(sock_path, timeout)
     try:
         if isinstance(body, (dict, list)):
             body = json.dumps(body)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        c.request(method, path, body=body, headers=headers)
+        h = {"Content-Type": "application/json"} if body is not None else {}
+        h.update(headers or {})
+        c.request(method, path, body=body, headers=h)
         r = c.getresponse()
         data = r.read().decode("utf-8", "replace")
         try:
@@ -286,8 +288,8 @@ class Node:
             self.kill9()
         return self.start(wait)
 
-    def api(self, method, path, body=None, timeout=2.0):
-        return api(self.sock, method, path, body, timeout)
+    def api(self, method, path, body=None, timeout=2.0, headers=None):
+        return api(self.sock, method, path, body, timeout, headers)
 
     def members(self, timeout=1.0):
         """{name: status} as this node sees it, or None if it does not answer."""

@@ -517,6 +517,31 @@ class CliContract(unittest.TestCase):
                            capture_output=True, timeout=5)
         self.assertEqual(p.returncode, 2)
 
+    def test_watch_lagged(self):
+        """The agent's last line to a watcher that fell behind goes to stderr, never to
+        stdout, and watch resumes after the id it names."""
+        calls = []
+        lag = json.dumps({"event": "lagged", "missed": 1500, "resume_since": 2077,
+                          "time_ms": 1}) + "\n"
+
+        def events(method, target, body):
+            calls.append(target)
+            if len(calls) == 1:
+                return Reply(mode="chunked", chunks=[json.dumps({"id": 577, "event":
+                                                                 "member-join"}) + "\n", lag])
+            return Reply(mode="chunked", chunks=[30])
+        self.agent.route("GET", "/v1/events", events)
+        proc = subprocess.Popen([HEARSAY, "--socket", self.sock, "watch", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        harness.wait_for(lambda: len(calls) >= 2, 5, "the reconnection")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=5)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(calls[:2], ["/v1/events", "/v1/events?since=2077"])
+        self.assertEqual([json.loads(ln)["id"] for ln in out.splitlines()], [577])
+        self.assertIn("hearsay: fell behind the agent's event buffer: 1500 events lost after "
+                      "event 2077\n", err)
+
     def test_watch_long_stream(self):
         """A stream longer than the 16 MiB body cap is fine: only chunks are bounded."""
         calls = []

@@ -606,6 +606,24 @@ static void test_event_lines(void **state)
     assert_int_equal(s.n, 5);
     assert_int_equal(s.ids[4], 9);
 
+    /* the lagged line: how many were lost and where to resume */
+    hs_client_event ev;
+    hs_client_tag *tags;
+    json_t *doc;
+    const char *lag = "{\"event\":\"lagged\",\"missed\":1500,\"resume_since\":77,\"time_ms\":5}";
+    assert_int_equal(hsc_parse_event(lag, strlen(lag), &ev, &tags, &doc), 0);
+    assert_int_equal(ev.type, HS_CLIENT_EVENT_LAGGED);
+    assert_int_equal(ev.missed, 1500);
+    assert_int_equal(ev.resume_since, 77);
+    assert_int_equal(ev.id, -1);
+    json_decref(doc);
+    free(tags);
+    assert_int_equal(hsc_parse_event("{\"id\":3}", 8, &ev, &tags, &doc), 0);
+    assert_int_equal(ev.resume_since, -1);
+    assert_int_equal(ev.missed, 0);
+    json_decref(doc);
+    free(tags);
+
     /* the callback stops the stream */
     s.stop_after = 6;
     const char *two = "{\"id\":10}\n{\"id\":11}\n";
