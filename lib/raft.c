@@ -527,6 +527,12 @@ static void step_leader(hs_raft *r, const hs_raft_msg *m)
     pr->active = true;
     if (m->ctx > pr->read_ack && m->ctx <= r->read_round) pr->read_ack = m->ctx;
     if (m->reject) {
+        /* The hint is the follower's last index or the start of its conflicting term. Below
+         * match the follower holds less than it acknowledged: its storage lost entries (a
+         * reset seed), or this reject is older than its last ack. Either way resending from
+         * the hint repairs it, and match must follow it down, or every heartbeat probes past
+         * the cut again and the two ping-pong forever. The commit index never moves back. */
+        if (m->index < pr->match) pr->match = m->index;
         uint64_t next = m->index + 1;
         if (next > pr->next) next = pr->next;
         if (next < pr->match + 1) next = pr->match + 1;

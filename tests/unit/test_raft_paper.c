@@ -848,6 +848,47 @@ static void test_non_member_votes_only_for_candidate_ahead(void **state)
     hs_raft_free(r);
 }
 
+/* Repair of a follower that holds less than it acknowledged (its log was cut, e.g. a seed whose
+ * damaged log was reset): the leader must back off below what it believed matched and resend
+ * what is missing, instead of probing past the cut forever. Before the fix the leader never
+ * went below match + 1, the follower rejected every probe and the two ping-ponged without end. */
+static void test_follower_with_lost_suffix_is_repaired(void **state)
+{
+    (void)state;
+    net *t = net_new(3);
+    net_campaign(t, 1);
+    assert_int_equal(net_leader(t), 1);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(hs_raft_propose(t->r[1], "abc", 3, NULL, NULL), 0);
+    net_run(t, 100);
+    hs_raft *l = t->r[1];
+    uint64_t last = hs_raft_last_index(l);
+    assert_int_equal(hs_raft_commit(t->r[3]), last);
+    /* node 3 comes back with only its first 3 entries (same term and vote) */
+    hs_raft_entry kept[3];
+    for (uint64_t i = 1; i <= 3; i++) kept[i - 1] = *hs_raft_entry_at(l, i);
+    hs_raft_cfg cfg = {.id = 3,
+                       .rng_seed = 3,
+                       .peers = net_conf(3),
+                       .hard = {.term = hs_raft_term(t->r[3]), .vote = hs_raft_vote(t->r[3])},
+                       .entries = kept,
+                       .n_entries = 3};
+    hs_raft *cut = hs_raft_new(&cfg, t->now);
+    assert_non_null(cut);
+    hs_raft_free(t->r[3]);
+    t->r[3] = cut;
+    uint64_t before = t->delivered;
+    net_run(t, 120); /* two heartbeat rounds */
+    assert_int_equal(net_leader(t), 1);
+    assert_int_equal(hs_raft_last_index(t->r[3]), last);
+    assert_int_equal(hs_raft_commit(t->r[3]), last);
+    for (uint64_t i = 1; i <= last; i++)
+        assert_int_equal(hs_raft_term_at(t->r[3], i), hs_raft_term_at(l, i));
+    /* a handful of heartbeats and one repair, not a message storm */
+    assert_true(t->delivered - before < 100);
+    net_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -882,6 +923,7 @@ int main(void)
         cmocka_unit_test(test_async_ready_with_conflicting_rewrite),
         cmocka_unit_test(test_non_member_votes_only_for_candidate_ahead),
         cmocka_unit_test(test_queued_ack_clamped_by_truncation),
+        cmocka_unit_test(test_follower_with_lost_suffix_is_repaired),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
