@@ -97,6 +97,7 @@ static void become_follower(hs_raft *r, uint64_t term, uint64_t lead)
     if (term != r->term) {
         r->term = term;
         r->vote = 0;
+        r->recover_read = 0;
     }
     if (r->role == HS_RAFT_LEADER) drop_reads(r);
     r->role = HS_RAFT_FOLLOWER;
@@ -222,6 +223,41 @@ static void campaign(hs_raft *r, bool pre)
         return;
     }
     send_vote_requests(r, pre);
+}
+
+/* ---- recovery of a node that lost its log (hs_raft_hard_state.recovering) ---- */
+
+/* Instead of campaigning: ask the leader for a read index. Its answer comes only after a
+ * quorum of the others (this node's acks do not count, see handle_append) answered a
+ * heartbeat round of the leader's term that started after this node was back. */
+static void recover_probe(hs_raft *r)
+{
+    hs_raft__reset_election_timer(r);
+    if (r->lead == 0) return;
+    hs_raft_msg *m = new_msg(r, HS_RAFT_MSG_READINDEX, r->lead);
+    if (m) m->ctx = HS_RAFT_RECOVER_CTX;
+}
+
+/* Up to date: this node holds everything up to a read index of the current leader, which
+ * covers an entry of the leader's term and so every entry committed before. It votes again,
+ * but not in this term (it may have voted in it before it lost its state): the vote goes to
+ * the leader, who has already won it. */
+static void recover_check(hs_raft *r)
+{
+    if (!r->recovering || r->recover_read == 0 || r->recover_term != r->term ||
+        r->commit < r->recover_read)
+        return;
+    r->recovering = false;
+    if (r->vote == 0) r->vote = r->recover_lead;
+}
+
+/* A recovering node acknowledges nothing past the leader's commit index and takes part in no
+ * read round, so it never helps a commit or a read index before it is up to date. */
+static void recover_cap_ack(const hs_raft *r, hs_raft_msg *resp)
+{
+    if (!r->recovering) return;
+    if (!resp->reject && resp->index > r->commit) resp->index = r->commit;
+    resp->ctx = 0;
 }
 
 /* ---- replication ---- */
@@ -369,6 +405,7 @@ static void handle_vote(hs_raft *r, const hs_raft_msg *m)
         can_vote = m->term > r->term;
     else
         can_vote = r->vote == m->from || (r->vote == 0 && r->lead == 0);
+    if (r->recovering) can_vote = false;
     /* A node outside its own configuration (a non-seed, a removed seed) votes only for a
      * candidate whose log is strictly ahead of its own: such a candidate may know of a later
      * configuration that includes us, and refusing it could leave the group without a quorum.
@@ -422,6 +459,7 @@ static void handle_append(hs_raft *r, const hs_raft_msg *m)
         if (hint < r->commit) hint = r->commit;
         resp->reject = true;
         resp->index = hint;
+        recover_cap_ack(r, resp);
         return;
     }
     for (uint32_t i = 0; i < m->n_entries; i++) {
@@ -438,6 +476,7 @@ static void handle_append(hs_raft *r, const hs_raft_msg *m)
             resp->index = hs_rlog_last_index(&r->log);
             if (resp->index > m->log_index + i) resp->index = m->log_index + i;
             if (resp->index < r->commit) resp->index = r->commit;
+            recover_cap_ack(r, resp);
             return;
         }
     }
@@ -447,6 +486,8 @@ static void handle_append(hs_raft *r, const hs_raft_msg *m)
         if (c > r->commit) r->commit = c;
     }
     resp->index = matched > r->commit ? matched : r->commit;
+    recover_cap_ack(r, resp);
+    recover_check(r);
 }
 
 static void handle_snapshot(hs_raft *r, const hs_raft_msg *m)
@@ -456,11 +497,14 @@ static void handle_snapshot(hs_raft *r, const hs_raft_msg *m)
     if (!resp) return;
     if (s->index <= r->commit) {
         resp->index = r->commit;
+        recover_cap_ack(r, resp);
         return;
     }
     if (hs_rlog_term(&r->log, s->index) == s->term && s->index > r->log.base_index) {
         r->commit = s->index; /* we hold the entry: just fast-forward */
         resp->index = s->index;
+        recover_cap_ack(r, resp);
+        recover_check(r);
         return;
     }
     hs_raft_snapshot copy;
@@ -479,6 +523,8 @@ static void handle_snapshot(hs_raft *r, const hs_raft_msg *m)
     r->conf = s->conf;
     r->conf_through = s->index;
     resp->index = s->index;
+    recover_cap_ack(r, resp);
+    recover_check(r);
 }
 
 static int read_request(hs_raft *r, uint64_t from, uint64_t ctx)
@@ -593,7 +639,15 @@ static void step_follower(hs_raft *r, const hs_raft_msg *m)
             handle_snapshot(r, m);
         break;
     case HS_RAFT_MSG_READINDEX_RESP:
-        if (!m->reject) push_read_state(r, m->ctx, m->index);
+        if (m->ctx != HS_RAFT_RECOVER_CTX) {
+            if (!m->reject) push_read_state(r, m->ctx, m->index);
+        } else if (r->recovering && !m->reject && m->index > 0 &&
+                   (r->recover_read == 0 || r->recover_term != r->term)) {
+            r->recover_read = m->index;
+            r->recover_term = r->term;
+            r->recover_lead = m->from;
+            recover_check(r);
+        }
         break;
     default:
         break;
@@ -678,7 +732,12 @@ void hs_raft_tick(hs_raft *r, uint64_t now_ms)
         }
         return;
     }
-    if (r->now >= r->election_deadline) campaign(r, true);
+    if (r->now >= r->election_deadline) {
+        if (r->recovering)
+            recover_probe(r);
+        else
+            campaign(r, true);
+    }
 }
 
 uint64_t hs_raft_next_deadline(const hs_raft *r)
@@ -735,6 +794,7 @@ int hs_raft_propose_conf(hs_raft *r, const hs_raft_conf_change *cc, uint64_t *in
 
 int hs_raft_read_index(hs_raft *r, uint64_t ctx)
 {
+    if (ctx == HS_RAFT_RECOVER_CTX) return HS_RAFT_EINVAL;
     return read_request(r, r->id, ctx);
 }
 

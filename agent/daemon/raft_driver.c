@@ -1,8 +1,9 @@
 /* raft_driver.c: runs the Raft core on a seed (a node whose --name is in its --seed list).
  * Seed ids are a hash of the seed name (hsd_seed_id), so every seed derives the same ids
  * from the same list and a seed added later has an id known from its name alone. Runs the
- * Ready loop exactly per include/hearsay/raft.h: snapshot, entries and hard state are made
- * durable (raft_storage.c, fsync) before the Ready's messages leave over the TCP transport;
+ * Ready loop per include/hearsay/raft.h: hard state, snapshot and entries are made durable
+ * (raft_storage.c, fsync) before the Ready's messages leave over the TCP transport, and the
+ * commit index is kept so that a restart applies the local log up to it before the API answers;
  * committed entries are applied to the cluster configuration, whose version then rides on
  * every Ping (hs_node_set_config_version). Compacts the log into a snapshot past
  * COMPACT_EVERY entries. A non-seed never creates a Raft node. */
@@ -182,7 +183,18 @@ void hsd_raft_drive(hsd *d)
     while (hs_raft_get_ready(R->r, &rd)) {
         uint64_t v0 = d->cc->version;
         int rc = 0;
-        if (rd.snapshot) {
+        /* raft_storage.c: hard state first (its term never below one in the log), snapshot,
+         * entries, fdatasync, then the commit index (never past what is durable) */
+        if (rd.has_hard_state) {
+            if (R->st.hard.recovering && !rd.hard_state.recovering)
+                log_info("raft: caught up after --raft-reset (commit %llu, term %llu): this "
+                         "seed votes again from term %llu on",
+                         (unsigned long long)rd.hard_state.commit,
+                         (unsigned long long)rd.hard_state.term,
+                         (unsigned long long)rd.hard_state.term + 1);
+            rc |= hsd_rstore_set_hard(&R->st, &rd.hard_state);
+        }
+        if (rd.snapshot && rc == 0) {
             rc |= hsd_rstore_set_snapshot(&R->st, rd.snapshot);
             if (hs_cc_deserialize(rd.snapshot->data, rd.snapshot->len, d->cc) != 0)
                 log_err("raft: snapshot %llu holds a bad configuration",
@@ -190,9 +202,9 @@ void hsd_raft_drive(hsd *d)
             R->applied = rd.snapshot->index;
             hs_node_set_config_version(d->node, d->cc->version);
         }
-        if (rd.n_entries) rc |= hsd_rstore_append(&R->st, rd.entries, rd.n_entries);
-        if (rd.has_hard_state) rc |= hsd_rstore_set_hard(&R->st, &rd.hard_state);
-        if (rd.n_entries || rd.snapshot) rc |= hsd_rstore_sync(&R->st);
+        if (rd.n_entries && rc == 0) rc |= hsd_rstore_append(&R->st, rd.entries, rd.n_entries);
+        if ((rd.n_entries || rd.snapshot) && rc == 0) rc |= hsd_rstore_sync(&R->st);
+        if (rd.has_hard_state && rc == 0) rc |= hsd_rstore_set_commit(&R->st, rd.hard_state.commit);
         if (rc != 0) {
             /* never send what we could not make durable: stop taking part */
             log_err("raft: storage failed; this seed stops taking part in Raft");
@@ -255,8 +267,9 @@ int hsd_raft_start(hsd *d)
     struct hsd_raft *R = calloc(1, sizeof(*R));
     if (!R) return -1;
     d->raft = R;
-    R->st.log_fd = -1;
-    if (hsd_rstore_open(&R->st, d->opt.data_dir) != 0) return -1;
+    R->st.log_fd = R->st.commit_fd = -1;
+    int rc = hsd_rstore_open(&R->st, d->opt.data_dir);
+    if (rc != 0) return rc;
     hs_raft_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.id = hsd_seed_id(d->opt.name);
