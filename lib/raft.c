@@ -227,13 +227,16 @@ static void campaign(hs_raft *r, bool pre)
 
 /* ---- recovery of a node that lost its log (hs_raft_hard_state.recovering) ---- */
 
-/* Instead of campaigning: ask the leader for a read index. Its answer comes only after a
- * quorum of the others (this node's acks do not count, see handle_append) answered a
- * heartbeat round of the leader's term that started after this node was back. */
+/* Asks the leader for a read index (at most once per election_min_ms, until one arrived in
+ * this term). Its answer comes only after a quorum of the others (this node's acks do not
+ * count, see recover_cap_ack) answered a heartbeat round of the leader's term that started
+ * after this node was back. */
 static void recover_probe(hs_raft *r)
 {
-    hs_raft__reset_election_timer(r);
-    if (r->lead == 0) return;
+    if (!r->recovering || r->lead == 0 || r->now < r->recover_probe_at ||
+        (r->recover_read != 0 && r->recover_term == r->term))
+        return;
+    r->recover_probe_at = r->now + r->emin;
     hs_raft_msg *m = new_msg(r, HS_RAFT_MSG_READINDEX, r->lead);
     if (m) m->ctx = HS_RAFT_RECOVER_CTX;
 }
@@ -637,6 +640,7 @@ static void step_follower(hs_raft *r, const hs_raft_msg *m)
             handle_append(r, m);
         else
             handle_snapshot(r, m);
+        recover_probe(r); /* the leader's messages pace the probes */
         break;
     case HS_RAFT_MSG_READINDEX_RESP:
         if (m->ctx != HS_RAFT_RECOVER_CTX) {
@@ -734,7 +738,7 @@ void hs_raft_tick(hs_raft *r, uint64_t now_ms)
     }
     if (r->now >= r->election_deadline) {
         if (r->recovering)
-            recover_probe(r);
+            hs_raft__reset_election_timer(r); /* never campaigns */
         else
             campaign(r, true);
     }

@@ -54,6 +54,7 @@ struct hs_raft {
      * this node's probe with in term recover_term (0: none yet); recover_lead that leader. */
     bool recovering;
     uint64_t recover_read, recover_term, recover_lead;
+    uint64_t recover_probe_at; /* no probe before this time (one per election_min_ms) */
 
     hs_raft_hard_state prev_hs;
     hs_raft_role prev_role;

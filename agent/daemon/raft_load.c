@@ -18,6 +18,8 @@
 #define HARD_RECOVERING   1u
 #define COMMIT_MAGIC      "HSCM"
 #define SNAP_MAGIC        "HSSN"
+#define LOG_MAGIC         "HSLG"
+#define LOG_VERSION       2
 #define BODY_MAX          (HSD_RSTORE_REC_MIN + HS_RAFT_MAX_ENTRY)
 
 static uint32_t crc_table[256];
@@ -73,6 +75,23 @@ void hsd_rstore_encode_commit(uint64_t index, uint64_t term, uint8_t buf[HSD_RST
     put_crc(&w);
 }
 
+void hsd_rstore_encode_log_header(uint8_t buf[HSD_RSTORE_LOG_HDR])
+{
+    memcpy(buf, LOG_MAGIC, 4);
+    buf[4] = buf[5] = buf[6] = 0;
+    buf[7] = LOG_VERSION;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* [body length u32][CRC32 of the body u32][CRC32 of those 8 bytes u32][body: term u64,
+ * index u64, type u8, data]: the header's own CRC tells a damaged length from a torn body */
 size_t hsd_rstore_encode_record(const hs_raft_entry *e, uint8_t *buf, size_t cap)
 {
     if (e->len > HS_RAFT_MAX_ENTRY) return 0;
@@ -80,16 +99,14 @@ size_t hsd_rstore_encode_record(const hs_raft_entry *e, uint8_t *buf, size_t cap
     hs_writer_init(&w, buf, cap);
     hs_put_u32(&w, (uint32_t)(HSD_RSTORE_REC_MIN + e->len));
     hs_put_u32(&w, 0);
+    hs_put_u32(&w, 0);
     hs_put_u64(&w, e->term);
     hs_put_u64(&w, e->index);
     hs_put_u8(&w, e->type);
     hs_put_bytes(&w, e->data, e->len);
     if (!w.ok) return 0;
-    uint32_t c = hsd_rstore_crc32(buf + HSD_RSTORE_REC_HDR, w.len - HSD_RSTORE_REC_HDR);
-    buf[4] = (uint8_t)(c >> 24);
-    buf[5] = (uint8_t)(c >> 16);
-    buf[6] = (uint8_t)(c >> 8);
-    buf[7] = (uint8_t)c;
+    put32(buf + 4, hsd_rstore_crc32(buf + HSD_RSTORE_REC_HDR, w.len - HSD_RSTORE_REC_HDR));
+    put32(buf + 8, hsd_rstore_crc32(buf, 8));
     return w.len;
 }
 
@@ -223,12 +240,25 @@ int hsd_rstore_push(hsd_rstore *s, const hs_raft_entry *e, long off)
  * unless it continues the snapshot (what hsd_rstore_set_snapshot keeps). */
 static int parse_log(hsd_rstore *s, const uint8_t *b, size_t size, hsd_rstore_damage *d)
 {
-    size_t off = 0;
+    size_t off = HSD_RSTORE_LOG_HDR;
+    if (size < HSD_RSTORE_LOG_HDR) { /* new, or its header was being written: empty */
+        s->log_end = 0;
+        s->torn = (long)size;
+        return 0;
+    }
+    if (memcmp(b, LOG_MAGIC, 4) != 0)
+        return damage(d, "log", 0,
+                      "no HSLG header: not a log, or one written by an older "
+                      "hearsayd (its format is not read)");
+    if (be32(b + 4) != LOG_VERSION)
+        return damage(d, "log", 4, "log format %u is not %u", (unsigned)be32(b + 4), LOG_VERSION);
     uint64_t prev_index = 0, prev_term = 0;
     bool continues = s->snap.index == 0; /* the entries so far lead to the snapshot's */
     while (off < size) {
         if (size - off < HSD_RSTORE_REC_HDR) break; /* torn: not even a header */
         uint32_t len = be32(b + off), crc = be32(b + off + 4);
+        if (hsd_rstore_crc32(b + off, 8) != be32(b + off + 8))
+            return damage(d, "log", (long long)off, "record header CRC32 mismatch");
         if (len < HSD_RSTORE_REC_MIN || len > BODY_MAX)
             return damage(d, "log", (long long)off, "record length %u out of range", len);
         if (size - off - HSD_RSTORE_REC_HDR < len) break; /* torn: the body runs past the end */

@@ -45,8 +45,12 @@ static int rewrite_log(hsd_rstore *s)
     hsd_file_tx tx;
     if (hsd_file_begin(&tx, path, 0600, err, sizeof(err)) != 0) goto fail;
     uint8_t *buf = malloc(HSD_RSTORE_REC_MAX);
-    long off = 0;
+    long off = HSD_RSTORE_LOG_HDR;
     int rc = buf ? 0 : -1;
+    if (buf) {
+        hsd_rstore_encode_log_header(buf);
+        rc = hsd_file_write(&tx, buf, HSD_RSTORE_LOG_HDR, err, sizeof(err));
+    }
     for (size_t i = 0; rc == 0 && i < s->n; i++) {
         size_t n = hsd_rstore_encode_record(&s->log[i], buf, HSD_RSTORE_REC_MAX);
         if (n == 0 || hsd_file_write(&tx, buf, n, err, sizeof(err)) != 0) rc = -1;
@@ -116,12 +120,16 @@ int hsd_rstore_append(hsd_rstore *s, const hs_raft_entry *e, size_t n)
         s->log_end = off;
         HSD_FAILPOINT(path, "truncated");
     }
-    size_t total = 0;
+    size_t total = HSD_RSTORE_LOG_HDR;
     for (size_t i = 0; i < n; i++) total += HSD_RSTORE_REC_HDR + HSD_RSTORE_REC_MIN + e[i].len;
-    uint8_t *buf = malloc(total ? total : 1);
+    uint8_t *buf = malloc(total);
     if (!buf) return -1;
     size_t len = 0;
     int rc = 0;
+    if (s->log_end == 0) { /* a new log file: its header goes with the first records */
+        hsd_rstore_encode_log_header(buf);
+        len = HSD_RSTORE_LOG_HDR;
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         size_t k = hsd_rstore_encode_record(&e[i], buf + len, total - len);
         if (k == 0 || hsd_rstore_push(s, &e[i], s->log_end + (long)len) != 0) rc = -1;

@@ -56,9 +56,12 @@ void hsd_rstore_encode_hard(const hs_raft_hard_state *h, uint8_t buf[HSD_RSTORE_
 /* The commit file's contents: index and the term of the entry there. */
 #define HSD_RSTORE_COMMIT_LEN 24
 void hsd_rstore_encode_commit(uint64_t index, uint64_t term, uint8_t buf[HSD_RSTORE_COMMIT_LEN]);
+/* The log file starts with HSD_RSTORE_LOG_HDR bytes ("HSLG", version 2), then records. */
+#define HSD_RSTORE_LOG_HDR 8
+void hsd_rstore_encode_log_header(uint8_t buf[HSD_RSTORE_LOG_HDR]);
 /* One log record for e into buf (at least HSD_RSTORE_REC_MAX bytes); its length, 0 if e is
  * too large. */
-#define HSD_RSTORE_REC_HDR 8
+#define HSD_RSTORE_REC_HDR 12
 #define HSD_RSTORE_REC_MIN 17
 #define HSD_RSTORE_REC_MAX (HSD_RSTORE_REC_HDR + HSD_RSTORE_REC_MIN + HS_RAFT_MAX_ENTRY)
 size_t hsd_rstore_encode_record(const hs_raft_entry *e, uint8_t *buf, size_t cap);
