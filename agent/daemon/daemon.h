@@ -113,7 +113,8 @@ void hsd_tcp_close(hsd *d);
 void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len);
 void hsd_tcp_conn_counts(const hsd *d, unsigned *in, unsigned *out);
 
-/* keyfile.c: 0; HSD_EXIT_CONFIG for a key file of the wrong owner or mode; -1 otherwise */
+/* keyfile.c: 0; HSD_EXIT_CONFIG for a missing, unsafe (owner, mode, link) or malformed key
+ * file; -1 if reading it failed */
 int hsd_load_key_file(hs_envelope *env, const char *path, char *err, size_t errlen);
 
 /* state.c: creates, checks (HSD_EXIT_CONFIG if unsafe) and locks the data dir (-1 if another

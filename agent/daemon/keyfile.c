@@ -20,7 +20,7 @@ int hsd_load_key_file(hs_envelope *env, const char *path, char *err, size_t errl
     struct stat st;
     int rc = hsd_file_open(path, KEYFILE_MAX, &fd, &st, err, errlen);
     if (rc == HSD_FILE_ABSENT) snprintf(err, errlen, "key file %s does not exist", path);
-    if (rc != HSD_FILE_OK) return -1;
+    if (rc != HSD_FILE_OK) return HSD_EXIT_CONFIG;
     if (hsd_file_check_private(path, &st, err, errlen) != 0) {
         close(fd);
         return HSD_EXIT_CONFIG;
@@ -40,14 +40,14 @@ int hsd_load_key_file(hs_envelope *env, const char *path, char *err, size_t errl
             snprintf(err, errlen,
                      "key file %s line %d: not a base64 key of 32 bytes (use `hearsay keygen`)",
                      path, lineno);
-            rc = -1;
+            rc = HSD_EXIT_CONFIG;
             break;
         }
         if (hs_env_add_key(env, key) != 0) {
             snprintf(err, errlen, "key file %s line %d: duplicate key or more than %d keys", path,
                      lineno, HS_ENV_KEYS_MAX);
             sodium_memzero(key, sizeof(key));
-            rc = -1;
+            rc = HSD_EXIT_CONFIG;
             break;
         }
         sodium_memzero(key, sizeof(key));
@@ -55,7 +55,7 @@ int hsd_load_key_file(hs_envelope *env, const char *path, char *err, size_t errl
     hsd_buf_free(&b);
     if (rc == 0 && env->key_count == 0) {
         snprintf(err, errlen, "key file %s holds no key", path);
-        rc = -1;
+        rc = HSD_EXIT_CONFIG;
     }
     return rc;
 }
