@@ -106,6 +106,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hearsayd: %s\n", err);
         return HSD_EXIT_CONFIG;
     }
+    HSD_FAILPOINT("hearsayd", "start"); /* lets a test see whether failpoints are compiled in */
     if (d->opt.help) {
         hsd_options_usage(stdout);
         return 0;
@@ -115,7 +116,6 @@ int main(int argc, char **argv)
         return 0;
     }
     hsd_log_set_level(d->opt.log_level);
-    HSD_FAILPOINT("hearsayd", "start"); /* lets a test see whether failpoints are compiled in */
     if (d->opt.dev && dev_defaults(d) != 0) return HSD_EXIT_ERROR;
     if (hsd_options_check(&d->opt, err, sizeof(err)) != 0) {
         fprintf(stderr, "hearsayd: %s\n", err);

@@ -18,7 +18,22 @@
 #include "raft_storage.h"
 
 #define COMPACT_EVERY 1024
-#define TIMER_MAX_MS  1000
+#ifdef HS_FAILPOINTS
+#define compact_every() hsd_test_compact_every()
+/* test builds only: HEARSAY_COMPACT_EVERY=N compacts every N applied entries (crash tests) */
+static uint64_t hsd_test_compact_every(void)
+{
+    static uint64_t n;
+    if (!n) {
+        const char *v = getenv("HEARSAY_COMPACT_EVERY");
+        n = v && strtoull(v, NULL, 10) > 0 ? strtoull(v, NULL, 10) : COMPACT_EVERY;
+    }
+    return n;
+}
+#else
+#define compact_every() COMPACT_EVERY
+#endif
+#define TIMER_MAX_MS 1000
 
 struct hsd_raft {
     hs_raft *r;
@@ -100,7 +115,7 @@ static void apply_entry(hsd *d, const hs_raft_entry *e)
 static void maybe_compact(hsd *d)
 {
     struct hsd_raft *R = d->raft;
-    if (R->applied < R->st.snap.index + COMPACT_EVERY) return;
+    if (R->applied < R->st.snap.index + compact_every()) return;
     uint8_t *buf = malloc(HS_CC_SERIALIZED_MAX);
     if (!buf) return;
     size_t n = hs_cc_serialize(d->cc, buf, HS_CC_SERIALIZED_MAX);

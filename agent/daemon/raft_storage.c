@@ -90,9 +90,12 @@ int hsd_rstore_set_snapshot(hsd_rstore *s, const hs_raft_snapshot *sn)
     size_t keep_from = s->n;
     for (size_t i = 0; i < s->n; i++)
         if (s->log[i].index == sn->index && s->log[i].term == sn->term) keep_from = i + 1;
-    free_entries(s->log, keep_from);
-    memmove(s->log, s->log + keep_from, (s->n - keep_from) * sizeof(*s->log));
-    s->n -= keep_from;
+    if (keep_from > 0) {
+        free_entries(s->log, keep_from);
+        if (s->n > keep_from)
+            memmove(s->log, s->log + keep_from, (s->n - keep_from) * sizeof(*s->log));
+        s->n -= keep_from;
+    }
     free(s->snap.data);
     s->snap = *sn;
     s->snap.data = malloc(sn->len ? sn->len : 1);

@@ -71,9 +71,12 @@ def percentile_summary(xs):
 # Process bookkeeping
 
 
-def spawn(argv, logfile):
+def spawn(argv, logfile, env=None):
+    """Starts argv with its output appended to logfile; env: extra environment variables."""
     out = open(logfile, "ab")
-    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    full = dict(os.environ, **env) if env else None
+    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         env=full)
     out.close()
     _procs[p.pid] = p
     return p
@@ -209,6 +212,7 @@ class Node:
         self.join = []
         self.stopped = False
         self.wrapper = None  # argv prefix for this node (e.g. valgrind); None: the cluster's
+        self.env = {}  # extra environment variables for the next starts
         os.makedirs(self.data_dir, exist_ok=True)
 
     def argv(self):
@@ -234,7 +238,7 @@ class Node:
             os.unlink(self.sock)
         with open(self.logfile, "a") as f:
             f.write("==== start at %.3f: %s\n" % (time.monotonic() - T0, " ".join(self.argv())))
-        self.proc = spawn(self.argv(), self.logfile)
+        self.proc = spawn(self.argv(), self.logfile, self.env)
         self.started_at = time.monotonic()
         self.stopped = False
         if wait:
