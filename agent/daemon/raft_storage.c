@@ -138,7 +138,8 @@ int hsd_rstore_append(hsd_rstore *s, const hs_raft_entry *e, size_t n)
         if (k == 0 || hsd_rstore_push(s, &e[i], s->log_end + (long)len) != 0) rc = -1;
         len += k;
     }
-    /* one write per Ready: a killed process leaves all of it or none in the page cache */
+    /* one write per Ready: a crash leaves at most a prefix of it, whose torn last record the
+     * loader cuts (nothing in it was acknowledged: that waits for the fdatasync) */
     if (rc == 0 && pwrite(s->log_fd, buf, len, s->log_end) != (ssize_t)len) rc = -1;
     free(buf);
     if (rc != 0) {
