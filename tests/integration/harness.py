@@ -551,6 +551,53 @@ class Cut:
         return False
 
 
+class CutTcpOf:
+    """Drops every TCP segment that the process pid sends on loopback from the sockets it has
+    now (its connections and its listener, found with `ss -tnp`), whoever they go to; unlike
+    Cut it does not depend on the source address agents connect from, and segments the kernel
+    retransmits for the process after it died stay dropped as long as the rules stand:
+        with CutTcpOf(node.proc.pid): ...
+    Exactly the added rules are deleted by spec on exit, on exception and at exit."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.added = []
+        self.tag = "hearsay-it-%d" % os.getpid()
+
+    def ports(self):
+        out = subprocess.run(["ss", "-tnpH", "state", "established"], capture_output=True,
+                             text=True).stdout
+        out += subprocess.run(["ss", "-tnlpH"], capture_output=True, text=True).stdout
+        ports = set()
+        for line in out.splitlines():
+            if "pid=%d," % self.pid not in line:
+                continue
+            fields = line.split()
+            local = fields[2] if fields[0].isdigit() else fields[3]
+            ports.add(int(local.rsplit(":", 1)[1]))
+        return sorted(ports)
+
+    def __enter__(self):
+        _insert_rules(self, "INPUT", [["-i", "lo", "-p", "tcp", "--sport", str(port), "-m",
+                                       "comment", "--comment", self.tag, "-j", "DROP"]
+                                      for port in self.ports()])
+        return self
+
+    def remove(self):
+        while self.added:
+            spec = self.added.pop()
+            p = subprocess.run(["iptables", "-w", "-D", "INPUT"] + spec, capture_output=True,
+                               text=True)
+            log("iptables: removed the rule for tcp from port %s (rc %d)" % (spec[5],
+                                                                              p.returncode))
+
+    def __exit__(self, *exc):
+        self.remove()
+        if self.remove in _cleanups:
+            _cleanups.remove(self.remove)
+        return False
+
+
 def skip_unless_iptables():
     ok, why = iptables_usable()
     if not ok:

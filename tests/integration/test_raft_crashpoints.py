@@ -16,8 +16,8 @@ only) so that snapshots and log rewrites happen all the time. A writer thread wr
 test_raft_durability.py). HS_CRASH_KILLS (default 32: every point twice) times: a victim seed is
 restarted with a point armed at pass 1-3 and must die there (the log names the point); for
 hardstate points the leader is kill -9'd (and restarted) until the victim has been through
-enough elections; for log.truncated the leader is cut off (iptables, loopback) while it
-appends an entry nobody else gets, kill -9'd, and restarted armed once a new leader has
+enough elections; for log.truncated the leader's TCP sockets are cut (iptables, loopback)
+while it appends an entry nobody else gets, kill -9'd, and restarted armed once a new leader has
 replaced that entry. After each death the victim is restarted without a point.
 Checked throughout: every seed's hardstate file, sampled every ~20 ms and after every death,
 never shows a lower term, nor another vote in the same term; the first answers of every
@@ -116,13 +116,16 @@ class Writer(threading.Thread):
         self.gave_up = 0
         self.stop = False
         self.pause = threading.Event()  # set: no new write starts
+        self.idle = threading.Event()  # set: paused, no write under way
 
     def run(self):
         i, idx = 0, 0
         while not self.stop:
             if self.pause.is_set():
+                self.idle.set()
                 time.sleep(0.01)
                 continue
+            self.idle.clear()
             key, val = "c%d" % (i % 100), "v%d" % i
             t0 = time.monotonic()
             while not self.stop:
@@ -209,19 +212,29 @@ class RaftCrashPoints(unittest.TestCase):
         finally:
             victim.sigcont()
 
-    def provoke_truncation(self, c, watch, npass):
+    def provoke_truncation(self, c, watch, npass, w):
         """The leader appends an entry no one else gets, dies, and comes back armed once a new
         leader has put another entry at that index."""
+        w.pause.set()  # and no write under way: its entry would reach the others first
+        wait_for(w.idle.is_set, 15, "the writer to pause")
         wait_for(lambda: self.leader(c) is not None, 10, "a leader")
         l = self.leader(c)
         others = [n for n in c.nodes if n is not l]
-        with harness.Cut([l.ip], [n.ip for n in others]):
+        last0 = raft(l).get("last_index", 0)
+        with harness.CutTcpOf(l.proc.pid):
             threading.Thread(target=lambda: self.quiet_put(l), daemon=True).start()
-            time.sleep(0.08)
+            try:  # the entry is in its log (and nowhere else)
+                wait_for(lambda: raft(l).get("last_index", 0) > last0, 1, "the entry", 0.005)
+            except AssertionError:
+                pass
             l.kill9()
             watch.sample(l)
             self.plain_kills += 1
-        wait_for(lambda: self.leader(c, exclude=l) is not None, 10, "a new leader")
+            # until another leader has put its own entry there, so that what the kernel still
+            # retransmits for the dead one arrives in an older term
+            wait_for(lambda: self.leader(c, exclude=l) is not None and
+                     raft(self.leader(c, exclude=l)).get("commit", 0) > last0, 10,
+                     "a new leader with a commit of its own")
         l.env["HEARSAY_FAILPOINT"] = "log.truncated:%d" % npass
         l.start(wait=False)
         return l
@@ -259,8 +272,7 @@ class RaftCrashPoints(unittest.TestCase):
                         if not can_cut:
                             misses[point] += 1
                             continue
-                        w.pause.set()  # or the new leader compacts and sends a snapshot
-                        victim = self.provoke_truncation(c, watch, npass)
+                        victim = self.provoke_truncation(c, watch, npass, w)
                     else:
                         victim = rng.choice(c.nodes)
                         if not victim.running():
