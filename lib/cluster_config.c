@@ -1,15 +1,18 @@
 /* cluster_config.c: the replicated cluster configuration (the Raft state machine): applying
  * commands, command encoding, and (de)serializing the whole configuration for snapshots and for
- * non-seed agents. Decoders treat input as hostile (bounded tables, checked lengths, validated
- * invariants). */
+ * non-seed agents. The client sessions are in cc_session.c. Decoders treat input as hostile
+ * (bounded tables, checked lengths, validated invariants). */
 #include <string.h>
 
+#include "cc_internal.h"
 #include "hearsay/cluster_config.h"
 #include "hearsay/codec.h"
 
-#define CC_MAGIC   0x48534343u /* "HSCC" */
-#define CC_FORMAT  1
-#define CMD_FORMAT 1
+#define CC_MAGIC          0x48534343u /* "HSCC" */
+#define CC_FORMAT         1           /* without sessions */
+#define CC_FORMAT_SESSION 2           /* with sessions (snapshots) */
+#define CMD_FORMAT        1           /* no session tag */
+#define CMD_FORMAT_TAG    2           /* a session tag follows the format byte */
 
 void hs_cc_init(hs_cluster_config *c)
 {
@@ -31,6 +34,10 @@ const char *hs_cc_strerror(int rc)
         return "table full";
     case HS_CC_EPERM:
         return "not permitted";
+    case HS_CC_ESTALE:
+        return "session expired";
+    case HS_CC_ECONFLICT:
+        return "request number reused";
     }
     return "unknown error";
 }
@@ -198,14 +205,14 @@ static int apply_cmd(hs_cluster_config *c, const hs_cc_cmd *m)
     return HS_CC_EINVAL;
 }
 
-int hs_cc_apply(hs_cluster_config *c, const hs_cc_cmd *cmd)
+int hs_cc__apply_cmd(hs_cluster_config *c, const hs_cc_cmd *cmd)
 {
     int rc = apply_cmd(c, cmd);
     if (rc == HS_CC_OK) c->version++;
     return rc;
 }
 
-int hs_cc_apply_raft_conf(hs_cluster_config *c, const hs_raft_conf_change *cc)
+int hs_cc__apply_conf(hs_cluster_config *c, const hs_raft_conf_change *cc)
 {
     int rc;
     if (cc->op == HS_RAFT_ADD_SEED) {
@@ -274,7 +281,13 @@ size_t hs_cc_cmd_encode(const hs_cc_cmd *m, uint8_t *buf, size_t cap)
 {
     hs_writer w;
     hs_writer_init(&w, buf, cap);
-    hs_put_u8(&w, CMD_FORMAT);
+    if (m->tag.session) {
+        if (!hs_cc__tag_valid(&m->tag)) return 0;
+        hs_put_u8(&w, CMD_FORMAT_TAG);
+        hs_cc__put_tag(&w, &m->tag);
+    } else {
+        hs_put_u8(&w, CMD_FORMAT);
+    }
     hs_put_u8(&w, m->op);
     switch (m->op) {
     case HS_CC_SET_NAME:
@@ -315,7 +328,12 @@ int hs_cc_cmd_decode(const uint8_t *buf, size_t len, hs_cc_cmd *out)
     memset(out, 0, sizeof(*out));
     hs_reader r;
     hs_reader_init(&r, buf, len);
-    if (hs_get_u8(&r) != CMD_FORMAT) return -1;
+    uint8_t format = hs_get_u8(&r);
+    if (format == CMD_FORMAT_TAG) {
+        if (!hs_cc__get_tag(&r, &out->tag)) return -1;
+    } else if (format != CMD_FORMAT) {
+        return -1;
+    }
     out->op = hs_get_u8(&r);
     switch (out->op) {
     case HS_CC_SET_NAME:
@@ -352,15 +370,16 @@ int hs_cc_cmd_decode(const uint8_t *buf, size_t len, hs_cc_cmd *out)
 
 /* ---- whole configuration ---- */
 
-size_t hs_cc_serialize(const hs_cluster_config *c, uint8_t *buf, size_t cap)
+static size_t serialize(const hs_cluster_config *c, uint8_t *buf, size_t cap, bool sessions)
 {
     if (c->n_seeds > HS_CC_MAX_SEEDS || c->n_keys > HS_CC_MAX_KEYS || c->n_fd > HS_CC_MAX_FD ||
-        c->n_settings > HS_CC_MAX_SETTINGS || c->n_removed > HS_CC_MAX_REMOVED)
+        c->n_settings > HS_CC_MAX_SETTINGS || c->n_removed > HS_CC_MAX_REMOVED ||
+        c->n_sessions > HS_CC_MAX_SESSIONS)
         return 0;
     hs_writer w;
     hs_writer_init(&w, buf, cap);
     hs_put_u32(&w, CC_MAGIC);
-    hs_put_u8(&w, CC_FORMAT);
+    hs_put_u8(&w, sessions ? CC_FORMAT_SESSION : CC_FORMAT);
     hs_put_u64(&w, c->version);
     put_name(&w, c->cluster_name);
     hs_put_u8(&w, (uint8_t)c->n_seeds);
@@ -374,7 +393,18 @@ size_t hs_cc_serialize(const hs_cluster_config *c, uint8_t *buf, size_t cap)
     for (uint32_t i = 0; i < c->n_settings; i++) put_kv(&w, &c->settings[i]);
     hs_put_u16(&w, (uint16_t)c->n_removed);
     for (uint32_t i = 0; i < c->n_removed; i++) put_name(&w, c->removed[i]);
+    if (sessions) hs_cc__put_sessions(&w, c);
     return w.ok ? w.len : 0;
+}
+
+size_t hs_cc_serialize(const hs_cluster_config *c, uint8_t *buf, size_t cap)
+{
+    return serialize(c, buf, cap, false);
+}
+
+size_t hs_cc_serialize_snapshot(const hs_cluster_config *c, uint8_t *buf, size_t cap)
+{
+    return serialize(c, buf, cap, true);
 }
 
 static bool kv_unique(const hs_cc_kv *t, uint32_t n)
@@ -407,7 +437,9 @@ int hs_cc_deserialize(const uint8_t *buf, size_t len, hs_cluster_config *out)
     hs_cc_init(out);
     hs_reader r;
     hs_reader_init(&r, buf, len);
-    if (hs_get_u32(&r) != CC_MAGIC || hs_get_u8(&r) != CC_FORMAT) goto fail;
+    if (hs_get_u32(&r) != CC_MAGIC) goto fail;
+    uint8_t format = hs_get_u8(&r);
+    if (format != CC_FORMAT && format != CC_FORMAT_SESSION) goto fail;
     out->version = hs_get_u64(&r);
     hs_get_str8(&r, out->cluster_name, sizeof(out->cluster_name), false);
     out->n_seeds = hs_get_u8(&r);
@@ -430,6 +462,7 @@ int hs_cc_deserialize(const uint8_t *buf, size_t len, hs_cluster_config *out)
     if (out->n_removed > HS_CC_MAX_REMOVED) goto fail;
     for (uint32_t i = 0; i < out->n_removed && r.ok; i++)
         hs_get_str8(&r, out->removed[i], sizeof(out->removed[i]), true);
+    if (format == CC_FORMAT_SESSION && !hs_cc__get_sessions(&r, out)) goto fail;
     if (!r.ok || hs_reader_left(&r) != 0 || !validate(out)) goto fail;
     return 0;
 fail:

@@ -116,6 +116,13 @@ static size_t make_ad(const hs_envelope *e, const uint8_t hdr[HS_ENV_HEADER_BYTE
 hs_env_result hs_env_seal(const hs_envelope *e, const uint8_t *nonce, const uint8_t *payload,
                           size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
+    return hs_env_seal_with(e, 0, nonce, payload, len, 0, out, cap, out_len);
+}
+
+hs_env_result hs_env_seal_with(const hs_envelope *e, size_t key, const uint8_t *nonce,
+                               const uint8_t *payload, size_t len, size_t min_len, uint8_t *out,
+                               size_t cap, size_t *out_len)
+{
     if (e->insecure) {
         if (cap < HS_ENV_PLAIN_OVERHEAD || len > cap - HS_ENV_PLAIN_OVERHEAD) return HS_ENV_NO_ROOM;
         out[0] = HS_ENV_VERSION;
@@ -125,23 +132,36 @@ hs_env_result hs_env_seal(const hs_envelope *e, const uint8_t *nonce, const uint
         *out_len = HS_ENV_PLAIN_OVERHEAD + len;
         return HS_ENV_OK;
     }
-    if (e->key_count == 0) return HS_ENV_UNKNOWN_KEY;
-    if (cap < HS_ENV_SEALED_OVERHEAD || len > cap - HS_ENV_SEALED_OVERHEAD) return HS_ENV_NO_ROOM;
+    if (e->key_count == 0 || key >= e->key_count) return HS_ENV_UNKNOWN_KEY;
+    /* padding: k zero bytes and the byte k after the payload, so the total is min_len */
+    size_t pad = 0;
+    if (min_len > HS_ENV_SEALED_OVERHEAD + len) {
+        pad = min_len - HS_ENV_SEALED_OVERHEAD - len;
+        if (pad > 256) pad = 256;
+    }
+    if (cap < HS_ENV_SEALED_OVERHEAD || len + pad > cap - HS_ENV_SEALED_OVERHEAD)
+        return HS_ENV_NO_ROOM;
     uint8_t *hdr = out;
     hdr[0] = HS_ENV_VERSION;
-    hdr[1] = HS_ENV_FLAG_SEALED;
-    memcpy(hdr + 2, e->key_ids[0], HS_ENV_KEY_ID_BYTES);
+    hdr[1] = HS_ENV_FLAG_SEALED | (pad ? HS_ENV_FLAG_PADDED : 0);
+    memcpy(hdr + 2, e->key_ids[key], HS_ENV_KEY_ID_BYTES);
     uint8_t *np = out + HS_ENV_HEADER_BYTES;
     if (nonce)
         memcpy(np, nonce, HS_ENV_NONCE_BYTES);
     else
         randombytes_buf(np, HS_ENV_NONCE_BYTES);
+    uint8_t *c = np + HS_ENV_NONCE_BYTES;
+    /* the plaintext is built in place (encryption may run in place) */
+    if (len) memmove(c, payload, len);
+    if (pad) {
+        memset(c + len, 0, pad - 1);
+        c[len + pad - 1] = (uint8_t)(pad - 1);
+    }
     uint8_t ad[HS_ENV_HEADER_BYTES + HS_ENV_CLUSTER_MAX];
     size_t adlen = make_ad(e, hdr, ad);
     unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + HS_ENV_HEADER_BYTES + HS_ENV_NONCE_BYTES,
-                                               &clen, payload, len, ad, adlen, NULL, np,
-                                               e->keys[0]);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(c, &clen, c, len + pad, ad, adlen, NULL, np,
+                                               e->keys[key]);
     *out_len = HS_ENV_HEADER_BYTES + HS_ENV_NONCE_BYTES + (size_t)clen;
     return HS_ENV_OK;
 }
@@ -149,12 +169,33 @@ hs_env_result hs_env_seal(const hs_envelope *e, const uint8_t *nonce, const uint
 hs_env_result hs_env_open(const hs_envelope *e, const uint8_t *in, size_t len, uint8_t *out,
                           size_t cap, size_t *out_len)
 {
+    size_t key;
+    return hs_env_open_key(e, in, len, out, cap, out_len, &key);
+}
+
+/* Removes the padding of a padded plaintext: 0, or -1 if it is not well formed. */
+static int unpad(const uint8_t *p, size_t *len)
+{
+    if (*len == 0) return -1;
+    size_t k = p[*len - 1];
+    if (k + 1 > *len) return -1;
+    for (size_t i = *len - 1 - k; i < *len - 1; i++)
+        if (p[i]) return -1;
+    *len -= k + 1;
+    return 0;
+}
+
+hs_env_result hs_env_open_key(const hs_envelope *e, const uint8_t *in, size_t len, uint8_t *out,
+                              size_t cap, size_t *out_len, size_t *key)
+{
     *out_len = 0;
+    *key = 0;
     if (len < 2) return HS_ENV_TOO_SHORT;
     if (in[0] != HS_ENV_VERSION) return HS_ENV_BAD_VERSION;
-    if (in[1] & ~HS_ENV_FLAG_SEALED) return HS_ENV_BAD_VERSION;
+    if (in[1] & ~(HS_ENV_FLAG_SEALED | HS_ENV_FLAG_PADDED)) return HS_ENV_BAD_VERSION;
     bool sealed = (in[1] & HS_ENV_FLAG_SEALED) != 0;
     if (!sealed) {
+        if (in[1] & HS_ENV_FLAG_PADDED) return HS_ENV_BAD_VERSION;
         if (!e->insecure) return HS_ENV_PLAINTEXT_REJECTED;
         if (len < HS_ENV_PLAIN_OVERHEAD) return HS_ENV_TOO_SHORT;
         if (sodium_memcmp(in + 2, e->label, HS_ENV_LABEL_BYTES) != 0) return HS_ENV_WRONG_CLUSTER;
@@ -180,7 +221,11 @@ hs_env_result hs_env_open(const hs_envelope *e, const uint8_t *in, size_t len, u
         unsigned long long mlen = 0;
         if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, NULL, c, clen, ad, adlen, nonce,
                                                        e->keys[i]) == 0) {
-            *out_len = (size_t)mlen;
+            size_t n = (size_t)mlen;
+            /* authenticated, so a bad padding is the sender's bug, not tampering */
+            if ((in[1] & HS_ENV_FLAG_PADDED) && unpad(out, &n) != 0) return HS_ENV_BAD_VERSION;
+            *out_len = n;
+            *key = i;
             return HS_ENV_OK;
         }
     }

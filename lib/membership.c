@@ -75,6 +75,7 @@ hs_node *hs_node_new(const hs_config *cfg, hs_tags tags, uint32_t incarnation, u
     hs_node *n = calloc(1, sizeof(*n));
     if (!n) return NULL;
     n->cfg = *cfg;
+    hs_tombs_init(n);
     n->rng.s = seed;
     n->now = now_ms;
     n->self = hs_table_add(n, cfg->name, &cfg->addr);
@@ -115,6 +116,7 @@ void hs_node_free(hs_node *n)
     free(n->ring);
     free(n->suspects);
     hs_bcast_free(n);
+    hs_tombs_free(n);
     free(n->join_addrs);
     free(n->out);
     free(n->events);
@@ -289,6 +291,7 @@ void hs_node_receive(hs_node *n, uint64_t now_ms, const hs_addr *from, const uin
         n->stats.drop_malformed++;
         return;
     }
+    n->ntomb_answer = 0;
     hs_reader r;
     hs_reader_init(&r, data, len);
     uint8_t type = hs_get_u8(&r);
@@ -325,11 +328,19 @@ void hs_node_receive(hs_node *n, uint64_t now_ms, const hs_addr *from, const uin
     case HS_MSG_REACH_ACK:
         hs_recv_reach(n, from, &r, type);
         break;
+    case HS_MSG_TOMBS:
+        hs_recv_tombs(n, &r);
+        break;
     default:
         n->stats.drop_unknown_type++;
         return;
     }
-    if (!r.ok || hs_reader_left(&r) != 0) n->stats.drop_malformed++;
+    if (!r.ok || hs_reader_left(&r) != 0) {
+        n->stats.drop_malformed++;
+        return;
+    }
+    /* whoever told us of a reaped member below its tombstone learns the tombstone */
+    hs_tombs_answer(n, from, len);
 }
 
 static void reap(hs_node *n)
@@ -341,6 +352,7 @@ static void reap(hs_node *n)
                                                 : 0;
         if (m != n->self && limit && n->now - m->status_since >= limit) {
             hs_event_push(n, HS_EV_REAP, m, (hs_status)m->status);
+            hs_tomb_bury(n, m);
             hs_table_remove(n, m);
             continue;
         }
@@ -372,6 +384,7 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
     if (n->now >= n->housekeeping_at) {
         n->housekeeping_at = n->now + 1000;
         reap(n);
+        hs_tombs_expire(n);
     }
 }
 

@@ -5,7 +5,8 @@
  *   - push: while updates are pending, a Gossip message goes to `fanout` random members
  *     every gossip interval, and at once when something new arrives (infect-and-forward);
  *   - Meet: full-state exchange in one round trip, used to join and, every sync interval
- *     (scaled with N so the bytes per second stay flat), as anti-entropy;
+ *     (scaled with N so the bytes per second stay flat), as anti-entropy; each Meet is
+ *     followed by one datagram of our tombstones (member_tombs.c);
  *   - revive: now and then a Ping to a random failed member, so healed partitions and
  *     members that came back are found even when nobody else talks to them. */
 #include <stdlib.h>
@@ -174,6 +175,7 @@ void hs_send_meet(hs_node *n, const hs_addr *to, uint8_t type, bool join)
         return;
     }
     hs_emit(n, to, buf, w.len);
+    hs_send_tombs(n, to); /* the rest of our state: the reaped members we keep refusing */
     n->stats.syncs++;
 }
 

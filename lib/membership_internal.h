@@ -81,6 +81,21 @@ typedef struct hs_relay {
     bool used;
 } hs_relay;
 
+/* What we keep of a reaped member (member_tombs.c): its last incarnation and status, so no
+ * entry at or below them brings it back. The table is a min-heap by expiry plus a name index. */
+typedef struct hs_tomb {
+    uint64_t hash;    /* hs_hash_str(name) */
+    uint64_t expires; /* local time it is forgotten: made + lifetime (one learnt from a peer
+                         is shortened by the age it had there) */
+    uint32_t seq;     /* arrival order: breaks ties of expires, so the first in is the first out */
+    uint32_t slot;    /* its place in the name index */
+    uint32_t inc;
+    uint8_t status; /* HS_FAILED or HS_LEFT */
+    char name[HS_NAME_MAX + 1];
+} hs_tomb;
+
+#define HS_MAX_TOMB_ANSWERS 16 /* tombstones named in one answer to a stale message */
+
 #define HS_BCAST_LEVELS 256 /* retransmission counts are capped below this */
 
 /* One level of the gossip queue: members whose update has the same number of sends left. */
@@ -154,6 +169,18 @@ struct hs_node {
     uint64_t sync_at, revive_at, housekeeping_at;
     uint32_t catchup_syncs; /* quick anti-entropy rounds left after we were declared failed */
 
+    /* tombstones of reaped members (member_tombs.c) */
+    hs_tomb *tombs; /* min-heap by (expires, seq): the oldest on top */
+    size_t ntombs, tombs_cap;
+    uint32_t *tomb_index; /* open addressing by name hash: heap position + 1, 0 empty */
+    size_t tomb_index_cap;
+    uint32_t tomb_seq;
+    uint64_t tomb_life_ms; /* cfg.tombstone_ms, or its default */
+    uint32_t tomb_max;     /* cfg.max_tombstones, or its default */
+    /* tombstones to tell the sender of the message being handled (it knows less) */
+    char tomb_answer[HS_MAX_TOMB_ANSWERS][HS_NAME_MAX + 1];
+    size_t ntomb_answer;
+
     /* joining */
     hs_addr *join_addrs;
     size_t njoin;
@@ -183,6 +210,28 @@ bool hs_is_observer(const hs_node *n, const hs_member *subject, uint64_t who_has
 /* Our subjects: our K ring successors. Returns how many. */
 size_t hs_subjects(const hs_node *n, hs_member **out, size_t max);
 hs_member *hs_random_live(hs_node *n, const hs_member *exclude1, const hs_member *exclude2);
+
+/* member_tombs.c */
+void hs_tombs_init(hs_node *n);
+void hs_tombs_free(hs_node *n);
+/* Keeps a tombstone of m, which is about to be reaped. */
+void hs_tomb_bury(hs_node *n, const hs_member *m);
+/* An entry about a name not in the table: true if a tombstone refuses it (its incarnation is
+ * at or below the tombstone's; the sender is told if it knows less). An entry above the
+ * tombstone's incarnation (the member started again) forgets the tombstone. */
+bool hs_tomb_refuses(hs_node *n, const char *name, uint32_t inc, uint8_t status);
+/* A Ping or Pong whose sender is not in the table: tells it its tombstone if it claims to be
+ * alive at or below the tombstone's incarnation (the member started again and must refute). */
+void hs_tomb_check_sender(hs_node *n, const char *name, uint32_t inc);
+/* Drops the tombstones older than their lifetime. */
+void hs_tombs_expire(hs_node *n);
+/* Sends `to` the tombstones that fit one datagram (all of them, or a window starting at a
+ * random one), nothing if we hold none: part of the full-state exchange. */
+void hs_send_tombs(hs_node *n, const hs_addr *to);
+void hs_recv_tombs(hs_node *n, hs_reader *r);
+/* Sends the sender of the message just handled the tombstones it did not know, in one
+ * datagram no larger than that message (request_len); then forgets the list. */
+void hs_tombs_answer(hs_node *n, const hs_addr *to, size_t request_len);
 
 /* membership.c: outputs */
 void hs_emit(hs_node *n, const hs_addr *to, uint8_t *data, size_t len);

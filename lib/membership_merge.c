@@ -3,7 +3,8 @@
  *   - a higher incarnation always wins;
  *   - at the same incarnation, left > failed > alive (suspicion is local, never gossiped);
  *   - anything that says we ourselves are failed or left, or knows a higher incarnation of
- *     ours, is refuted by taking a higher incarnation and gossiping that we are alive. */
+ *     ours, is refuted by taking a higher incarnation and gossiping that we are alive;
+ *   - a name reaped from the table comes back only above its tombstone's incarnation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,8 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e)
     hs_member *m = hs_table_find(n, e->name);
     if (m == n->self) return merge_self(n, e);
     if (!m) {
+        /* reaped: only the member itself, at a new incarnation, brings the name back */
+        if (hs_tomb_refuses(n, e->name, e->inc, e->status)) return false;
         m = hs_table_add(n, e->name, &e->addr);
         if (!m) return false;
         m->inc = e->inc;

@@ -309,7 +309,9 @@ static hs_member *read_sender(hs_node *n, hs_reader *r, uint32_t *inc, uint64_t 
         r->ok = false;
         return NULL;
     }
-    return hs_table_find(n, name);
+    hs_member *m = hs_table_find(n, name);
+    if (!m) hs_tomb_check_sender(n, name, *inc);
+    return m;
 }
 
 void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)

@@ -785,7 +785,7 @@ int hs_raft_propose_conf(hs_raft *r, const hs_raft_conf_change *cc, uint64_t *in
         return HS_RAFT_EBUSY;
     hs_raft_conf tmp = r->conf;
     if (hs_raft_conf_apply(&tmp, cc)) return HS_RAFT_EINVAL;
-    uint8_t buf[128];
+    uint8_t buf[160];
     size_t n = hs_raft_conf_change_encode(cc, buf, sizeof(buf));
     if (!n) return HS_RAFT_EINVAL;
     uint64_t idx;

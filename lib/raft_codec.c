@@ -250,8 +250,13 @@ size_t hs_raft_conf_change_encode(const hs_raft_conf_change *cc, uint8_t *buf, s
     hs_writer w;
     hs_writer_init(&w, buf, cap);
     if (cc->op != HS_RAFT_ADD_SEED && cc->op != HS_RAFT_REMOVE_SEED) return 0;
+    if (cc->tag_len > HS_RAFT_CONF_TAG_MAX) return 0;
     hs_put_u8(&w, cc->op);
     put_peer(&w, &cc->peer);
+    if (cc->tag_len) { /* optional: absent when empty, so the encoding stays canonical */
+        hs_put_u8(&w, cc->tag_len);
+        hs_put_bytes(&w, cc->tag, cc->tag_len);
+    }
     return w.ok ? w.len : 0;
 }
 
@@ -262,6 +267,12 @@ int hs_raft_conf_change_decode(const uint8_t *buf, size_t len, hs_raft_conf_chan
     hs_reader_init(&r, buf, len);
     out->op = hs_get_u8(&r);
     get_peer(&r, &out->peer);
+    if (r.ok && hs_reader_left(&r) > 0) {
+        out->tag_len = hs_get_u8(&r);
+        const uint8_t *t = hs_get_bytes(&r, out->tag_len);
+        if (out->tag_len == 0 || out->tag_len > HS_RAFT_CONF_TAG_MAX) r.ok = false;
+        if (r.ok && t) memcpy(out->tag, t, out->tag_len);
+    }
     if (!r.ok || hs_reader_left(&r) != 0) return -1;
     if (out->op != HS_RAFT_ADD_SEED && out->op != HS_RAFT_REMOVE_SEED) return -1;
     return 0;

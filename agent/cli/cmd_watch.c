@@ -55,6 +55,15 @@ static int handle_line(stream *s, const char *line, size_t len)
         json_decref(e);
         return 0;
     }
+    /* The agent's last line to a watcher that fell behind its event buffer (docs/api.md). */
+    if (!strcmp(hs_jstr(e, "event", ""), "lagged")) {
+        long long resume = hs_jint(e, "resume_since", -1);
+        hs_err("fell behind the agent's event buffer: %lld events lost after event %lld",
+               hs_jint(e, "missed", 0), resume);
+        if (resume >= 0) s->last_id = resume;
+        json_decref(e);
+        return 0;
+    }
     /* The agent only sends ids above ?since=, so a smaller one means it restarted and
      * numbers its events from 1 again: show it and follow the new numbering. */
     long long id = hs_jint(e, "id", -1);

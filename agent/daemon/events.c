@@ -1,7 +1,11 @@
 /* events.c: the event feed. Membership events become EVENT JSON lines (docs/api.md) with
- * increasing ids, kept in a bounded in-memory ring for `?since=ID`, and pushed as chunks to
- * every open GET /v1/events stream (bounded number of streams; a stream whose client does
- * not read is dropped rather than buffered without limit). */
+ * increasing ids, kept in a ring of the last RING_SIZE for `?since=ID` and for the open
+ * GET /v1/events streams: each stream is a cursor into the ring, and the agent queues at most
+ * STREAM_BUFFER bytes for it, the next lines when the client has taken those. A stream whose
+ * next event has left the ring (its client fell more than RING_SIZE events behind) ends with
+ * a last line {"event":"lagged","missed":N,"resume_since":ID} and is closed LAG_GRACE_MS
+ * later if the client has not read it by then. Streams take slots of http_slots.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,20 +19,25 @@
 #include "json_util.h"
 #include "log.h"
 
-#define RING_SIZE      1024
-#define STREAMS_MAX    64
-#define STREAM_BACKLOG (1024 * 1024) /* bytes queued to a slow stream before it is cut */
+#define RING_SIZE     1024
+#define STREAM_BUFFER (64 * 1024) /* bytes queued in the agent for one stream, at most */
+#define LAG_GRACE_MS  5000        /* for a lagged stream's client to read its last line */
 
 typedef struct stream {
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
-    struct stream *prev, *next;
+    hsd_peer peer;
+    uint64_t next; /* id of the next event to queue */
+    bool ending;   /* lagged: the last line is queued, the request ended */
+    struct stream *prev, *next_s;
 } stream;
 
 struct hsd_events {
     char *ring[RING_SIZE]; /* JSON line including '\n' */
+    size_t ring_len[RING_SIZE];
     uint64_t ring_id[RING_SIZE];
-    uint64_t next_id; /* id of the next event; the first is start time in ms * 1000 + 1 */
+    uint64_t first_id; /* of this run: the start time in ms * 1000 + 1 */
+    uint64_t next_id;  /* id of the next event */
     stream *streams;
     unsigned nstreams;
 };
@@ -66,17 +75,19 @@ int hsd_events_init(hsd *d)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     d->events->next_id = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000000 * 1000 + 1;
+    d->events->first_id = d->events->next_id;
     return 0;
 }
 
 static void stream_unlink(hsd *d, stream *s)
 {
     if (s->prev)
-        s->prev->next = s->next;
+        s->prev->next_s = s->next_s;
     else
-        d->events->streams = s->next;
-    if (s->next) s->next->prev = s->prev;
+        d->events->streams = s->next_s;
+    if (s->next_s) s->next_s->prev = s->prev;
     d->events->nstreams--;
+    hsd_slot_put(HSD_SLOT_STREAM, &s->peer);
     free(s);
 }
 
@@ -86,7 +97,7 @@ void hsd_events_free(hsd *d)
     while (d->events->streams) {
         stream *s = d->events->streams;
         evhttp_connection_set_closecb(s->evcon, NULL, NULL);
-        evhttp_send_reply_end(s->req);
+        if (!s->ending) evhttp_send_reply_end(s->req);
         stream_unlink(d, s);
     }
     for (size_t i = 0; i < RING_SIZE; i++) free(d->events->ring[i]);
@@ -94,24 +105,81 @@ void hsd_events_free(hsd *d)
     d->events = NULL;
 }
 
-static void send_line(stream *s, const char *line)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (!b) return;
-    evbuffer_add(b, line, strlen(line));
-    evhttp_send_reply_chunk(s->req, b);
-    evbuffer_free(b);
-}
-
-static size_t backlog(stream *s)
-{
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
-}
-
 unsigned hsd_events_streams(const hsd *d)
 {
     return d->events ? d->events->nstreams : 0;
+}
+
+/* The oldest event id the ring still holds (or would hold, before it is full). */
+static uint64_t oldest_id(const struct hsd_events *E)
+{
+    return E->next_id - E->first_id > RING_SIZE ? E->next_id - RING_SIZE : E->first_id;
+}
+
+static void pump(hsd *d, stream *s);
+
+/* evhttp: everything queued on a stream's connection has gone to the socket. */
+static void on_drained(struct evhttp_connection *evcon, void *arg)
+{
+    hsd *d = arg;
+    for (stream *s = d->events->streams; s; s = s->next_s)
+        if (s->evcon == evcon) {
+            pump(d, s);
+            return;
+        }
+}
+
+/* The client fell out of the ring: the last line, the end of the reply, and a deadline for
+ * the client to read them (http_conns.c closes the connection then). s may be freed here. */
+static void lag(hsd *d, stream *s, uint64_t oldest)
+{
+    struct hsd_events *E = d->events;
+    d->c.events_lagged++;
+    s->ending = true;
+    log_warn("events: dropping a stream of uid %lu that is %llu events behind (%llu lost)",
+             (unsigned long)s->peer.uid, (unsigned long long)(E->next_id - s->next),
+             (unsigned long long)(oldest - s->next));
+    struct evbuffer *b = evbuffer_new();
+    if (b) {
+        evbuffer_add_printf(b,
+                            "{\"event\":\"lagged\",\"missed\":%llu,\"resume_since\":%llu,"
+                            "\"time_ms\":%llu}\n",
+                            (unsigned long long)(oldest - s->next),
+                            (unsigned long long)(s->next - 1), (unsigned long long)hsd_unix_ms());
+        evhttp_send_reply_chunk(s->req, b);
+        evbuffer_free(b);
+    }
+    struct evhttp_request *req = s->req;
+    hsd_http_conn_deadline(req, LAG_GRACE_MS);
+    evhttp_send_reply_end(req); /* "Connection: close": evhttp closes once it is written */
+}
+
+/* Queues the stream's next events, up to STREAM_BUFFER bytes queued in all. */
+static void pump(hsd *d, stream *s)
+{
+    struct hsd_events *E = d->events;
+    if (s->ending) return;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+    if (!bev) return;
+    /* bytes the client sends on a stream are of no use; keep reading them to see its EOF */
+    evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+    uint64_t oldest = oldest_id(E);
+    if (s->next < oldest) {
+        lag(d, s, oldest);
+        return;
+    }
+    size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
+    if (s->next == E->next_id || queued >= STREAM_BUFFER) return;
+    struct evbuffer *b = evbuffer_new();
+    if (!b) return;
+    for (; s->next < E->next_id && queued < STREAM_BUFFER; s->next++) {
+        size_t slot = (size_t)(s->next % RING_SIZE);
+        if (!E->ring[slot] || E->ring_id[slot] != s->next) continue; /* never stored (OOM) */
+        evbuffer_add(b, E->ring[slot], E->ring_len[slot]);
+        queued += E->ring_len[slot];
+    }
+    if (evbuffer_get_length(b)) evhttp_send_reply_chunk_with_cb(s->req, b, on_drained, d);
+    evbuffer_free(b);
 }
 
 void hsd_events_publish(hsd *d, const hs_event *ev)
@@ -157,75 +225,91 @@ void hsd_events_publish(hsd *d, const hs_event *ev)
     size_t slot = (size_t)(id % RING_SIZE);
     free(E->ring[slot]);
     E->ring[slot] = line;
+    E->ring_len[slot] = n + 1;
     E->ring_id[slot] = id;
 
     for (stream *s = E->streams, *next; s; s = next) {
-        next = s->next;
-        if (backlog(s) > STREAM_BACKLOG) {
-            log_warn("dropping an events stream that does not read");
-            struct evhttp_connection *evcon = s->evcon;
-            evhttp_connection_set_closecb(evcon, NULL, NULL);
-            stream_unlink(d, s);
-            evhttp_connection_free(evcon);
-            continue;
-        }
-        send_line(s, line);
+        next = s->next_s;
+        pump(d, s);
     }
 }
 
 static void on_stream_close(struct evhttp_connection *evcon, void *arg)
 {
-    (void)evcon;
     hsd *d = arg;
-    for (stream *s = d->events->streams; s; s = s->next)
+    for (stream *s = d->events->streams; s; s = s->next_s)
         if (s->evcon == evcon) {
             /* when the client went away, evhttp has detached the unfinished request and
-             * leaves freeing it to us; otherwise the connection frees it */
-            struct evhttp_request *req = s->req;
+             * leaves freeing it to us; otherwise (and once the reply ended) the connection
+             * frees it */
+            struct evhttp_request *req = s->ending ? NULL : s->req;
             stream_unlink(d, s);
-            if (evhttp_request_get_connection(req) == NULL) evhttp_send_reply_end(req);
+            if (req && evhttp_request_get_connection(req) == NULL) evhttp_send_reply_end(req);
             return;
         }
+}
+
+static void refuse(struct evhttp_request *req, const char *msg)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        evhttp_send_error(req, 503, NULL);
+        return;
+    }
+    json_t *o = json_pack("{s:s}", "error", msg);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    evbuffer_add_printf(b, "%s\n", text ? text : "{\"error\":\"too many event streams\"}");
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, 503, "Service Unavailable", b);
+    evbuffer_free(b);
 }
 
 void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool have_since)
 {
     struct hsd_events *E = d->events;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    if (E->nstreams >= STREAMS_MAX || !evcon) {
-        struct evbuffer *b = evbuffer_new();
-        evbuffer_add_printf(b, "{\"error\":\"too many event streams\"}\n");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "application/json");
-        evhttp_send_reply(req, 503, "Service Unavailable", b);
-        evbuffer_free(b);
+    hsd_peer peer;
+    if (!evcon || !hsd_http_peer(req, &peer)) {
+        refuse(req, "cannot tell who is connected");
+        return;
+    }
+    int why = hsd_slot_take(HSD_SLOT_STREAM, &peer);
+    if (why != HSD_SLOT_OK) {
+        char msg[200];
+        hsd_slot_refusal(HSD_SLOT_STREAM, why, &peer, msg, sizeof(msg));
+        refuse(req, msg);
         return;
     }
     stream *s = calloc(1, sizeof(*s));
     if (!s) {
+        hsd_slot_put(HSD_SLOT_STREAM, &peer);
         evhttp_send_error(req, 500, NULL);
         return;
     }
     s->req = req;
     s->evcon = evcon;
-    s->next = E->streams;
-    if (s->next) s->next->prev = s;
+    s->peer = peer;
+    s->next_s = E->streams;
+    if (s->next_s) s->next_s->prev = s;
     E->streams = s;
     E->nstreams++;
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/x-ndjson");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
+    /* the first event to send: the oldest buffered one after ?since=, else the next one */
+    s->next = E->next_id;
+    if (have_since) {
+        uint64_t oldest = oldest_id(E);
+        s->next = since < oldest ? oldest : since < E->next_id ? since + 1 : E->next_id;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/x-ndjson");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_add_header(h, "Connection", "close"); /* a stream ends its connection */
     evhttp_send_reply_start(req, 200, "OK");
-    /* a stream lives until the client goes away: no idle timeouts on it */
+    /* a stream lives until the client goes away or lags: no idle timeout, no deadline */
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     if (bev) bufferevent_set_timeouts(bev, NULL, NULL);
+    hsd_http_conn_deadline(req, 0);
     evhttp_connection_set_closecb(evcon, on_stream_close, d);
-    if (have_since) {
-        uint64_t first = E->next_id > RING_SIZE ? E->next_id - RING_SIZE : 1;
-        if (since + 1 > first) first = since + 1;
-        for (uint64_t id = first; id < E->next_id; id++) {
-            size_t slot = (size_t)(id % RING_SIZE);
-            if (E->ring[slot] && E->ring_id[slot] == id) send_line(s, E->ring[slot]);
-        }
-    }
+    pump(d, s);
 }

@@ -1,6 +1,7 @@
 /* http_api.c: the HTTP/1.1 + JSON API of docs/api.md on the unix socket (libevent evhttp).
  * Creates the socket itself (stale socket removed, mode 0660), bounds header and body size
- * and connection time, and routes requests to the handlers in http_*.c. */
+ * (connections, their deadlines and fair shares: http_conns.c) and routes requests to the
+ * handlers in http_*.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_MAX_BODY    65536
-#define HTTP_TIMEOUT_S   10
+#define HTTP_TIMEOUT_S   10  /* idle: no byte read or written (absolute deadlines: http_conns.c) */
+#define LISTEN_BACKLOG   512 /* connects queued: a burst waits; deeper, a flood delays more */
 
 void hsd_http_json(struct evhttp_request *req, int code, json_t *obj)
 {
@@ -106,6 +108,7 @@ static void api_events(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     hsd *d = arg;
+    if (!hsd_http_conn_begin(req)) return;
     d->c.http_requests++;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -247,7 +250,7 @@ int hsd_http_open(hsd *d)
         unlink(path);
         return -1;
     }
-    if (listen(fd, 64) != 0) {
+    if (listen(fd, LISTEN_BACKLOG) != 0) {
         log_err("listen %s: %s", path, strerror(errno));
         close(fd);
         return -1;
@@ -270,8 +273,8 @@ int hsd_http_open(hsd *d)
         close(fd);
         return -1;
     }
-    if (hsd_http_conns_init(d, bound) != 0) { /* the connection cap (http_conns.c) */
-        log_err("cannot set up the connection cap of %s", path);
+    if (hsd_http_conns_init(d, bound) != 0) { /* admission and deadlines (http_conns.c) */
+        log_err("cannot set up the connection limits of %s", path);
         return -1;
     }
     d->http_fd = fd;

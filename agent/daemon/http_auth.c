@@ -2,7 +2,8 @@
  * The socket's group (--socket-group) decides who may connect and read; changing requests
  * (every method but GET/HEAD) need uid 0, the daemon's own uid, or membership of
  * --admin-group, checked on the peer credentials of the connection (SO_PEERCRED, plus
- * SO_PEERGROUPS or the peer's /proc/PID/status "Groups:" line for supplementary groups). */
+ * SO_PEERGROUPS or the peer's /proc/PID/status "Groups:" line for supplementary groups).
+ * The same peers are the privileged ones of the API's fair shares (http_slots.c). */
 #include <errno.h>
 #include <grp.h>
 #include <stdio.h>
@@ -101,18 +102,28 @@ static int peer_has_group(int fd, const struct ucred *cr, gid_t gid)
     return proc_has_group(cr->pid, gid);
 }
 
+int hsd_auth_peer(int fd, hsd_peer *out)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || len != sizeof(cr))
+        return -1;
+    out->uid = cr.uid;
+    out->privileged = cr.uid == 0 || cr.uid == geteuid() ||
+                      (g_admin_gid != (gid_t)-1 && peer_has_group(fd, &cr, g_admin_gid));
+    return 0;
+}
+
 bool hsd_auth_may_change(hsd *d, struct evhttp_request *req)
 {
     (void)d;
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
     struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
     int fd = bev ? (int)bufferevent_getfd(bev) : -1;
-    struct ucred cr;
-    socklen_t len = sizeof(cr);
+    hsd_peer p;
     bool ok = false;
-    if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && len == sizeof(cr))
-        ok = cr.uid == 0 || cr.uid == geteuid() ||
-             (g_admin_gid != (gid_t)-1 && peer_has_group(fd, &cr, g_admin_gid));
+    if (hsd_auth_peer(fd, &p) == 0)
+        ok = p.privileged;
     else
         log_warn("API: cannot read the peer credentials: %s", strerror(errno));
     if (ok) return true;

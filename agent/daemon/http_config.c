@@ -1,7 +1,7 @@
 /* http_config.c: the configuration endpoints of docs/api.md: GET /v1/config,
- * GET|PUT /v1/config/KEY (consistent reads and writes go through the Raft leader and answer once
- * committed), POST /v1/raft/add-seed and /v1/raft/remove-seed. The work is done by the
- * operations of config_sync.c; this file parses requests and shapes answers. */
+ * GET|PUT|DELETE /v1/config/KEY (consistent reads and changes go through the Raft leader and
+ * answer once committed), POST /v1/raft/add-seed and /v1/raft/remove-seed. The work is done by
+ * the operations of config_sync.c; this file parses requests and shapes answers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +22,10 @@ static const char *result_msg(int result)
         return "refused by the cluster configuration";
     case HSD_OP_NOTFOUND:
         return "not found";
+    case HSD_OP_EXPIRED:
+        return "outcome unknown: the request's session was forgotten (check, then retry)";
+    case HSD_OP_CONFLICT:
+        return "the Idempotency-Key was used for a different request";
     default:
         return "not committed in time";
     }
@@ -39,8 +43,9 @@ void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
         int code = result == HSD_OP_BUSY       ? 409
                    : result == HSD_OP_INVALID  ? 400
                    : result == HSD_OP_NOTFOUND ? 404
+                   : result == HSD_OP_CONFLICT ? 422
                                                : 503;
-        if (kind == HSD_OP_READ && result == HSD_OP_NOTFOUND) {
+        if ((kind == HSD_OP_READ || kind == HSD_OP_DELETE) && result == HSD_OP_NOTFOUND) {
             hsd_http_error(req, 404, "no such key");
             return;
         }
@@ -53,7 +58,10 @@ void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
         json_object_set_new(o, "op", json_string(kind == HSD_OP_ADD_SEED ? "add" : "remove"));
     } else {
         json_object_set_new(o, "key", hsd_json_str(key));
-        json_object_set_new(o, "value", hsd_json_str(value ? value : ""));
+        if (kind == HSD_OP_DELETE)
+            json_object_set_new(o, "deleted", json_true());
+        else
+            json_object_set_new(o, "value", hsd_json_str(value ? value : ""));
     }
     json_object_set_new(o, "version", json_integer((json_int_t)version));
     hsd_http_json(req, 200, o);
@@ -116,12 +124,17 @@ void hsd_api_config(hsd *d, struct evhttp_request *req, const char *path, struct
             hsd_http_error(req, 405, "use GET");
         return;
     }
-    if (!get && m != EVHTTP_REQ_PUT) {
-        hsd_http_error(req, 405, "use GET or PUT");
+    if (!get && m != EVHTTP_REQ_PUT && m != EVHTTP_REQ_DELETE) {
+        hsd_http_error(req, 405, "use GET, PUT or DELETE");
         return;
     }
     char *key = path_key(req, path);
     if (!key) return;
+    if (m == EVHTTP_REQ_DELETE) {
+        hsd_op_start(d, HSD_OP_DELETE, key, NULL, req);
+        free(key);
+        return;
+    }
     if (get) {
         const char *c = evhttp_find_header(q, "consistent");
         if (c && strcmp(c, "0") != 0 && strcmp(c, "false") != 0) {

@@ -34,6 +34,45 @@ static void gauge(struct evbuffer *b, const char *name, const char *help, uint64
     val(b, name, NULL, v);
 }
 
+/* The API's limits (http_conns.c, http_slots.c, events.c; docs/api.md "Limits"). */
+static void api_limits(struct evbuffer *b, hsd *d)
+{
+    char lab[96];
+    gauge(b, "hearsay_api_connections", "Open connections on the API socket.",
+          hsd_http_conns_open(d));
+    uint64_t refused = 0;
+    for (int w = HSD_SLOT_FULL; w < HSD_SLOT_WHYS; w++)
+        refused += hsd_slots_refused(HSD_SLOT_CONN, w);
+    counter(b, "hearsay_api_connections_refused_total",
+            "API socket connections closed at once: no slot of the peer's share was free.",
+            refused);
+    metric(b, "hearsay_api_slots", "gauge",
+           "API connections, event streams and key surveys held, by privileged and other peers.");
+    for (int k = 0; k < HSD_SLOTS; k++)
+        for (int priv = 1; priv >= 0; priv--) {
+            snprintf(lab, sizeof(lab), "slot=\"%s\",class=\"%s\"", hsd_slot_name(k),
+                     priv ? "privileged" : "reader");
+            val(b, "hearsay_api_slots", lab, hsd_slots_used(k, priv));
+        }
+    metric(b, "hearsay_api_refused_total", "counter",
+           "API connections, event streams and key surveys refused, by reason: full (the limit), "
+           "readers (the unprivileged share), uid (one uid's share).");
+    for (int k = 0; k < HSD_SLOTS; k++)
+        for (int w = HSD_SLOT_FULL; w < HSD_SLOT_WHYS; w++) {
+            snprintf(lab, sizeof(lab), "slot=\"%s\",reason=\"%s\"", hsd_slot_name(k),
+                     hsd_slot_why_name(w));
+            val(b, "hearsay_api_refused_total", lab, hsd_slots_refused(k, w));
+        }
+    metric(b, "hearsay_api_deadline_closed_total", "counter",
+           "API connections closed because the request was not complete or the answer not "
+           "written by its deadline.");
+    val(b, "hearsay_api_deadline_closed_total", "phase=\"request\"", d->c.api_deadline_closed[0]);
+    val(b, "hearsay_api_deadline_closed_total", "phase=\"answer\"", d->c.api_deadline_closed[1]);
+    counter(b, "hearsay_event_streams_lagged_total",
+            "Event streams ended because their client fell more than the event buffer behind.",
+            d->c.events_lagged);
+}
+
 void hsd_api_metrics(hsd *d, struct evhttp_request *req)
 {
     struct evbuffer *b = evbuffer_new();
@@ -84,6 +123,10 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
             s->failures_declared);
     counter(b, "hearsay_gossip_pushes_total", "Gossip pushes sent.", s->gossip_pushes);
     counter(b, "hearsay_syncs_total", "Full-state exchanges (join and anti-entropy).", s->syncs);
+    gauge(b, "hearsay_tombstones", "Reaped members whose last incarnation is kept.",
+          hs_node_tombstone_count(d->node));
+    counter(b, "hearsay_tombstone_refused_total",
+            "Entries about reaped members that their tombstone refused.", s->tombstone_refused);
 
     metric(b, "hearsay_transport_packets_in_total", "counter",
            "Datagrams and stream frames received.");
@@ -109,6 +152,28 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
         snprintf(lab, sizeof(lab), "reason=\"%s\"", hsd_drop_name(r));
         val(b, "hearsay_transport_dropped_total", lab, d->c.drops[r]);
     }
+    static const hs_ch_verdict refused[] = {HS_CH_REPLAY, HS_CH_UNPROVEN, HS_CH_BAD_COOKIE,
+                                            HS_CH_MALFORMED};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        snprintf(lab, sizeof(lab), "reason=\"%s%s\"",
+                 refused[i] == HS_CH_MALFORMED ? "channel_" : "", hs_ch_verdict_name(refused[i]));
+        val(b, "hearsay_transport_dropped_total", lab, d->c.ch_drops[refused[i]]);
+    }
+    const hs_ch_stats *cs = hs_channel_stats(d->ch);
+    counter(b, "hearsay_channel_challenges_sent_total",
+            "Challenges sent to senders not proven at their address.", cs->challenges_sent);
+    counter(b, "hearsay_channel_challenges_limited_total",
+            "Challenges not sent: the per-source or total budget was spent.",
+            cs->challenges_limited);
+    counter(b, "hearsay_channel_proofs_sent_total", "Challenges this agent answered.",
+            cs->proofs_sent);
+    counter(b, "hearsay_channel_proofs_accepted_total", "Senders proven by their answer.",
+            cs->proofs_accepted);
+    counter(b, "hearsay_channel_resends_total", "Datagrams sent again after a proof.", cs->resends);
+    gauge(b, "hearsay_channel_peers", "Proven sender instances remembered.", cs->peers);
+    counter(b, "hearsay_channel_peers_evicted_total",
+            "Proven senders forgotten to make room (they prove themselves again).",
+            cs->peers_evicted);
     unsigned cin = 0, cout = 0;
     hsd_tcp_conn_counts(d, &cin, &cout);
     metric(b, "hearsay_tcp_connections", "gauge", "Open TCP connections by direction.");
@@ -126,11 +191,7 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
             d->c.handlers_dropped);
     gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams(d));
     counter(b, "hearsay_http_requests_total", "HTTP API requests.", d->c.http_requests);
-    gauge(b, "hearsay_api_connections", "Open connections on the API socket.",
-          hsd_http_conns_open(d));
-    counter(b, "hearsay_api_connections_refused_total",
-            "API socket connections closed at once: --max-api-connections were open.",
-            d->c.http_conns_refused);
+    api_limits(b, d);
     hs_raft *r = hsd_raft_node(d);
     gauge(b, "hearsay_config_version", "Version of the cluster configuration this agent holds.",
           d->cc ? d->cc->version : 0);

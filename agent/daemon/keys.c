@@ -40,7 +40,6 @@
 #include "json_util.h"
 #include "log.h"
 
-#define SURVEYS_MAX      16
 #define MEMBERS_MAX      8192
 #define RESEND_MS        500
 #define TICK_MS          50
@@ -76,6 +75,7 @@ typedef struct survey {
     uint64_t t0, deadline, next_send;
     size_t n;
     peer *p;
+    hsd_peer who; /* holds a survey slot of http_slots.c */
     struct survey *next;
 } survey;
 
@@ -89,14 +89,13 @@ typedef struct waitrec {
 struct hsd_keys {
     struct event *tick;
     survey *surveys;
-    unsigned n_surveys;
     waitrec *waits;
     uint64_t window_start;
     unsigned step; /* the step being counted, of the last FOLLOW_STEPS */
     struct follow_step {
         uint32_t opened[HS_ENV_KEYS_MAX]; /* envelopes opened, by index in d->env's ring */
-        uint8_t nhosts[HS_ENV_KEYS_MAX];  /* distinct hosts (UDP) they came from, at most... */
-        uint8_t hosts[HS_ENV_KEYS_MAX][FOLLOW_HOSTS][16]; /* ...these */
+        uint8_t nhosts[HS_ENV_KEYS_MAX];  /* distinct sender instances, at most... */
+        uint8_t hosts[HS_ENV_KEYS_MAX][FOLLOW_HOSTS][16]; /* ...these (instance, zero padded) */
     } steps[FOLLOW_STEPS];
 };
 
@@ -222,17 +221,17 @@ static void note_host(struct follow_step *st, size_t key, const uint8_t ip[16])
     if (st->nhosts[key] < FOLLOW_HOSTS) memcpy(st->hosts[key][st->nhosts[key]++], ip, 16);
 }
 
-void hsd_keys_opened(hsd *d, const hs_addr *from, const uint8_t *frame, size_t len)
+void hsd_keys_opened(hsd *d, const hs_ch_sender *who)
 {
     struct hsd_keys *K = d->keys;
-    if (!K || d->opt.insecure || len < HS_ENV_HEADER_BYTES) return;
+    if (!K || d->opt.insecure || who->key >= d->env.key_count) return;
+    /* senders are counted by instance: the channel delivered only fresh messages of instances
+     * proven at their address, so a replayer can neither add hosts nor repeat them */
     struct follow_step *st = &K->steps[K->step];
-    for (size_t i = 0; i < d->env.key_count; i++)
-        if (!memcmp(frame + 2, d->env.key_ids[i], HS_ENV_KEY_ID_BYTES)) {
-            st->opened[i]++;
-            if (from) note_host(st, i, from->ip);
-            return;
-        }
+    uint8_t id[16] = {0};
+    for (int i = 0; i < 8; i++) id[i] = (uint8_t)(who->instance >> (56 - 8 * i));
+    st->opened[who->key]++;
+    note_host(st, who->key, id);
 }
 
 /* Over the last FOLLOW_STEPS steps: messages and distinct hosts under each key. */
@@ -374,7 +373,7 @@ static void survey_free(hsd *d, survey *s)
             *pp = s->next;
             break;
         }
-    d->keys->n_surveys--;
+    hsd_slot_put(HSD_SLOT_SURVEY, &s->who);
     free(s->p);
     free(s);
 }
@@ -517,16 +516,37 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* A survey slot for the asker (http_slots.c: readers cannot take the ones an administrator's
+ * rotation needs; a key change was asked by a privileged peer); false: answered 503. */
+static bool survey_admit(struct evhttp_request *req, int kind, hsd_peer *who)
+{
+    if (!hsd_http_peer(req, who)) {
+        who->uid = (uid_t)-1;
+        who->privileged = false;
+    }
+    if (kind) who->privileged = true;
+    int why = hsd_slot_take(HSD_SLOT_SURVEY, who);
+    if (why == HSD_SLOT_OK) return true;
+    char msg[200];
+    hsd_slot_refusal(HSD_SLOT_SURVEY, why, who, msg, sizeof(msg));
+    hsd_http_error(req, 503, msg);
+    return false;
+}
+
 static void survey_start(hsd *d, struct evhttp_request *req, int kind, const char *key_id,
                          uint64_t version, uint64_t wait_ms)
 {
     struct hsd_keys *K = d->keys;
-    survey *s = K->n_surveys < SURVEYS_MAX ? calloc(1, sizeof(*s)) : NULL;
+    hsd_peer who;
+    if (!survey_admit(req, kind, &who)) return;
+    survey *s = calloc(1, sizeof(*s));
     if (!s || survey_members(d, s) != 0) {
         free(s);
-        hsd_http_error(req, 503, "too many key operations in progress");
+        hsd_slot_put(HSD_SLOT_SURVEY, &who);
+        hsd_http_error(req, 503, "out of memory");
         return;
     }
+    s->who = who;
     randombytes_buf(&s->rid, sizeof(s->rid));
     s->req = req;
     s->kind = kind;
@@ -536,7 +556,6 @@ static void survey_start(hsd *d, struct evhttp_request *req, int kind, const cha
     s->deadline = s->t0 + wait_ms;
     s->next = K->surveys;
     K->surveys = s;
-    K->n_surveys++;
     /* the first round goes out from the loop, after the committed change reached our ring */
     event_active(K->tick, EV_TIMEOUT, 0);
 }
@@ -591,10 +610,16 @@ void hsd_keys_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
         hsd_http_error(req, 409, refusal(kind));
         return;
     }
+    if (result == HSD_OP_CONFLICT) {
+        hsd_http_error(req, 422, "the Idempotency-Key was used for a different request");
+        return;
+    }
     if (result != HSD_OP_OK) {
         hsd_http_error(req, 503,
                        result == HSD_OP_NOTLEADER ? "no Raft leader reachable"
-                                                  : "not committed in time");
+                       : result == HSD_OP_EXPIRED
+                           ? "outcome unknown: the request's session was forgotten"
+                           : "not committed in time");
         return;
     }
     uint8_t key[HS_ENV_KEY_BYTES], id[HS_ENV_KEY_ID_BYTES];
@@ -690,6 +715,7 @@ void hsd_keys_free(hsd *d)
     while (K->surveys) {
         survey *s = K->surveys;
         K->surveys = s->next;
+        hsd_slot_put(HSD_SLOT_SURVEY, &s->who);
         free(s->p);
         free(s);
     }

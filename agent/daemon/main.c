@@ -91,6 +91,22 @@ static int setup_keys(hsd *d)
     return 0;
 }
 
+/* The secure channel around the envelope: a new instance and cookie secret every start. */
+static int setup_channel(hsd *d)
+{
+    hs_ch_cfg c;
+    hs_ch_cfg_default(&c);
+    while (!c.instance) randombytes_buf(&c.instance, sizeof(c.instance));
+    randombytes_buf(c.secret, sizeof(c.secret));
+    d->ch = hs_channel_new(&c, &d->env, hsd_now_ms());
+    sodium_memzero(c.secret, sizeof(c.secret));
+    if (!d->ch) {
+        log_err("cannot create the secure channel");
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static hsd D;
@@ -141,7 +157,8 @@ int main(int argc, char **argv)
     }
 
     int rc = HSD_EXIT_ERROR, st;
-    if ((st = setup_keys(d)) != 0 || (st = hsd_state_prepare(d)) != 0) {
+    if ((st = setup_keys(d)) != 0 || (st = setup_channel(d)) != 0 ||
+        (st = hsd_state_prepare(d)) != 0) {
         if (st > 0) rc = st;
         goto out;
     }
@@ -192,6 +209,7 @@ out:
     free(d->cc);
     hsd_tcp_close(d);
     hsd_udp_close(d);
+    hs_channel_free(d->ch);
     hs_env_clear(&d->env);
     if (d->base) event_base_free(d->base);
     hsd_state_release(d);

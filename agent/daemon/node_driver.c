@@ -7,6 +7,8 @@
 #include <sodium.h>
 
 #include "daemon.h"
+#include "hearsay/cluster_config.h"
+#include "hearsay/raft.h"
 #include "hearsay/wire.h"
 #include "log.h"
 
@@ -25,6 +27,8 @@ static const char *const drop_names[HSD_DROP_COUNT] = {
     [HSD_DROP_LEAVING] = "leaving",
     [HSD_DROP_MALFORMED] = "malformed",
     [HSD_DROP_RAFT_NOT_FOR_US] = "raft_refused",
+    [HSD_DROP_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+    [HSD_DROP_PREAUTH_LIMIT] = "preauth_limit",
 };
 
 const char *hsd_drop_name(int reason)
@@ -159,6 +163,26 @@ void hsd_begin_leave(hsd *d)
     evtimer_add(d->exit_timer, &tv);
 }
 
+int hsd_peer_class(const hsd *d, const hs_addr *a)
+{
+    for (size_t i = 0; i < d->opt.seed_count; i++)
+        if (hs_addr_equal(&d->opt.seeds[i].addr, a)) return HSD_PEER_SEED;
+    hs_raft *r = hsd_raft_node(d);
+    const hs_raft_conf *conf = r ? hs_raft_get_conf(r) : NULL;
+    for (uint32_t i = 0; conf && i < conf->n; i++)
+        if (hs_addr_equal(&conf->peers[i].addr, a)) return HSD_PEER_SEED;
+    for (uint32_t i = 0; d->cc && i < d->cc->n_seeds; i++)
+        if (hs_addr_equal(&d->cc->seeds[i].addr, a)) return HSD_PEER_SEED;
+    if (!d->node) return HSD_PEER_OTHER;
+    size_t total = hs_node_member_count(d->node);
+    hs_member_info mi;
+    for (size_t i = 0; i < total; i++)
+        if (hs_node_member_at(d->node, i, &mi) && hs_addr_equal(&mi.addr, a))
+            return mi.status == HS_ALIVE || mi.status == HS_SUSPECT ? HSD_PEER_MEMBER
+                                                                    : HSD_PEER_OTHER;
+    return HSD_PEER_OTHER;
+}
+
 void hsd_dispatch(hsd *d, const hs_addr *from, const uint8_t *data, size_t len, bool stream)
 {
     if (len == 0) {
@@ -166,7 +190,9 @@ void hsd_dispatch(hsd *d, const hs_addr *from, const uint8_t *data, size_t len, 
         return;
     }
     uint8_t t = data[0];
-    if (hs_msg_is_membership(t)) {
+    if (hs_msg_is_channel(t)) {
+        d->c.drops[HSD_DROP_UNKNOWN_TYPE]++; /* the channel consumes these before dispatch */
+    } else if (hs_msg_is_membership(t)) {
         hs_node_receive(d->node, hsd_now_ms(), from, data, len, stream);
         hsd_drive(d);
     } else if (hs_msg_is_raft(t)) {

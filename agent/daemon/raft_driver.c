@@ -47,12 +47,7 @@ struct hsd_raft {
 
 uint64_t hsd_seed_id(const char *name)
 {
-    uint8_t h[8];
-    crypto_generichash(h, sizeof(h), (const uint8_t *)name, strlen(name), NULL, 0);
-    uint64_t id = 0;
-    for (int i = 0; i < 8; i++) id = id << 8 | h[i];
-    id &= 0x7fffffffffffffffULL;
-    return id ? id : 1;
+    return hs_cc_seed_id(name);
 }
 
 bool hsd_is_seed(const hsd *d)
@@ -93,32 +88,20 @@ static void send_msg(hsd *d, const hs_raft_msg *m)
 
 static void apply_entry(hsd *d, const hs_raft_entry *e)
 {
-    int rc = HS_CC_OK;
-    if (e->type == HS_RAFT_ENTRY_NORMAL) {
-        hs_cc_cmd cmd;
-        if (hs_cc_cmd_decode(e->data, e->len, &cmd) == 0)
-            rc = hs_cc_apply(d->cc, &cmd);
-        else
-            rc = HS_CC_EINVAL;
-    } else if (e->type == HS_RAFT_ENTRY_CONF) {
-        hs_raft_conf_change cc;
-        if (hs_raft_conf_change_decode(e->data, e->len, &cc) == 0)
-            rc = hs_cc_apply_raft_conf(d->cc, &cc);
-        else
-            rc = HS_CC_EINVAL;
-    }
+    hs_cc_outcome o;
+    hs_cc_apply_entry(d->cc, e, &o); /* with the client sessions' rules */
     if (e->index > d->raft->applied) d->raft->applied = e->index;
     hs_node_set_config_version(d->node, d->cc->version); /* rides on every Ping from now on */
-    hsd_sync_on_applied(d, e->index, e->term, rc);
+    hsd_sync_on_applied(d, e->index, e->term, &o);
 }
 
 static void maybe_compact(hsd *d)
 {
     struct hsd_raft *R = d->raft;
     if (R->applied < R->st.snap.index + compact_every()) return;
-    uint8_t *buf = malloc(HS_CC_SERIALIZED_MAX);
+    uint8_t *buf = malloc(HS_CC_SNAPSHOT_MAX);
     if (!buf) return;
-    size_t n = hs_cc_serialize(d->cc, buf, HS_CC_SERIALIZED_MAX);
+    size_t n = hs_cc_serialize_snapshot(d->cc, buf, HS_CC_SNAPSHOT_MAX); /* sessions too */
     if (n && hs_raft_compact(R->r, R->applied, buf, n) == HS_RAFT_OK) {
         const hs_raft_snapshot *s = hs_raft_get_snapshot(R->r);
         if (hsd_rstore_set_snapshot(&R->st, s) == 0)
@@ -216,6 +199,7 @@ void hsd_raft_drive(hsd *d)
                         (unsigned long long)rd.snapshot->index);
             R->applied = rd.snapshot->index;
             hs_node_set_config_version(d->node, d->cc->version);
+            hsd_sync_on_restored(d, R->applied);
         }
         if (rd.n_entries && rc == 0) rc |= hsd_rstore_append(&R->st, rd.entries, rd.n_entries);
         if ((rd.n_entries || rd.snapshot) && rc == 0) rc |= hsd_rstore_sync(&R->st);

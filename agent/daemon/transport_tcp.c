@@ -1,13 +1,20 @@
 /* transport_tcp.c: TCP on the same address and port as UDP, for `stream` packets (full-state
- * exchanges too large for a datagram). Each frame is a 4-byte big-endian length followed by
- * one sealed envelope. Bounded: frame size, inbound and outbound connection caps, buffered
- * bytes, and read/write timeouts. Outbound connections carry frames one way and stay open for
- * the next frames to the same peer until idle for OUT_IDLE_S (shorter than the receiver's
- * IO_TIMEOUT_S, so the sender is the one that closes) or until the peer closes; at a cap the
- * least recently used idle connection makes room (inbound: the least recently active).
- * The first frame of every connection is a transport hello (payload byte 0x00, a type no core
- * uses, then a u8 length and the sender's advertised HOST:PORT), sealed like every frame, so
- * the receiver reports the sender's listening address as `from`, not its ephemeral port. */
+ * exchanges, Raft, configuration). Each frame is a 4-byte big-endian length and one sealed
+ * envelope; the secure channel's stream rules (include/hearsay/channel.h) run on every
+ * connection: the accepting side sends a challenge frame, the connecting side answers with a
+ * hello echoing it (and naming its advertised HOST:PORT, reported as `from`), then frames flow
+ * one way, each numbered higher than the last and encrypted under the stream's ephemeral
+ * session key inside the ring-key envelope.
+ *
+ * Budgets. Before its hello a connection may announce at most HS_CH_HELLO_MAX bytes and must
+ * finish within PREAUTH_S; at most PREAUTH_PER_IP such connections per source address and
+ * PREAUTH_MAX in all (the oldest goes first), so memory before authentication stays below
+ * PREAUTH_MAX x (HS_CH_HELLO_MAX + a bufferevent). Authenticated inbound connections are
+ * capped at CONNS_IN_MAX (the least recently active idle one makes room). Outbound connections
+ * leave from the --bind address, carry frames one way, stay open until idle for OUT_IDLE_S and
+ * must be connected and challenged within CONNECT_S of being opened (sends do not extend it).
+ * Their CONNS_OUT_MAX slots are shared by class (seeds, members, others): a connection may
+ * take the slot of a lower class, strangers may hold at most OUT_OTHERS_MAX. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,32 +27,55 @@
 #include <event2/listener.h>
 
 #include "daemon.h"
+#include "hearsay/channel.h"
 #include "log.h"
 #include "net.h"
 
-#define FRAME_MAX     (4u * 1024u * 1024u) /* sealed bytes in one frame */
-#define CONNS_IN_MAX  64
-#define CONNS_OUT_MAX 32
-#define OUT_QUEUE_MAX (8u * 1024u * 1024u) /* bytes queued on one outbound connection */
-#define IO_TIMEOUT_S  10
-#define OUT_IDLE_S    5
-#define HELLO_TYPE    0x00
+#define FRAME_MAX      (4u * 1024u * 1024u) /* sealed bytes in one authenticated frame */
+#define CONNS_IN_MAX   64
+#define CONNS_OUT_MAX  32
+#define OUT_OTHERS_MAX 8
+#define PREAUTH_MAX    256
+#define PREAUTH_PER_IP 8
+#define PREAUTH_S      3
+#define CONNECT_S      3
+#define OUT_QUEUE_MAX  (8u * 1024u * 1024u) /* bytes queued on one outbound connection */
+#define IO_TIMEOUT_S   10
+#define OUT_IDLE_S     5
+#define LISTEN_BACKLOG 1024
+
+/* A payload waiting for the connection's challenge (sealed once the hello is out). */
+typedef struct pending {
+    struct pending *next;
+    size_t len;
+    uint8_t data[];
+} pending;
 
 typedef struct conn {
     hsd *d;
     struct bufferevent *bev;
     bool outbound;
-    bool hello_seen; /* inbound: the first frame was handled */
-    hs_addr peer;
-    uint64_t used_ms; /* last frame written (outbound) or read (inbound) */
+    uint8_t klass;        /* outbound: HSD_PEER_* of the destination */
+    hs_ch_stream cs;      /* the channel's state of this stream */
+    hs_addr peer;         /* outbound: destination; inbound: source, then the hello's address */
+    uint64_t used_ms;     /* last frame written (outbound) or read (inbound) */
+    uint64_t opened_ms;   /* for "the oldest unauthenticated goes first" */
+    struct event *timer;  /* the hello / connect deadline, then nothing */
+    pending *q, **q_tail; /* outbound, before the challenge */
+    size_t q_bytes;
     struct conn *prev, *next;
 } conn;
 
 struct hsd_tcp {
     struct evconnlistener *lis;
     conn *head;
-    unsigned n_in, n_out;
+    unsigned n_in, n_out, n_preauth;
 };
+
+static bool authenticated(const conn *c)
+{
+    return c->cs.state == HS_CHS_OPEN;
+}
 
 static void conn_free(conn *c)
 {
@@ -59,11 +89,34 @@ static void conn_free(conn *c)
         t->n_out--;
     else
         t->n_in--;
+    if (!c->outbound && !authenticated(c)) t->n_preauth--;
+    while (c->q) {
+        pending *p = c->q;
+        c->q = p->next;
+        free(p);
+    }
+    if (c->timer) event_free(c->timer);
+    hs_ch_stream_clear(&c->cs);
     bufferevent_free(c->bev);
     free(c);
 }
 
-static conn *conn_new(hsd *d, struct bufferevent *bev, bool outbound, const hs_addr *peer)
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn *c = arg;
+    c->d->c.drops[c->outbound ? HSD_DROP_SEND_FAILED : HSD_DROP_HANDSHAKE_TIMEOUT]++;
+    if (c->outbound) {
+        char b[HS_ADDR_STRLEN];
+        log_debug("tcp to %s: not connected and challenged within %d s",
+                  hs_addr_format(&c->peer, b, sizeof(b)), CONNECT_S);
+    }
+    conn_free(c);
+}
+
+static conn *conn_new(hsd *d, struct bufferevent *bev, bool outbound, const hs_addr *peer,
+                      int deadline_s)
 {
     conn *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
@@ -71,7 +124,15 @@ static conn *conn_new(hsd *d, struct bufferevent *bev, bool outbound, const hs_a
     c->bev = bev;
     c->outbound = outbound;
     c->peer = *peer;
-    c->used_ms = hsd_now_ms();
+    c->used_ms = c->opened_ms = hsd_now_ms();
+    c->q_tail = &c->q;
+    c->timer = evtimer_new(d->base, on_deadline, c);
+    struct timeval tv = {deadline_s, 0};
+    if (!c->timer || evtimer_add(c->timer, &tv) != 0) {
+        if (c->timer) event_free(c->timer);
+        free(c);
+        return NULL;
+    }
     c->next = d->tcp->head;
     if (c->next) c->next->prev = c;
     d->tcp->head = c;
@@ -82,71 +143,102 @@ static conn *conn_new(hsd *d, struct bufferevent *bev, bool outbound, const hs_a
     return c;
 }
 
+/* The deadline is met: the connection lives on its idle timeouts from now on. */
+static void handshake_done(conn *c)
+{
+    evtimer_del(c->timer);
+    if (!c->outbound) c->d->tcp->n_preauth--;
+}
+
+/* Writes one length-prefixed frame of already sealed bytes. */
+static void put_frame(hsd *d, conn *c, const uint8_t *sealed, size_t n)
+{
+    uint8_t hdr[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    bufferevent_write(c->bev, hdr, 4);
+    bufferevent_write(c->bev, sealed, n);
+    d->c.tcp_frames_out++;
+    d->c.tcp_bytes_out += 4 + (uint64_t)n;
+}
+
+/* Reads the next whole frame of in into *frame (contiguous in the buffer): 1 when there is
+ * one, 0 when more bytes are needed (the read watermark is set for it), -1 when its length is
+ * out of bounds (max). */
+static int next_frame(struct bufferevent *bev, size_t max, uint8_t **frame, uint32_t *len)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t avail = evbuffer_get_length(in);
+    if (avail < 4) return 0;
+    uint8_t hdr[4];
+    evbuffer_copyout(in, hdr, 4);
+    uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    if (n == 0 || n > max) return -1;
+    if (avail < 4 + (size_t)n) {
+        /* wait for the whole frame; never buffer more than one frame's worth */
+        bufferevent_setwatermark(bev, EV_READ, 0, 4 + (size_t)n);
+        return 0;
+    }
+    uint8_t *p = evbuffer_pullup(in, 4 + (ssize_t)n);
+    if (!p) return -1;
+    *frame = p + 4;
+    *len = n;
+    return 1;
+}
+
+/* Counts a refused frame by the channel's verdict or the envelope's reason. */
+static void count_refusal(hsd *d, hs_ch_verdict v, hs_env_result env)
+{
+    if (v == HS_CH_ENVELOPE)
+        d->c.env_drops[env]++;
+    else
+        d->c.ch_drops[v]++;
+}
+
 static void on_in_read(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
     hsd *d = c->d;
-    struct evbuffer *in = bufferevent_get_input(bev);
     for (;;) {
-        size_t avail = evbuffer_get_length(in);
-        if (avail < 4) return;
-        uint8_t hdr[4];
-        evbuffer_copyout(in, hdr, 4);
-        uint32_t len =
-            (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-        if (len == 0 || len > FRAME_MAX) {
+        uint8_t *frame;
+        uint32_t len;
+        int k = next_frame(bev, authenticated(c) ? FRAME_MAX : HS_CH_HELLO_MAX, &frame, &len);
+        if (k == 0) return;
+        if (k < 0) {
             d->c.drops[HSD_DROP_OVERSIZE]++;
             conn_free(c);
             return;
         }
-        if (avail < 4 + (size_t)len) {
-            /* wait for the whole frame; never buffer more than one frame's worth */
-            bufferevent_setwatermark(bev, EV_READ, 0, 4 + (size_t)len);
+        d->c.tcp_frames_in++;
+        d->c.tcp_bytes_in += 4 + (uint64_t)len;
+        uint8_t *plain = malloc(len);
+        if (!plain) {
+            conn_free(c);
             return;
         }
-        evbuffer_drain(in, 4);
-        c->used_ms = hsd_now_ms();
-        uint8_t *frame = malloc(len);
-        uint8_t *plain = malloc(len);
-        if (!frame || !plain) {
-            free(frame);
+        size_t plen = 0;
+        hs_env_result env = HS_ENV_OK;
+        hs_ch_sender who;
+        bool was_open = authenticated(c);
+        hs_ch_verdict v =
+            hs_ch_stream_open(d->ch, &c->cs, frame, len, plain, len, &plen, &env, &who);
+        evbuffer_drain(bufferevent_get_input(bev), 4 + (size_t)len);
+        if (v == HS_CH_CONTROL && !was_open) {
+            handshake_done(c);
+            c->peer = c->cs.peer;
+            struct timeval tmo = {IO_TIMEOUT_S, 0};
+            bufferevent_set_timeouts(bev, &tmo, &tmo);
+        } else if (v == HS_CH_DELIVER) {
+            c->used_ms = hsd_now_ms();
+            hs_addr from = c->peer;
+            hsd_keys_opened(d, &who);
+            hsd_dispatch(d, &from, plain, plen, true);
+        } else {
+            /* a peer that breaks the stream rules gets no second chance on this connection */
+            count_refusal(d, v, env);
             free(plain);
             conn_free(c);
             return;
         }
-        evbuffer_remove(in, frame, len);
-        d->c.tcp_frames_in++;
-        d->c.tcp_bytes_in += 4 + (uint64_t)len;
-        size_t plen = 0;
-        hs_env_result r = hs_env_open(&d->env, frame, len, plain, len, &plen);
-        if (r == HS_ENV_OK) hsd_keys_opened(d, NULL, frame, len); /* hosts: UDP only */
-        free(frame);
-        bool first = !c->hello_seen;
-        c->hello_seen = true;
-        if (r == HS_ENV_OK && plen > 0 && plain[0] == HELLO_TYPE) {
-            /* only as the first frame; then it names the sender's listening address */
-            hs_addr a;
-            char text[HS_ADDR_STRLEN];
-            size_t n = plen >= 2 ? plain[1] : 0;
-            if (first && n > 0 && n < sizeof(text) && plen == 2 + n) {
-                memcpy(text, plain + 2, n);
-                text[n] = '\0';
-                if (hs_addr_parse(&a, text, 0) == 0) c->peer = a;
-            } else {
-                d->c.drops[HSD_DROP_UNKNOWN_TYPE]++;
-            }
-        } else if (r == HS_ENV_OK) {
-            hs_addr from = c->peer;
-            hsd_dispatch(d, &from, plain, plen, true);
-        } else {
-            d->c.env_drops[r]++;
-        }
         free(plain);
-        if (r != HS_ENV_OK) {
-            /* a peer that cannot seal for us gets no second chance on this connection */
-            conn_free(c);
-            return;
-        }
         bufferevent_setwatermark(bev, EV_READ, 0, 4 + FRAME_MAX);
     }
 }
@@ -160,31 +252,112 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         char b[HS_ADDR_STRLEN];
         log_debug("tcp to %s: %s", hs_addr_format(&c->peer, b, sizeof(b)),
                   evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        if (c->q || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
             c->d->c.drops[HSD_DROP_SEND_FAILED]++;
     }
     conn_free(c);
 }
 
-/* The receiver never writes on our outbound connection: anything it sends is a protocol
- * error, and EOF (it closed or exited) arrives through on_event. */
-static void on_out_read(struct bufferevent *bev, void *arg)
+/* Seals payload as the next frame of an open outbound connection. */
+static void write_frame(hsd *d, conn *c, const uint8_t *payload, size_t len)
 {
-    (void)bev;
-    conn *c = arg;
-    c->d->c.drops[HSD_DROP_MALFORMED]++;
-    conn_free(c);
+    size_t cap = len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return;
+    size_t out_len = 0;
+    if (hs_ch_seal_frame(d->ch, &c->cs, payload, len, buf, cap, &out_len) != HS_ENV_OK) {
+        free(buf);
+        d->c.drops[HSD_DROP_SEAL_FAILED]++;
+        return;
+    }
+    put_frame(d, c, buf, out_len);
+    free(buf);
+    /* restart the idle clock: the read timeout closes a connection unused for OUT_IDLE_S */
+    struct timeval idle = {OUT_IDLE_S, 0}, io = {IO_TIMEOUT_S, 0};
+    bufferevent_set_timeouts(c->bev, &idle, &io);
+    c->used_ms = hsd_now_ms();
 }
 
-/* The least recently used connection of one direction that has nothing left to write. */
-static conn *lru_idle(hsd *d, bool outbound)
+/* Outbound: the first frame is the listener's challenge; answer with the hello and flush what
+ * waited for it. Anything after that is a protocol error (the receiver never writes again),
+ * and EOF arrives through on_event. */
+static void on_out_read(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    hsd *d = c->d;
+    if (authenticated(c)) {
+        d->c.drops[HSD_DROP_MALFORMED]++;
+        conn_free(c);
+        return;
+    }
+    uint8_t *frame;
+    uint32_t len;
+    int k = next_frame(bev, HS_CH_HELLO_MAX, &frame, &len);
+    if (k == 0) return;
+    uint8_t hello[HS_CH_HELLO_MAX];
+    size_t hlen = 0;
+    hs_env_result env = HS_ENV_OK;
+    hs_ch_verdict v = k < 0 ? HS_CH_MALFORMED
+                            : hs_ch_stream_challenged(d->ch, &c->cs, frame, len, &d->advertise,
+                                                      hello, sizeof(hello), &hlen, &env);
+    if (v != HS_CH_CONTROL) {
+        count_refusal(d, v, env);
+        conn_free(c);
+        return;
+    }
+    evbuffer_drain(bufferevent_get_input(bev), 4 + (size_t)len);
+    d->c.tcp_frames_in++;
+    handshake_done(c);
+    put_frame(d, c, hello, hlen);
+    while (c->q) {
+        pending *p = c->q;
+        c->q = p->next;
+        write_frame(d, c, p->data, p->len);
+        free(p);
+    }
+    c->q_tail = &c->q;
+    c->q_bytes = 0;
+    struct timeval idle = {OUT_IDLE_S, 0}, io = {IO_TIMEOUT_S, 0};
+    bufferevent_set_timeouts(c->bev, &idle, &io);
+}
+
+/* The least recently used connection that may make room: inbound, an authenticated idle
+ * one; outbound, one of a lower class than klass, else an idle one of the same class. */
+static conn *victim(hsd *d, bool outbound, uint8_t klass)
 {
     conn *best = NULL;
-    for (conn *it = d->tcp->head; it; it = it->next)
-        if (it->outbound == outbound && evbuffer_get_length(bufferevent_get_output(it->bev)) == 0 &&
-            (!best || it->used_ms < best->used_ms))
+    for (conn *it = d->tcp->head; it; it = it->next) {
+        if (it->outbound != outbound) continue;
+        bool idle = !it->q && evbuffer_get_length(bufferevent_get_output(it->bev)) == 0;
+        if (!outbound) {
+            if (!authenticated(it) || !idle) continue;
+        } else if (!(it->klass < klass || (it->klass == klass && idle && authenticated(it)))) {
+            continue;
+        }
+        if (!best || it->klass < best->klass ||
+            (it->klass == best->klass && it->used_ms < best->used_ms))
             best = it;
+    }
     return best;
+}
+
+/* Makes room for an unauthenticated inbound connection from peer: false if it may not have
+ * one (its source holds PREAUTH_PER_IP already). The oldest unauthenticated one goes first. */
+static bool preauth_room(hsd *d, const hs_addr *peer)
+{
+    unsigned same = 0;
+    conn *oldest = NULL;
+    for (conn *it = d->tcp->head; it; it = it->next) {
+        if (it->outbound || authenticated(it)) continue;
+        if (it->peer.family == peer->family && !memcmp(it->peer.ip, peer->ip, 16)) same++;
+        if (!oldest || it->opened_ms < oldest->opened_ms) oldest = it;
+    }
+    if (same >= PREAUTH_PER_IP) return false;
+    if (d->tcp->n_preauth >= PREAUTH_MAX && oldest) {
+        d->c.drops[HSD_DROP_PREAUTH_LIMIT]++;
+        conn_free(oldest);
+    }
+    return true;
 }
 
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int sl,
@@ -193,11 +366,16 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     (void)lis;
     hsd *d = arg;
     hs_addr peer;
-    if (d->tcp->n_in >= CONNS_IN_MAX) {
-        conn *old = lru_idle(d, false);
+    if (hsd_from_sockaddr(sa, (socklen_t)sl, &peer) != 0 || !preauth_room(d, &peer)) {
+        d->c.drops[HSD_DROP_PREAUTH_LIMIT]++;
+        evutil_closesocket(fd);
+        return;
+    }
+    if (d->tcp->n_in - d->tcp->n_preauth >= CONNS_IN_MAX) {
+        conn *old = victim(d, false, 0);
         if (old) conn_free(old); /* its sender reconnects when it has more to say */
     }
-    if (d->tcp->n_in >= CONNS_IN_MAX || hsd_from_sockaddr(sa, (socklen_t)sl, &peer) != 0) {
+    if (d->tcp->n_in - d->tcp->n_preauth >= CONNS_IN_MAX) {
         d->c.drops[HSD_DROP_CONN_LIMIT]++;
         evutil_closesocket(fd);
         return;
@@ -207,15 +385,23 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         evutil_closesocket(fd);
         return;
     }
-    conn *c = conn_new(d, bev, false, &peer);
+    conn *c = conn_new(d, bev, false, &peer, PREAUTH_S);
     if (!c) {
         bufferevent_free(bev);
         return;
     }
+    d->tcp->n_preauth++;
     d->c.tcp_accepted++;
-    struct timeval tmo = {IO_TIMEOUT_S, 0};
-    bufferevent_set_timeouts(bev, &tmo, &tmo);
-    bufferevent_setwatermark(bev, EV_READ, 0, 4 + FRAME_MAX);
+    uint8_t chal[HS_CH_HELLO_MAX];
+    size_t n = 0;
+    if (hs_ch_stream_accept(d->ch, &c->cs, chal, sizeof(chal), &n) != 0) {
+        conn_free(c);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    put_frame(d, c, chal, n);
+    bufferevent_setwatermark(bev, EV_READ, 0, 4 + HS_CH_HELLO_MAX);
     bufferevent_setcb(bev, on_in_read, NULL, on_event, c);
     bufferevent_enable(bev, EV_READ);
 }
@@ -236,7 +422,7 @@ int hsd_tcp_open(hsd *d)
     socklen_t sl = hsd_to_sockaddr(&d->opt.bind, &ss);
     d->tcp->lis = evconnlistener_new_bind(
         d->base, on_accept, d, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-        64, (struct sockaddr *)&ss, (int)sl);
+        LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sl);
     if (!d->tcp->lis) {
         char b[HS_ADDR_STRLEN];
         log_err("cannot listen on tcp %s: %s", hs_addr_format(&d->opt.bind, b, sizeof(b)),
@@ -262,39 +448,78 @@ void hsd_tcp_conn_counts(const hsd *d, unsigned *in, unsigned *out)
     *out = d->tcp ? d->tcp->n_out : 0;
 }
 
-/* Seals payload into one length-prefixed frame on c's output. */
-static void write_frame(hsd *d, conn *c, const uint8_t *payload, size_t len)
+/* A non-blocking stream socket for `to`, bound to the --bind address (port chosen at connect)
+ * so that connections leave from the agent's own address on a multi-homed host. */
+static int out_socket(hsd *d, const struct sockaddr_storage *to)
 {
-    size_t cap = len + HS_ENV_OVERHEAD_MAX;
-    uint8_t *buf = malloc(4 + cap);
-    if (!buf) return;
-    size_t out_len = 0;
-    if (hs_env_seal(&d->env, NULL, payload, len, buf + 4, cap, &out_len) != HS_ENV_OK) {
-        free(buf);
-        d->c.drops[HSD_DROP_SEAL_FAILED]++;
-        return;
+    int fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (!hsd_addr_is_wildcard(&d->opt.bind)) {
+        hs_addr local = d->opt.bind;
+        local.port = 0;
+        struct sockaddr_storage ls;
+        socklen_t ll = hsd_to_sockaddr(&local, &ls);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+        int one = 1;
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+#endif
+        if (ls.ss_family != to->ss_family || bind(fd, (struct sockaddr *)&ls, ll) != 0) {
+            log_debug("tcp: cannot bind an outgoing socket to the --bind address: %s",
+                      strerror(errno));
+            close(fd);
+            return -1;
+        }
     }
-    buf[0] = (uint8_t)(out_len >> 24);
-    buf[1] = (uint8_t)(out_len >> 16);
-    buf[2] = (uint8_t)(out_len >> 8);
-    buf[3] = (uint8_t)out_len;
-    bufferevent_write(c->bev, buf, 4 + out_len);
-    free(buf);
-    if (c->outbound) {
-        /* restart the idle clock: the read timeout closes a connection unused for OUT_IDLE_S */
-        struct timeval idle = {OUT_IDLE_S, 0}, io = {IO_TIMEOUT_S, 0};
-        bufferevent_set_timeouts(c->bev, &idle, &io);
-        c->used_ms = hsd_now_ms();
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+/* Opens a connection to `to` (class klass) or returns NULL. */
+static conn *connect_to(hsd *d, const hs_addr *to, uint8_t klass)
+{
+    unsigned others = 0;
+    for (conn *it = d->tcp->head; it; it = it->next) others += it->outbound && !it->klass;
+    if (klass == HSD_PEER_OTHER && others >= OUT_OTHERS_MAX) {
+        conn *old = victim(d, true, klass);
+        if (!old) return NULL;
+        conn_free(old);
     }
-    d->c.tcp_frames_out++;
-    d->c.tcp_bytes_out += 4 + out_len;
+    if (d->tcp->n_out >= CONNS_OUT_MAX) {
+        conn *old = victim(d, true, klass);
+        if (old) conn_free(old);
+    }
+    if (d->tcp->n_out >= CONNS_OUT_MAX) return NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = hsd_to_sockaddr(to, &ss);
+    int fd = sl ? out_socket(d, &ss) : -1;
+    if (fd < 0) return NULL;
+    struct bufferevent *bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        close(fd);
+        return NULL;
+    }
+    conn *c = conn_new(d, bev, true, to, CONNECT_S);
+    if (!c) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    c->klass = klass;
+    bufferevent_setwatermark(bev, EV_READ, 0, 4 + HS_CH_HELLO_MAX);
+    bufferevent_setcb(bev, on_out_read, NULL, on_event, c);
+    bufferevent_enable(bev, EV_READ);
+    if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, (int)sl) != 0) {
+        conn_free(c);
+        return NULL;
+    }
+    d->c.tcp_connects++;
+    return c;
 }
 
 void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
 {
     if (!d->tcp) return;
-    size_t cap = len + HS_ENV_OVERHEAD_MAX;
-    if (cap > FRAME_MAX) {
+    if (len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG > FRAME_MAX) {
         d->c.drops[HSD_DROP_OVERSIZE]++;
         return;
     }
@@ -304,53 +529,26 @@ void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
             c = it;
             break;
         }
-    if (c && evbuffer_get_length(bufferevent_get_output(c->bev)) + cap > OUT_QUEUE_MAX) {
+    if (!c) c = connect_to(d, to, (uint8_t)hsd_peer_class(d, to));
+    if (!c) {
         d->c.drops[HSD_DROP_CONN_LIMIT]++;
         return;
     }
-    if (!c) {
-        if (d->tcp->n_out >= CONNS_OUT_MAX) {
-            conn *old = lru_idle(d, true);
-            if (old) conn_free(old);
-        }
-        if (d->tcp->n_out >= CONNS_OUT_MAX) {
-            d->c.drops[HSD_DROP_CONN_LIMIT]++;
-            return;
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = hsd_to_sockaddr(to, &ss);
-        struct bufferevent *bev =
-            sl ? bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
-        if (!bev) {
-            d->c.drops[HSD_DROP_SEND_FAILED]++;
-            return;
-        }
-        c = conn_new(d, bev, true, to);
-        if (!c) {
-            bufferevent_free(bev);
-            d->c.drops[HSD_DROP_SEND_FAILED]++;
-            return;
-        }
-        bufferevent_setcb(bev, on_out_read, NULL, on_event, c);
-        bufferevent_enable(bev, EV_READ);
-        if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss, (int)sl) != 0) {
-            d->c.drops[HSD_DROP_SEND_FAILED]++;
-            conn_free(c);
-            return;
-        }
-        d->c.tcp_connects++;
-        /* small frames (Raft, config requests) must not wait for a delayed ACK (Nagle) */
-        int one = 1;
-        evutil_socket_t sfd = bufferevent_getfd(bev);
-        if (sfd >= 0) setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        uint8_t hello[2 + HS_ADDR_STRLEN];
-        char text[HS_ADDR_STRLEN];
-        hs_addr_format(&d->advertise, text, sizeof(text));
-        size_t n = strlen(text);
-        hello[0] = HELLO_TYPE;
-        hello[1] = (uint8_t)n;
-        memcpy(hello + 2, text, n);
-        write_frame(d, c, hello, 2 + n);
+    size_t queued = c->q_bytes + evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (queued + len + HS_ENV_OVERHEAD_MAX > OUT_QUEUE_MAX) {
+        d->c.drops[HSD_DROP_CONN_LIMIT]++;
+        return;
     }
-    write_frame(d, c, payload, len);
+    if (authenticated(c)) {
+        write_frame(d, c, payload, len);
+        return;
+    }
+    pending *p = malloc(sizeof(*p) + len);
+    if (!p) return;
+    p->next = NULL;
+    p->len = len;
+    memcpy(p->data, payload, len);
+    *c->q_tail = p;
+    c->q_tail = &p->next;
+    c->q_bytes += len;
 }

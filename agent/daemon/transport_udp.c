@@ -1,6 +1,7 @@
 /* transport_udp.c: the UDP socket on --bind. Reads datagrams (a bounded batch per wakeup),
- * opens their envelope, counts drops by reason and hands payloads to the dispatcher;
- * seals and sends the node's datagrams. */
+ * passes each through the secure channel (numbering, anti-replay, challenges: channel.h),
+ * counts drops by reason and hands delivered payloads to the dispatcher; sends what the
+ * channel wants sent and the cores' datagrams, sealed and numbered by the channel. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hearsay/channel.h"
 #include "log.h"
 #include "net.h"
 
@@ -19,6 +21,31 @@
 
 static uint8_t rxbuf[UDP_BUF];
 static uint8_t plainbuf[UDP_BUF];
+
+static void send_sealed(hsd *d, const hs_addr *to, const uint8_t *data, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = hsd_to_sockaddr(to, &ss);
+    if (!sl || ss.ss_family != (d->opt.bind.family == 6 ? AF_INET6 : AF_INET)) {
+        d->c.drops[HSD_DROP_SEND_FAILED]++;
+        return;
+    }
+    ssize_t n = sendto(d->udp_fd, data, len, 0, (struct sockaddr *)&ss, sl);
+    if (n < 0) {
+        d->c.drops[HSD_DROP_SEND_FAILED]++;
+        log_debug("udp sendto: %s", strerror(errno));
+        return;
+    }
+    d->c.udp_out++;
+    d->c.udp_bytes_out += (uint64_t)n;
+}
+
+/* Challenges, proofs and resends the channel asked for. */
+static void send_channel_outputs(hsd *d)
+{
+    hs_ch_output o;
+    while (hs_ch_next_output(d->ch, &o)) send_sealed(d, &o.to, o.data, o.len);
+}
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -42,12 +69,20 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         hs_addr from;
         if (hsd_from_sockaddr((struct sockaddr *)&ss, sl, &from) != 0) continue;
         size_t plen = 0;
-        hs_env_result r = hs_env_open(&d->env, rxbuf, (size_t)n, plainbuf, sizeof(plainbuf), &plen);
-        if (r != HS_ENV_OK) {
-            d->c.env_drops[r]++;
+        hs_env_result env = HS_ENV_OK;
+        hs_ch_sender who;
+        hs_ch_verdict v = hs_ch_open_dgram(d->ch, hsd_now_ms(), &from, rxbuf, (size_t)n, plainbuf,
+                                           sizeof(plainbuf), &plen, &env, &who);
+        send_channel_outputs(d);
+        if (v == HS_CH_ENVELOPE) {
+            d->c.env_drops[env]++;
             continue;
         }
-        hsd_keys_opened(d, &from, rxbuf, (size_t)n);
+        if (v != HS_CH_DELIVER) {
+            d->c.ch_drops[v]++;
+            continue;
+        }
+        hsd_keys_opened(d, &who);
         hsd_dispatch(d, &from, plainbuf, plen, false);
         if (!d->udp_ev) return; /* closed while dispatching */
     }
@@ -94,22 +129,10 @@ void hsd_udp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
 {
     if (d->udp_fd < 0) return;
     size_t out_len = 0;
-    if (hs_env_seal(&d->env, NULL, payload, len, d->sealbuf, d->sealcap, &out_len) != HS_ENV_OK) {
+    if (hs_ch_seal_dgram(d->ch, hsd_now_ms(), to, payload, len, d->sealbuf, d->sealcap, &out_len) !=
+        HS_ENV_OK) {
         d->c.drops[HSD_DROP_SEAL_FAILED]++;
         return;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = hsd_to_sockaddr(to, &ss);
-    if (!sl || ss.ss_family != (d->opt.bind.family == 6 ? AF_INET6 : AF_INET)) {
-        d->c.drops[HSD_DROP_SEND_FAILED]++;
-        return;
-    }
-    ssize_t n = sendto(d->udp_fd, d->sealbuf, out_len, 0, (struct sockaddr *)&ss, sl);
-    if (n < 0) {
-        d->c.drops[HSD_DROP_SEND_FAILED]++;
-        log_debug("udp sendto: %s", strerror(errno));
-        return;
-    }
-    d->c.udp_out++;
-    d->c.udp_bytes_out += (uint64_t)n;
+    send_sealed(d, to, d->sealbuf, out_len);
 }

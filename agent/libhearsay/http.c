@@ -29,6 +29,7 @@ typedef struct conn {
     volatile sig_atomic_t *interrupt;
     char *err;
     size_t errlen;
+    int send_errno; /* errno of a failed send, 0 if none */
 } conn;
 
 static bool interrupted(const conn *c)
@@ -142,6 +143,7 @@ static int send_all(conn *c, const char *p, size_t n)
             if (r != 1) return r;
             continue;
         }
+        c->send_errno = errno;
         seterr(c->err, c->errlen, "writing request: %s", strerror(errno));
         return HS_CLIENT_EPROTO;
     }
@@ -444,8 +446,15 @@ static int exchange(conn *c, const hs_http_request *req, hs_client_response *res
     }
     rc = send_all(c, reqhead, (size_t)n);
     if (!rc && req->body_len) rc = send_all(c, req->body, req->body_len);
-    if (rc) goto out;
+    /* An agent that refuses the connection answers 503 with the reason and closes before it
+     * reads the request: read that answer rather than report the broken pipe. */
+    bool refused = rc && (c->send_errno == EPIPE || c->send_errno == ECONNRESET);
+    if (rc && !refused) goto out;
     rc = read_head(c, &h);
+    if (rc && refused) {
+        seterr(err, errlen, "writing request: %s", strerror(c->send_errno));
+        rc = HS_CLIENT_EPROTO;
+    }
     if (rc) goto out;
     resp->status = h.status;
 

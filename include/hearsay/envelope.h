@@ -2,11 +2,14 @@
  *
  * Sealed (the default):
  *   byte 0      version (HS_ENV_VERSION)
- *   byte 1      flags, bit 0 set (HS_ENV_FLAG_SEALED)
+ *   byte 1      flags: bit 0 set (HS_ENV_FLAG_SEALED); bit 1 (HS_ENV_FLAG_PADDED) when the
+ *               plaintext ends in padding: k zero bytes then the byte k, removed on opening
  *   bytes 2-5   key id: the first 4 bytes of BLAKE2b-256 of the key that sealed it
- *   bytes 6-29  24-byte random nonce
+ *   bytes 6-29  24-byte nonce chosen by the caller: the secure channel (channel.h) puts the
+ *               sender's instance and sequence number there, so numbering costs no byte
  *   then        XChaCha20-Poly1305-IETF ciphertext of the payload plus its 16-byte tag
- *   associated data = the 6 header bytes followed by the cluster name.
+ *   associated data = the 6 header bytes followed by the cluster name (so the nonce, the
+ *   flags and the key id are all authenticated).
  * Insecure (explicitly configured):
  *   byte 0 version, byte 1 flags = 0, bytes 2-9 label = first 8 bytes of BLAKE2b-256 of the
  *   cluster name, then the payload in clear; so two clusters never merge even insecure.
@@ -21,8 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HS_ENV_VERSION      1
+#define HS_ENV_VERSION      2 /* 2: caller-chosen nonces (channel.h), padding flag */
 #define HS_ENV_FLAG_SEALED  0x01
+#define HS_ENV_FLAG_PADDED  0x02
 #define HS_ENV_KEY_BYTES    32
 #define HS_ENV_KEY_ID_BYTES 4
 #define HS_ENV_KEYS_MAX     8
@@ -83,14 +87,24 @@ int hs_env_remove_key(hs_envelope *e, const uint8_t key[HS_ENV_KEY_BYTES]);
 size_t hs_env_overhead(const hs_envelope *e);
 
 /* Seals payload into out (cap bytes). nonce may be NULL (a random one is drawn) or point to
- * HS_ENV_NONCE_BYTES bytes (tests, simulator). A sealed envelope needs a key.
+ * HS_ENV_NONCE_BYTES bytes. A sealed envelope needs a key.
  * Returns HS_ENV_OK and sets *out_len, HS_ENV_NO_ROOM, or HS_ENV_UNKNOWN_KEY without keys. */
 hs_env_result hs_env_seal(const hs_envelope *e, const uint8_t *nonce, const uint8_t *payload,
                           size_t len, uint8_t *out, size_t cap, size_t *out_len);
+/* The same, sealed with key `key` of the ring (0 is the primary) and, when the sealed result
+ * would be shorter than min_len bytes, padded up to exactly min_len (at most 255 + 1 bytes of
+ * padding; insecure envelopes are never padded). */
+hs_env_result hs_env_seal_with(const hs_envelope *e, size_t key, const uint8_t *nonce,
+                               const uint8_t *payload, size_t len, size_t min_len, uint8_t *out,
+                               size_t cap, size_t *out_len);
 /* Opens in into out (cap bytes; len bytes always suffice). On HS_ENV_OK *out_len is the
  * payload length; otherwise the reason the message must be dropped. out may not alias in. */
 hs_env_result hs_env_open(const hs_envelope *e, const uint8_t *in, size_t len, uint8_t *out,
                           size_t cap, size_t *out_len);
+/* The same; on HS_ENV_OK *key is the index in the ring of the key that opened it (0 for an
+ * insecure envelope). */
+hs_env_result hs_env_open_key(const hs_envelope *e, const uint8_t *in, size_t len, uint8_t *out,
+                              size_t cap, size_t *out_len, size_t *key);
 
 /* Key text: base64 (original variant) of 32 bytes; surrounding whitespace is ignored.
  * 0 on success, -1 if it is not exactly one valid key. */

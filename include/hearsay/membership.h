@@ -19,6 +19,8 @@
  *   Fail       declared by a vote-group member holding a majority of the group's votes
  *              (its own included) within the validity window; spread to everyone
  *   Gossip     pushed to a few random members as soon as something changes
+ *   Tombs      the tombstones of reaped members (name, last incarnation, status, age): with
+ *              every Meet, and in answer to a message that knows less about one of them
  */
 #ifndef HEARSAY_MEMBERSHIP_H
 #define HEARSAY_MEMBERSHIP_H
@@ -60,6 +62,9 @@ typedef struct hs_config {
     uint32_t join_retry_ms;       /* resend Meet to seeds until one answers */
     uint64_t reap_failed_ms;      /* forget failed members after this long (24 h) */
     uint64_t reap_left_ms;        /* forget left members after this long (24 h) */
+    uint64_t tombstone_ms;        /* keep a reaped member's tombstone this long after the reap
+                                     (0: 3 x the longer reap time, 72 h) */
+    uint32_t max_tombstones;      /* bound on the tombstone table (0: max_members) */
     uint32_t max_members;         /* hard bound on the member table */
     uint32_t max_packet;          /* datagram budget (HS_PACKET_MAX) */
 } hs_config;
@@ -116,7 +121,7 @@ typedef enum hs_event_type {
     HS_EV_ALIVE,       /* suspect -> alive (refuted) */
     HS_EV_FAILED,      /* declared failed by majority vote */
     HS_EV_LEFT,        /* left gracefully */
-    HS_EV_REAP,        /* forgotten after the reap time */
+    HS_EV_REAP,        /* forgotten after the reap time (a tombstone is kept) */
     HS_EV_CONFIG_SEEN, /* a member holds a newer configuration version than ours */
     HS_EV_INCARNATION, /* our own incarnation changed: persist it */
 } hs_event_type;
@@ -152,6 +157,9 @@ bool hs_node_find(const hs_node *n, const char *name, hs_member_info *out);
 void hs_node_status_counts(const hs_node *n, size_t counts[4]);
 /* Bytes the member table uses per member (for the memory figure). */
 size_t hs_node_table_bytes(const hs_node *n);
+/* Tombstones held: reaped members whose last incarnation we keep, so that no replay or stale
+ * entry at or below it brings them back (docs/protocol.md, "Tombstones"). */
+size_t hs_node_tombstone_count(const hs_node *n);
 
 typedef struct hs_node_stats {
     uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
@@ -159,6 +167,7 @@ typedef struct hs_node_stats {
     uint64_t probes_sent, probes_failed, indirect_sent, suspicions, refutations;
     uint64_t votes_sent, failures_declared, gossip_pushes, syncs;
     uint64_t quorum_rounds, quorum_lost; /* Reach rounds before verdicts, and those that failed */
+    uint64_t tombstone_refused;          /* entries about reaped members a tombstone refused */
 } hs_node_stats;
 const hs_node_stats *hs_node_stats_get(const hs_node *n);
 

@@ -86,9 +86,15 @@ typedef struct hs_raft_conf {
 
 typedef enum hs_raft_conf_op { HS_RAFT_ADD_SEED = 1, HS_RAFT_REMOVE_SEED = 2 } hs_raft_conf_op;
 
+#define HS_RAFT_CONF_TAG_MAX 40 /* caller bytes carried in a seed change entry */
+
 typedef struct hs_raft_conf_change {
     uint8_t op; /* hs_raft_conf_op */
     hs_raft_peer peer;
+    /* Opaque caller bytes replicated with the change (the client session of
+     * cluster_config.h); the core never reads them. 0 = none. */
+    uint8_t tag_len;
+    uint8_t tag[HS_RAFT_CONF_TAG_MAX];
 } hs_raft_conf_change;
 
 typedef struct hs_raft_hard_state {

@@ -1,7 +1,9 @@
 /* wire.h: message type numbers shared by every core. The first byte of every payload (what is
  * inside the envelope, see envelope.h) names its type; the agent routes by range:
  * 0x01-0x3f membership (membership.c), 0x40-0x5f Raft (raft_codec.c),
- * 0x60-0x6f configuration fetch (config distribution) and key-ring queries. */
+ * 0x60-0x6f configuration client (config_client.h: fetch and forwarded requests) and
+ * key-ring queries, 0x70-0x7f the secure channel (channel.h): consumed below the cores, never
+ * routed to one. */
 #ifndef HEARSAY_WIRE_H
 #define HEARSAY_WIRE_H
 
@@ -22,12 +24,23 @@ enum {
     HS_MSG_MEET_REPLY = 0x09,
     HS_MSG_REACH = 0x0a,     /* do you hear me? (before a failure verdict) */
     HS_MSG_REACH_ACK = 0x0b, /* yes */
+    HS_MSG_TOMBS = 0x0c,     /* tombstones of reaped members (full-state exchange, answers) */
     HS_MSG_RAFT_FIRST = 0x40,
     HS_MSG_RAFT_LAST = 0x5f,
     HS_MSG_CONFIG_FIRST = 0x60,
+    HS_MSG_CONFIG_FETCH = 0x60,      /* give me your configuration if newer than mine */
+    HS_MSG_CONFIG_FETCH_RESP = 0x61, /* the answer: version, leader hint, configuration */
+    HS_MSG_CONFIG_FWD = 0x62,        /* a change or consistent read for the leader */
+    HS_MSG_CONFIG_FWD_RESP = 0x63,   /* its answer */
     HS_MSG_CONFIG_LAST = 0x6f,
     HS_MSG_KEYS_QUERY = 0x64, /* which key ring do you hold? (UDP or TCP) */
     HS_MSG_KEYS_STATE = 0x65, /* the answer */
+    HS_MSG_CHANNEL_FIRST = 0x70,
+    HS_MSG_CH_CHALLENGE = 0x70,        /* prove you are live at this address (datagram) */
+    HS_MSG_CH_PROOF = 0x71,            /* the cookie of a challenge, answered */
+    HS_MSG_CH_STREAM_CHALLENGE = 0x72, /* first frame of an accepted stream */
+    HS_MSG_CH_STREAM_HELLO = 0x73,     /* first frame of a connecting stream: the echo */
+    HS_MSG_CHANNEL_LAST = 0x7f,
 };
 
 static inline bool hs_msg_is_membership(uint8_t t)
@@ -41,6 +54,10 @@ static inline bool hs_msg_is_raft(uint8_t t)
 static inline bool hs_msg_is_config(uint8_t t)
 {
     return t >= HS_MSG_CONFIG_FIRST && t <= HS_MSG_CONFIG_LAST;
+}
+static inline bool hs_msg_is_channel(uint8_t t)
+{
+    return t >= HS_MSG_CHANNEL_FIRST && t <= HS_MSG_CHANNEL_LAST;
 }
 
 #endif

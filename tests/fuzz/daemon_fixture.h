@@ -92,6 +92,11 @@ static void fixture_setup(bool three_seeds)
     d->opt.tags_len = sizeof(tags);
     d->advertise = d->opt.bind;
     if (hs_env_init(&d->env, d->opt.cluster, true) != 0) abort();
+    hs_ch_cfg chc;
+    hs_ch_cfg_default(&chc);
+    chc.instance = 1;
+    d->ch = hs_channel_new(&chc, &d->env, hsd_now_ms());
+    if (!d->ch) abort();
     if (hsd_state_prepare(d) != 0) abort();
     d->base = event_base_new();
     if (!d->base) abort();

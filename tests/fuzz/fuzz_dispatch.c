@@ -1,9 +1,12 @@
 /* fuzz_dispatch.c: libFuzzer harness for the daemon's handling of opened payloads
  * (hsd_dispatch in agent/daemon/node_driver.c): membership messages into the node, Raft
  * messages into the Raft driver (decoder, step, durable storage, Ready loop) and configuration
- * messages into config_sync.c (fetch, fetch reply with a serialized configuration, forwarded
- * requests and their answers) and key-ring surveys into keys.c (0x64/0x65, datagram or
- * stream), as they arrive after the envelope was opened.
+ * messages through config_sync.c into the configuration client core (lib/config_client.c:
+ * fetch, fetch reply with a serialized configuration, forwarded requests with their session
+ * tags, duplicates and answers) and key-ring surveys into keys.c (0x64/0x65, datagram or
+ * stream), as they arrive after the envelope was opened. (This daemon is not a leader, so a
+ * forwarded change is answered NOTLEADER; the leader's side of forwarded requests is fuzzed
+ * with random messages in tests/unit/test_config_client.c, its local side by fuzz_http.)
  *
  * The daemon is started once (daemon_fixture.h) as one of three seeds. Each input is split
  * into records flags:u8 len:u16 bytes[len]; flags bit 0 = came over a stream (Raft and config

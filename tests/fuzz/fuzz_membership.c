@@ -1,6 +1,6 @@
 /* fuzz_membership.c: libFuzzer harness for the membership core's input path (hs_node_receive
  * and everything a received message can reach: Ping/Pong/PingReq/IndirectAck, Suspect/Vote,
- * Gossip, Meet/MeetReply, merging, the ring, timers).
+ * Gossip, Meet/MeetReply, Tombs, merging, tombstones, the ring, timers).
  *
  * Each input runs twice:
  *   1. a fresh node gets the whole input as one datagram, then as one stream message;
@@ -9,8 +9,9 @@
  *      bits 1-2 = sender (one of four addresses), bits 3-5 = time advance in 250 ms steps.
  * Between messages the node is ticked and its packets and events drained; at the end it is
  * ticked through 20 s of timers (reaping is shortened to seconds, the table bounded to 24
- * members, so inputs reach both). Checked invariants: a datagram never exceeds max_packet,
- * every event and member has a valid name and status, the status counts add up. */
+ * members, so inputs reach both, and reaped members leave tombstones). Checked invariants:
+ * a datagram never exceeds max_packet, every event and member has a valid name and status,
+ * the status counts add up. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

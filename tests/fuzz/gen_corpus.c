@@ -2,15 +2,19 @@
  * from the real encoders, so the seeds are valid messages of every type:
  *   membership/      every message a small simulated cluster sends to "fuzz-self" (joins, probes,
  *                    a crash with suspicion and votes, a leave, tag changes), raw and as the
- *                    harness's record sequences (len:u16 flags:u8 bytes)
+ *                    harness's record sequences (len:u16 flags:u8 bytes); tombstones (TOMBS)
+ *                    from a second small run where a member is reaped and starts again
  *   envelope/        some of those payloads sealed under each key of the harness's ring, and
  *                    insecure frames, plus key texts
  *   raft_codec/      every Raft message type and conf changes
  *   raft_step/       record sequences (ctl:u8 len:u16 message) that elect node 1 and make it
  *                    replicate, or make it follow, install a snapshot and vote
- *   cluster_config/  serialized configurations, every command, command sequences
+ *   cluster_config/  serialized configurations (with and without client sessions), every
+ *                    command, command sequences in client sessions (duplicates, a conflict,
+ *                    floors), tagged seed changes
  *   dispatch/        records (flags:u8 len:u16 payload) of membership, Raft and configuration
- *                    messages (fetch, fetch reply, forwarded request and answer) for the daemon
+ *                    messages (fetch, fetch reply, forwarded requests with their session tags,
+ *                    duplicates and answers) for the daemon
  *   raft_load/       a seed's storage files (hard state, commit, snapshot, log): a fresh seed,
  *                    a log with a seed change, a torn tail, a flipped byte, a snapshot with and
  *                    without the prefix it covers, a recovering hard state
@@ -22,6 +26,7 @@
 
 #include "hearsay/cluster_config.h"
 #include "hearsay/codec.h"
+#include "hearsay/config_client.h"
 #include "hearsay/envelope.h"
 #include "hearsay/wire.h"
 #include "hearsay/membership.h"
@@ -200,6 +205,74 @@ static void gen_membership(void)
     }
 }
 
+/* Three nodes with 2 s reap times: node-c leaves and is reaped, then starts again with a
+ * wiped incarnation and is told its tombstone (TOMBS answers, TOMBS after every Meet). Saves
+ * the first TOMBS messages sent, and the last 12 messages to fuzz-self as a record
+ * sequence. Runs last (it reuses the nodes' slots and adds to the captures). */
+static void gen_tombs(void)
+{
+    uint64_t now = 200000;
+    size_t first = ncap;
+    for (int i = 0; i < NODES; i++) {
+        hs_node_free(nodes[i]);
+        nodes[i] = NULL;
+        down[i] = i >= 3;
+    }
+    memset(cut, 0, sizeof(cut));
+    for (int i = 0; i < 3; i++) {
+        hs_config cfg;
+        hs_config_default(&cfg);
+        strcpy(cfg.name, names[i]);
+        cfg.addr = node_addr(i);
+        cfg.reap_failed_ms = cfg.reap_left_ms = 2000;
+        nodes[i] = hs_node_new(&cfg, (hs_tags){NULL, 0}, i == 2 ? 0 : 5, now, 300 + (uint64_t)i);
+        if (!nodes[i]) abort();
+    }
+    hs_addr seed = node_addr(0);
+    for (int i = 1; i < 3; i++) hs_node_join(nodes[i], now, &seed, 1);
+    run_until(&now, 205000);
+    hs_node_leave(nodes[2], now);
+    run_until(&now, 206000);
+    down[2] = true;
+    run_until(&now, 212000); /* reaped: tombstones */
+    hs_config cfg;
+    hs_config_default(&cfg);
+    strcpy(cfg.name, names[2]);
+    cfg.addr = node_addr(2);
+    hs_node_free(nodes[2]);
+    nodes[2] = hs_node_new(&cfg, (hs_tags){NULL, 0}, 0, now, 399);
+    if (!nodes[2]) abort();
+    down[2] = false;
+    hs_node_join(nodes[2], now, &seed, 1);
+    run_until(&now, 215000);
+    int k = 0;
+    char name[64];
+    size_t last[12], nlast = 0;
+    for (size_t i = first; i < ncap; i++) {
+        if (cap[i].to == 0) last[nlast++ % 12] = i;
+        if (cap[i].data[0] != HS_MSG_TOMBS || k >= 4) continue;
+        snprintf(name, sizeof(name), "msg-%02x-%d", HS_MSG_TOMBS, k++);
+        save("membership", name, cap[i].data, cap[i].len);
+    }
+    if (k == 0) {
+        fprintf(stderr, "gen_corpus: no TOMBS message captured\n");
+        exit(1);
+    }
+    uint8_t buf[16384];
+    size_t len = 0;
+    for (size_t j = nlast > 12 ? nlast - 12 : 0; j < nlast; j++) {
+        const captured *c = &cap[last[j % 12]];
+        if (len + 3 + c->len > sizeof(buf)) break;
+        int from = c->from >= 1 && c->from <= 4 ? c->from - 1 : 0;
+        buf[len++] = (uint8_t)(c->len >> 8);
+        buf[len++] = (uint8_t)c->len;
+        buf[len++] = (uint8_t)((c->stream ? 1 : 0) | from << 1);
+        memcpy(buf + len, c->data, c->len);
+        len += c->len;
+    }
+    save("membership", "seq-tombs", buf, len);
+}
+
 /* ---------------- envelope ---------------- */
 
 static void gen_envelope(void)
@@ -285,11 +358,11 @@ static void gen_raft(void)
     save_raft("append-heartbeat", &m);
     hs_raft_entry ents[3];
     uint8_t cc_buf[128];
-    hs_raft_conf_change cc = {HS_RAFT_ADD_SEED, peer(4, "seed-4", 4)};
+    hs_raft_conf_change cc = {.op = HS_RAFT_ADD_SEED, .peer = peer(4, "seed-4", 4)};
     size_t ccn = hs_raft_conf_change_encode(&cc, cc_buf, sizeof(cc_buf));
     if (!ccn) abort();
     save("raft_codec", "confchange-add", cc_buf, ccn);
-    hs_raft_conf_change rc = {HS_RAFT_REMOVE_SEED, peer(2, "seed-2", 2)};
+    hs_raft_conf_change rc = {.op = HS_RAFT_REMOVE_SEED, .peer = peer(2, "seed-2", 2)};
     uint8_t rc_buf[128];
     size_t rcn = hs_raft_conf_change_encode(&rc, rc_buf, sizeof(rc_buf));
     if (!rcn) abort();
@@ -510,14 +583,37 @@ static void gen_cluster_config(void)
         if (i == 6) save("cluster_config", "seq-first-half", seq, slen);
     }
     save("cluster_config", "seq-all", seq, slen);
-    hs_raft_conf_change cc = {HS_RAFT_ADD_SEED, peer(3, "seed-3", 3)};
+    hs_raft_conf_change cc = {.op = HS_RAFT_ADD_SEED, .peer = peer(3, "seed-3", 3)};
     size_t n = hs_raft_conf_change_encode(&cc, buf, sizeof(buf));
     uint8_t rec[256] = {(uint8_t)(n >> 8), (uint8_t)n};
     memcpy(rec + 2, buf, n);
     save("cluster_config", "seq-raft-conf", rec, n + 2);
 
+    /* client sessions: a change, its duplicate, the same seq for another request (conflict),
+     * a later one raising the floor, then the first again (stale); a tagged seed change */
+    slen = 0;
+    hs_cc_cmd t = cmds[5];
+    for (int i = 0; i < 5; i++) {
+        uint64_t sq = i == 3 ? 3 : 1;
+        t.tag = (hs_cc_tag){.session = 77, .born = 0, .seq = sq, .floor = i == 3 ? 3 : 1};
+        snprintf(t.value, sizeof(t.value), i == 2 ? "other" : "debug");
+        size_t tn = put_cmd(buf, sizeof(buf), &t);
+        seq[slen++] = (uint8_t)(tn >> 8);
+        seq[slen++] = (uint8_t)tn;
+        memcpy(seq + slen, buf, tn);
+        slen += tn;
+    }
+    hs_raft_conf_change tc = {.op = HS_RAFT_ADD_SEED, .peer = peer(4, "seed-4", 4)};
+    hs_cc_conf_set_tag(&tc, &(hs_cc_tag){.session = 78, .seq = 1, .floor = 1});
+    n = hs_raft_conf_change_encode(&tc, buf, sizeof(buf));
+    seq[slen++] = (uint8_t)(n >> 8);
+    seq[slen++] = (uint8_t)n;
+    memcpy(seq + slen, buf, n);
+    slen += n;
+    save("cluster_config", "seq-sessions", seq, slen);
+
     static hs_cluster_config c, full;
-    static uint8_t ser[HS_CC_SERIALIZED_MAX];
+    static uint8_t ser[HS_CC_SNAPSHOT_MAX];
     hs_cc_init(&c);
     n = hs_cc_serialize(&c, ser, sizeof(ser));
     save("cluster_config", "config-empty", ser, n);
@@ -545,6 +641,15 @@ static void gen_cluster_config(void)
     }
     n = hs_cc_serialize(&full, ser, sizeof(ser));
     save("cluster_config", "config-larger", ser, n);
+    /* a snapshot with sessions (format 2) */
+    for (uint64_t i = 1; i <= 12; i++) {
+        hs_cc_cmd s = cmds[5];
+        s.tag =
+            (hs_cc_tag){.session = 100 + i % 3, .born = 0, .seq = i, .floor = i > 4 ? i - 4 : 1};
+        hs_cc_apply(&full, &s);
+    }
+    n = hs_cc_serialize_snapshot(&full, ser, sizeof(ser));
+    save("cluster_config", "snapshot-sessions", ser, n);
 }
 
 /* ---------------- daemon dispatch ---------------- */
@@ -608,7 +713,7 @@ static void gen_dispatch(void)
 
     /* a snapshot carrying a serialized configuration, then an append after it */
     static hs_cluster_config c;
-    static uint8_t ser[HS_CC_SERIALIZED_MAX];
+    static uint8_t ser[HS_CC_SNAPSHOT_MAX], shipped[HS_CC_SERIALIZED_MAX];
     hs_cc_init(&c);
     hs_cc_cmd cmd;
     memset(&cmd, 0, sizeof(cmd));
@@ -618,8 +723,11 @@ static void gen_dispatch(void)
     cmd.op = HS_CC_SET;
     strcpy(cmd.key, "log_level");
     strcpy(cmd.value, "debug");
+    cmd.tag = (hs_cc_tag){.session = 77, .born = 0, .seq = 1, .floor = 1};
     hs_cc_apply(&c, &cmd);
-    size_t sn = hs_cc_serialize(&c, ser, sizeof(ser));
+    memset(&cmd.tag, 0, sizeof(cmd.tag));
+    size_t sn = hs_cc_serialize_snapshot(&c, ser, sizeof(ser)); /* with the session */
+    size_t shn = hs_cc_serialize(&c, shipped, sizeof(shipped));
     seqlen = 0;
     m = rmsg(HS_RAFT_MSG_SNAPSHOT, 2, 5);
     m.commit = 20;
@@ -637,6 +745,7 @@ static void gen_dispatch(void)
     cmd.op = HS_CC_SET_FD;
     strcpy(cmd.key, "probe_interval_ms");
     strcpy(cmd.value, "500");
+    cmd.tag = (hs_cc_tag){.session = 77, .born = 0, .seq = 2, .floor = 2};
     size_t cn = hs_cc_cmd_encode(&cmd, cmdbuf, sizeof(cmdbuf));
     hs_raft_entry e2[2] = {{5, 21, HS_RAFT_ENTRY_NORMAL, (uint32_t)cn, cmdbuf},
                            {5, 22, HS_RAFT_ENTRY_NORMAL, 1, d}};
@@ -649,45 +758,55 @@ static void gen_dispatch(void)
     drec_raft(1 | 8, &m);
     save("dispatch", "raft-snapshot", seqbuf, seqlen);
 
-    /* configuration distribution */
-    uint8_t buf[HS_CC_SERIALIZED_MAX + 128];
+    /* the configuration client: fetch, fetch reply with a configuration, forwarded changes in
+     * a session (a duplicate, another request under the same seq), a read, a seed change, a
+     * delete, and answers */
+    uint8_t buf[HS_CC_SERIALIZED_MAX + 1024];
     hs_writer w;
     seqlen = 0;
-    hs_writer_init(&w, buf, sizeof(buf));
-    hs_put_u8(&w, 0x60); /* fetch: have_version */
-    hs_put_u64(&w, 0);
-    drec(1, buf, w.len);
-    hs_writer_init(&w, buf, sizeof(buf));
-    hs_put_u8(&w, 0x61); /* fetch reply: version, leader, config */
-    hs_put_u64(&w, c.version);
-    hs_put_str8(&w, "seed-b", 6);
-    hs_put_u32(&w, (uint32_t)sn);
-    hs_put_bytes(&w, ser, sn);
-    drec(1, buf, w.len);
-    hs_writer_init(&w, buf, sizeof(buf));
-    hs_put_u8(&w, 0x62); /* forwarded request: rid, op, key, value */
-    hs_put_u64(&w, 1);
-    hs_put_u8(&w, 1);
-    hs_put_str8(&w, "log_level", 9);
-    hs_put_str8(&w, "info", 4);
-    drec(1, buf, w.len);
-    hs_writer_init(&w, buf, sizeof(buf));
-    hs_put_u8(&w, 0x62);
-    hs_put_u64(&w, 2);
-    hs_put_u8(&w, 2);
-    hs_put_str8(&w, "log_level", 9);
-    hs_put_str8(&w, "", 0);
-    drec(1 | 2, buf, w.len);
-    hs_writer_init(&w, buf, sizeof(buf));
-    hs_put_u8(&w, 0x63); /* answer: rid, result, version, found, value, leader */
-    hs_put_u64(&w, 1);
-    hs_put_u8(&w, 0);
-    hs_put_u64(&w, 3);
-    hs_put_u8(&w, 1);
-    hs_put_str8(&w, "info", 4);
-    hs_put_str8(&w, "seed-b", 6);
-    drec(1, buf, w.len);
-    if (!w.ok) abort();
+    hs_cfgc_wire cw[9];
+    memset(cw, 0, sizeof(cw));
+    cw[0] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FETCH, .version = 0};
+    cw[1] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FETCH_RESP,
+                           .version = c.version,
+                           .clock = 1,
+                           .config = shipped,
+                           .config_len = (uint32_t)shn};
+    strcpy(cw[1].leader, "seed-b");
+    for (int i = 2; i <= 4; i++) {
+        cw[i] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD,
+                               .rid = (uint64_t)i,
+                               .op = HS_CFGC_SET,
+                               .tag = {.session = 9, .born = 1, .seq = 1, .floor = 1}};
+        strcpy(cw[i].key, "log_level");
+        strcpy(cw[i].value, i == 4 ? "other" : "info");
+    }
+    cw[5] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD, .rid = 5, .op = HS_CFGC_READ};
+    strcpy(cw[5].key, "log_level");
+    cw[6] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD,
+                           .rid = 6,
+                           .op = HS_CFGC_ADD_SEED,
+                           .tag = {.session = 9, .born = 1, .seq = 2, .floor = 2}};
+    strcpy(cw[6].key, "seed-d");
+    strcpy(cw[6].value, "127.0.0.5:7946");
+    cw[7] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD,
+                           .rid = 7,
+                           .op = HS_CFGC_DELETE,
+                           .tag = {.session = 9, .born = 1, .seq = 3, .floor = 2}};
+    strcpy(cw[7].key, "log_level");
+    cw[8] = (hs_cfgc_wire){.type = HS_MSG_CONFIG_FWD_RESP,
+                           .rid = 1,
+                           .result = HS_CFGC_OK,
+                           .version = 3,
+                           .clock = 2,
+                           .found = true};
+    strcpy(cw[8].value, "info");
+    strcpy(cw[8].leader, "seed-b");
+    for (int i = 0; i < 9; i++) {
+        size_t cwn = hs_cfgc_wire_encode(&cw[i], buf, sizeof(buf));
+        if (!cwn) abort();
+        drec(i == 3 ? 1 | 2 : 1, buf, cwn);
+    }
     save("dispatch", "config", seqbuf, seqlen);
 
     /* key-ring survey: a query (datagram and stream) and answers with 0, 1 and 2 key ids */
@@ -816,6 +935,7 @@ int main(int argc, char **argv)
     gen_cluster_config();
     gen_dispatch();
     gen_raft_load();
+    gen_tombs(); /* last: the others pick from the captures by their count */
     printf("gen_corpus: %zu membership messages captured\n", ncap);
     for (size_t i = 0; i < ncap; i++) free(cap[i].data);
     return 0;

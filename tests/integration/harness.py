@@ -2,7 +2,7 @@
 
 - binary(): the hearsayd / hearsay paths (env HEARSAYD / HEARSAY, else the newest build dir)
 - Cluster: starts N hearsayd on 127.0.0.1..127.0.0.N, each with its own free port, data dir,
-  socket and log file (--insecure, or a key file made by `hearsay keygen` with secure=True);
+  socket and log file (a key file made by `hearsay keygen`, or --insecure with secure=False);
   stop/kill/pause/resume/restart by PID; queries through the API socket and through the CLI
 - wait_for()/log(): polling with timestamps
 - Loss: iptables rules that drop a random fraction of UDP datagrams to given ports on
@@ -146,14 +146,16 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
-def api(sock_path, method, path, body=None, timeout=2.0):
-    """One request to an agent's API; returns (status, parsed JSON or text)."""
+def api(sock_path, method, path, body=None, timeout=2.0, headers=None):
+    """One request to an agent's API (headers: extra request headers); returns (status,
+    parsed JSON or text)."""
     c = _UnixHTTPConnection(sock_path, timeout)
     try:
         if isinstance(body, (dict, list)):
             body = json.dumps(body)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        c.request(method, path, body=body, headers=headers)
+        h = {"Content-Type": "application/json"} if body is not None else {}
+        h.update(headers or {})
+        c.request(method, path, body=body, headers=h)
         r = c.getresponse()
         data = r.read().decode("utf-8", "replace")
         try:
@@ -290,8 +292,8 @@ class Node:
             self.kill9()
         return self.start(wait)
 
-    def api(self, method, path, body=None, timeout=2.0):
-        return api(self.sock, method, path, body, timeout)
+    def api(self, method, path, body=None, timeout=2.0, headers=None):
+        return api(self.sock, method, path, body, timeout, headers)
 
     def members(self, timeout=1.0):
         """{name: status} as this node sees it, or None if it does not answer."""
@@ -320,7 +322,7 @@ class Cluster:
     wrapper: an argv prefix every hearsayd is started under (e.g. valgrind and its options;
     none by default); Node.wrapper overrides it per node."""
 
-    def __init__(self, n, join_via=1, seeds=(), secure=False, log_level="info", extra_args=(),
+    def __init__(self, n, join_via=1, seeds=(), secure=True, log_level="info", extra_args=(),
                  tags=None, wrapper=()):
         self.hearsayd = binary("hearsayd")
         self.hearsay = binary("hearsay")
@@ -471,26 +473,21 @@ def _insert_rules(owner, chain, specs):
         raise
 
 
-class Loss:
-    """Drops a random fraction of UDP datagrams sent to the given ports on loopback:
-        with Loss([p1, p2], 0.1): ...
-    Rules carry a comment naming this process; exactly the added rules are deleted by spec
-    on exit, on exception and at interpreter exit."""
+class Rules:
+    """iptables DROP rules on loopback, e.g. SYNs to addresses that must never answer:
+        with Rules("OUTPUT", [["-o", "lo", "-p", "tcp", "--syn", "-d", "127.1.0.0/16"]]): ...
+    Each spec gets this process's comment and -j DROP; exactly the added rules are deleted by
+    spec on exit, on exception and at interpreter exit."""
 
-    def __init__(self, ports, probability, chain="INPUT"):
-        self.ports = list(ports)
-        self.p = probability
+    def __init__(self, chain, specs):
         self.chain = chain
-        self.added = []
         self.tag = "hearsay-it-%d" % os.getpid()
-
-    def spec(self, port):
-        return ["-i", "lo", "-p", "udp", "--dport", str(port), "-m", "statistic", "--mode",
-                "random", "--probability", "%.4f" % self.p, "-m", "comment", "--comment",
-                self.tag, "-j", "DROP"]
+        self.specs = [list(sp) + ["-m", "comment", "--comment", self.tag, "-j", "DROP"]
+                      for sp in specs]
+        self.added = []
 
     def __enter__(self):
-        _insert_rules(self, self.chain, [self.spec(port) for port in self.ports])
+        _insert_rules(self, self.chain, self.specs)
         return self
 
     def dropped(self):
@@ -508,10 +505,10 @@ class Loss:
 
     def remove(self):
         while self.added:
-            spec = self.added.pop()
+            spec = self.added.pop()  # -D expands address lists as -I did
             p = subprocess.run(["iptables", "-w", "-D", self.chain] + spec, capture_output=True,
                                text=True)
-            log("iptables: removed rule for port %s (rc %d)" % (spec[5], p.returncode))
+            log("iptables: removed %s (rc %d)" % (" ".join(spec[:-6]), p.returncode))
 
     def __exit__(self, *exc):
         self.remove()
@@ -520,35 +517,27 @@ class Loss:
         return False
 
 
-class Cut:
+class Loss(Rules):
+    """Drops a random fraction of UDP datagrams sent to the given ports on loopback:
+        with Loss([p1, p2], 0.1): ..."""
+
+    def __init__(self, ports, probability, chain="INPUT"):
+        self.ports = list(ports)
+        self.p = probability
+        super().__init__(chain, [["-i", "lo", "-p", "udp", "--dport", str(port), "-m",
+                                  "statistic", "--mode", "random", "--probability",
+                                  "%.4f" % probability] for port in self.ports])
+
+
+class Cut(Rules):
     """Drops every packet from the src addresses to the dst addresses on loopback (both
     directions with both=True): a partition between two groups of agents, e.g.
-        with Cut(["127.0.0.4", "127.0.0.5"], ["127.0.0.1", "127.0.0.2"], both=True): ...
-    Exactly the added rules are deleted by spec on exit, on exception and at exit."""
+        with Cut(["127.0.0.4", "127.0.0.5"], ["127.0.0.1", "127.0.0.2"], both=True): ..."""
 
     def __init__(self, src, dst, both=False):
-        self.pairs = [(src, dst)] + ([(dst, src)] if both else [])
-        self.added = []
-        self.tag = "hearsay-it-%d" % os.getpid()
-
-    def __enter__(self):
-        _insert_rules(self, "INPUT", [["-i", "lo", "-s", ",".join(src), "-d", ",".join(dst),
-                                       "-m", "comment", "--comment", self.tag, "-j", "DROP"]
-                                      for src, dst in self.pairs])
-        return self
-
-    def remove(self):
-        while self.added:
-            spec = self.added.pop()  # -D expands the address lists as -I did
-            p = subprocess.run(["iptables", "-w", "-D", "INPUT"] + spec, capture_output=True,
-                               text=True)
-            log("iptables: removed rules %s -> %s (rc %d)" % (spec[3], spec[5], p.returncode))
-
-    def __exit__(self, *exc):
-        self.remove()
-        if self.remove in _cleanups:
-            _cleanups.remove(self.remove)
-        return False
+        pairs = [(src, dst)] + ([(dst, src)] if both else [])
+        super().__init__("INPUT", [["-i", "lo", "-s", ",".join(a), "-d", ",".join(b)]
+                                   for a, b in pairs])
 
 
 class CutTcpOf:

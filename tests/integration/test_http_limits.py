@@ -1,10 +1,11 @@
 """test_http_limits.py: the cap on open API socket connections (--max-api-connections,
-default 256). Holding cap + 20 idle connections, exactly 20 are closed by the agent at once
-(EOF without an answer) and counted in hearsay_api_connections_refused_total, while the gauge
-hearsay_api_connections shows the cap; once the held connections close, a normal client gets
-its answer again at once. Runs with the default cap and with --max-api-connections 8 (where
-connections stuck in a partial request count too and free their place at the 10 s timeout).
-A bad value stops the agent with a message."""
+default 256). Holding cap + 20 idle connections (as root, who may use the whole cap), exactly
+20 are answered 503 and closed by the agent at once and counted in
+hearsay_api_connections_refused_total, while the gauge hearsay_api_connections shows the cap;
+once the held connections close, a normal client gets its answer again at once. Runs with the
+default cap and with --max-api-connections 8 (where connections stuck in a partial request
+count too and free their place at the 10 s request deadline). A bad value stops the agent
+with a message. The shares of unprivileged users: test_api_fairness.py."""
 
 import os
 import select
@@ -84,15 +85,20 @@ class HttpLimits(unittest.TestCase):
                             "the refused ones are the last ones opened")
             for s in closed:
                 s.close()
-            # a normal client is refused too while the cap is reached
-            with self.assertRaises((OSError, ValueError, Exception)):
-                node.api("GET", "/v1/health", timeout=1.0)
+            # a normal client is refused too while the cap is reached: a 503 naming the limit,
+            # or a reset when the agent closed before the client had written its request
+            try:
+                st, body = node.api("GET", "/v1/health", timeout=1.0)
+                self.assertEqual(st, 503, body)
+                self.assertIn("--max-api-connections", body["error"])
+            except OSError:
+                pass
         finally:
             for s in socks:
                 s.close()
         # the held connections are gone: answers again at once (the agent may see a new
-        # connection before it has handled the others' close in the same loop turn, so a
-        # client retries for at most 0.5 s)
+        # connection before it has seen the others' close, so a client retries for at most
+        # 0.5 s)
         t1 = time.monotonic()
         tries = []
 
@@ -109,7 +115,7 @@ class HttpLimits(unittest.TestCase):
             % (time.monotonic() - t1, len(tries)))
         refused = metric(node, "hearsay_api_connections_refused_total") - refused0
         # + the refused normal client, + the retries refused before the closes were seen
-        self.assertEqual(refused, EXTRA + 1 + tries.count("reset"))
+        self.assertEqual(refused, EXTRA + 1 + sum(1 for t in tries if t != 200))
         wait_for(lambda: metric(node, "hearsay_api_connections") <= 1, 3,
                  "the gauge back to this one connection")
 
@@ -131,12 +137,11 @@ class HttpLimits(unittest.TestCase):
         with Cluster(1, extra_args=["--max-api-connections", "8"]) as c:
             c.start()
             self.check_cap(c[1], 8)
-            # partial requests hold their place until the 10 s timeout, then free it
+            # partial requests hold their place until the 10 s request deadline, then free it
             socks = open_conns(c[1].sock, 8, b"GET /v1/members HTTP/1.1\r\nHost: x\r\n")
             try:
                 t0 = time.monotonic()
-                with self.assertRaises(Exception):
-                    c[1].api("GET", "/v1/health", timeout=1.0)
+                self.assertFalse(self._answers(c[1]), "refused while the partial ones are open")
                 took = wait_for(lambda: self._answers(c[1]), 14, "an answer after the timeout",
                                 0.2)
                 log("partial requests: refused, then answered %.1f s later"

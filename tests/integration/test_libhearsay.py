@@ -76,7 +76,7 @@ class LibHearsay(unittest.TestCase):
             self.assertTrue(s[0].startswith("n2 alive %s role=web" % n2.addr), s)
             self.assertRegex(s[1], r"^uptime_ms \d+ msgs_in \d+ stats \d+$")
             h = self.ok(n1, "health")[0]
-            self.assertTrue(h.startswith("status ok ok 1 insecure 1 members 3 alive 3 raft "), h)
+            self.assertTrue(h.startswith("status ok ok 1 insecure 0 members 3 alive 3 raft "), h)
             took = harness.wait_for(
                 lambda: all(self.probe(n, "raft").stdout.split()[3] != "-" for n in c.nodes),
                 10, "a raft leader known by every seed", 0.1)

@@ -18,10 +18,7 @@ back, and no incarnation moves at all (a replayed vote or suspected Ping about a
 current incarnation would make it refute). The capture is an AF_PACKET socket on "lo"
 (root only; skipped otherwise); the replay uses a raw IP socket for the exact packets."""
 
-import json
 import os
-import socket
-import struct
 import sys
 import threading
 import time
@@ -29,151 +26,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from capture import Capture, EventWatch, dropped, frames_of, send_again  # noqa: E402
 from harness import Cluster, log, wait_for  # noqa: E402
 
 N = 5
 ALL_ALIVE = {"n%d" % i: "alive" for i in range(1, N + 1)}
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
-ATTACKER_IP = "127.0.0.99"
-
-
-class Capture:
-    """Records IPv4 UDP and TCP packets on lo whose source or destination port is one of
-    ports (a thread reading an AF_PACKET socket)."""
-
-    def __init__(self, ports):
-        self.ports = set(ports)
-        self.udp = []  # (ip packet bytes, src, dst, payload)
-        self.tcp = {}  # (src, dst) -> {seq: payload}
-        self.seen = 0
-        self.stop_flag = False
-        self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
-        self.s.bind(("lo", 0))
-        self.s.settimeout(0.2)
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while not self.stop_flag:
-            try:
-                frame, addr = self.s.recvfrom(70000)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if addr[2] == PACKET_OUTGOING:  # every loopback packet shows up twice
-                continue
-            self.parse(frame[14:])
-
-    def parse(self, ip):
-        if len(ip) < 20 or ip[0] >> 4 != 4:
-            return
-        ihl = (ip[0] & 15) * 4
-        total = struct.unpack("!H", ip[2:4])[0]
-        ip = ip[:total]
-        proto = ip[9]
-        src_ip, dst_ip = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
-        l4 = ip[ihl:]
-        if proto not in (6, 17) or len(l4) < 8:
-            return
-        sport, dport = struct.unpack("!HH", l4[:4])
-        if sport not in self.ports and dport not in self.ports:
-            return
-        if src_ip == ATTACKER_IP:
-            return
-        self.seen += 1
-        src, dst = (src_ip, sport), (dst_ip, dport)
-        if proto == 17:
-            self.udp.append((bytes(ip), src, dst, bytes(l4[8:])))
-        elif dport in self.ports:  # client to server: the direction that carries frames
-            seq = struct.unpack("!I", l4[4:8])[0]
-            off = (l4[12] >> 4) * 4
-            data = bytes(l4[off:])
-            if data:
-                self.tcp.setdefault((src, dst), {})[seq] = data
-
-    def stop(self):
-        self.stop_flag = True
-        self.t.join(2)
-        self.s.close()
-
-    def streams(self):
-        """{(src, dst): bytes} reassembled in sequence order (retransmissions dropped)."""
-        out = {}
-        for key, segs in self.tcp.items():
-            buf, nxt = b"", None
-            for seq in sorted(segs):
-                data = segs[seq]
-                if nxt is not None and seq < nxt:
-                    data = data[nxt - seq:]
-                buf += data
-                nxt = seq + len(segs[seq]) if nxt is None else max(nxt, seq + len(segs[seq]))
-            out[key] = buf
-        return out
-
-
-def frames_of(stream):
-    """Splits a hearsay TCP stream into its frames (u32 length + sealed envelope)."""
-    frames, i = [], 0
-    while i + 4 <= len(stream):
-        n = struct.unpack("!I", stream[i:i + 4])[0]
-        if i + 4 + n > len(stream):
-            break
-        frames.append(stream[i:i + 4 + n])
-        i += 4 + n
-    return frames
-
-
-def udp_no_checksum(ip):
-    """The IP packet with its UDP checksum zeroed (loopback captures carry a partial one);
-    the kernel fills in the IP header checksum of a raw packet."""
-    ihl = (ip[0] & 15) * 4
-    return ip[:ihl + 6] + b"\0\0" + ip[ihl + 8:]
-
-
-class EventWatch:
-    """Collects the JSON events an agent publishes on GET /v1/events (a thread)."""
-
-    def __init__(self, node):
-        self.node = node
-        self.events = []
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(node.sock)
-        self.s.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        self.s.settimeout(0.2)
-        self.stop_flag = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        buf = b""
-        while not self.stop_flag:
-            try:
-                chunk = self.s.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if not chunk:
-                return
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                line = line.strip()
-                if line.startswith(b"{"):
-                    try:
-                        self.events.append(json.loads(line))
-                    except ValueError:
-                        pass
-
-    def stop(self):
-        self.stop_flag = True
-        self.t.join(2)
-        self.s.close()
-
-
 def accepted(c):
     """Sum over every agent of the messages its membership core accepted, and of the
     datagrams and frames its transports received."""
@@ -188,6 +45,13 @@ def accepted(c):
             elif line.startswith('hearsay_transport_packets_in_total{transport="tcp"}'):
                 tcp += int(line.split()[1])
     return core, udp, tcp
+
+
+def refused(c):
+    """Sum over every agent of what the secure channel refused (replays, unproven senders,
+    bad cookies and hellos)."""
+    return sum(sum(v for k, v in dropped(n).items() if k in ("replay", "unproven", "bad_cookie"))
+               for n in c.nodes)
 
 
 def incarnations(c):
@@ -264,6 +128,7 @@ class Replay(unittest.TestCase):
         time.sleep(6.0)  # older than any vote's validity
         before = incarnations(c)
         counts0 = accepted(c)
+        refused0 = refused(c)
         watches = [EventWatch(n) for n in c.nodes]
         bad_views, low = [], []
         stop = threading.Event()
@@ -279,46 +144,11 @@ class Replay(unittest.TestCase):
         poller.start()
         t0 = time.monotonic()
         try:
-            # 1. exact packets, original source
-            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-            for i, (ip, src, dst, _) in enumerate(cap.udp):
-                raw.sendto(udp_no_checksum(ip), (dst[0], 0))
-                if i % 50 == 49:
-                    time.sleep(0.002)
-            raw.close()
-            log("replayed %d datagrams from their original source" % len(cap.udp))
-            time.sleep(1.0)
-            # 2. same payloads from the attacker's own address
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind((ATTACKER_IP, 0))
-            for i, (_, _, dst, payload) in enumerate(cap.udp):
-                u.sendto(payload, dst)
-                if i % 50 == 49:
-                    time.sleep(0.002)
-            u.close()
-            log("replayed %d datagrams from %s" % (len(cap.udp), ATTACKER_IP))
-            time.sleep(1.0)
-            # 3. every TCP stream on a new connection
-            sent = 0
-            for (src, dst), data in sorted(streams.items()):
-                fr = frames_of(data)
-                if not fr:
-                    continue
-                t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                t.settimeout(2)
-                try:
-                    t.bind((ATTACKER_IP, 0))
-                    t.connect(dst)
-                    t.sendall(b"".join(fr))
-                    sent += len(fr)
-                except OSError as e:
-                    log("tcp replay to %s: %s" % (dst, e))
-                finally:
-                    t.close()
-            log("replayed %d frames on %d TCP connections" % (sent, len(streams)))
+            send_again(cap, streams, gap=1.0)
             wait = 8.0 - (time.monotonic() - t0)
             time.sleep(max(wait, 0) + 8.0)
             counts1 = accepted(c)
+            refused1 = refused(c)
             after = incarnations(c)
             # the watchers work: a tags change shows up on every one
             st, _ = c[2].api("PUT", "/v1/tags", {"set": {"role": "replayed"}})
@@ -354,6 +184,10 @@ class Replay(unittest.TestCase):
             line for line in str(metrics).splitlines()
             if line.startswith(("hearsay_suspicions_total", "hearsay_refutations_total",
                                 "hearsay_failures_declared_total"))))
+        # the secure channel refused every replayed datagram before any core saw it
+        log("the channel refused %d datagrams and streams during the replay" %
+            (refused1 - refused0))
+        self.assertGreaterEqual(refused1 - refused0, 0.95 * 2 * len(cap.udp))
         self.assertEqual(bad_views[:5], [], "views changed during the replay")
         self.assertEqual(events, [], "suspect/failed/leave events during the replay")
         self.assertEqual(low, [], "incarnations went back")

@@ -33,6 +33,8 @@ void mc_init(mc_cluster *c, int count)
 
 void mc_free(mc_cluster *c)
 {
+    for (size_t i = 0; i < c->nrec; i++) free(c->rec[i].data);
+    free(c->rec);
     for (int i = 0; i < c->count; i++) hs_node_free(c->n[i].node);
     for (size_t i = 0; i < c->nq; i++) free(c->q[i].data);
     free(c->q);
@@ -54,18 +56,43 @@ static void push(mc_cluster *c, int from, int to, const uint8_t *d, size_t len, 
     m->stream = stream;
 }
 
+static void record(mc_cluster *c, int from, int to, const hs_packet *p)
+{
+    if (c->nrec >= c->rec_max || (c->rec_who >= 0 && from != c->rec_who)) return;
+    if (c->nrec % 64 == 0) c->rec = realloc(c->rec, (c->nrec + 64) * sizeof(*c->rec));
+    mc_rec *r = &c->rec[c->nrec++];
+    r->from = from;
+    r->to = to;
+    r->data = malloc(p->len ? p->len : 1);
+    memcpy(r->data, p->data, p->len);
+    r->len = p->len;
+    r->stream = p->stream;
+}
+
+/* The node index of "node<j>", or -1. */
+static int name_index(const char *name)
+{
+    int j;
+    char end;
+    if (sscanf(name, "node%d%c", &j, &end) != 1 || j < 0 || j >= MC_MAX) return -1;
+    return j;
+}
+
 static void drain(mc_cluster *c, int i)
 {
     hs_packet p;
     hs_event e;
     while (hs_node_next_packet(c->n[i].node, &p)) {
         int to = addr_index(&p.to);
+        if (to >= 0 && to < c->count) record(c, i, to, &p);
         if (c->tap && to >= 0 && to < c->count) c->tap(c, i, to, p.data, p.len, p.stream);
         if (to < 0 || to >= c->count || c->drop[i][to]) continue;
         push(c, i, to, p.data, p.len, p.stream);
     }
     while (hs_node_next_event(c->n[i].node, &e)) {
         if (e.type == HS_EV_INCARNATION) c->n[i].last_inc = e.incarnation;
+        int j = name_index(e.name);
+        if (j >= 0 && (unsigned)e.type <= HS_EV_INCARNATION) c->events[i][j][e.type]++;
         if (e.type == HS_EV_FAILED) {
             int j = addr_index(&e.addr);
             if (j >= 0 && j < MC_MAX) c->ever_failed[i][j] = true;
@@ -106,6 +133,29 @@ void mc_inject_from(mc_cluster *c, int from, int to, const uint8_t *data, size_t
     hs_addr a = mc_addr(from);
     hs_node_receive(c->n[to].node, c->now, &a, data, len, false);
     drain(c, to);
+}
+
+void mc_record(mc_cluster *c, int who, size_t max)
+{
+    c->rec_who = who;
+    c->rec_max = max;
+}
+
+void mc_replay(mc_cluster *c, const mc_rec *r, int to)
+{
+    if (to < 0) to = r->to;
+    if (!c->n[to].node || c->n[to].crashed) return;
+    hs_addr a = mc_addr(r->from);
+    hs_node_receive(c->n[to].node, c->now, &a, r->data, r->len, r->stream);
+    drain(c, to);
+}
+
+uint32_t mc_events(const mc_cluster *c, int viewer, int subject, int type)
+{
+    uint32_t sum = 0;
+    for (int t = 0; t <= HS_EV_INCARNATION; t++)
+        if (type < 0 || t == type) sum += c->events[viewer][subject][t];
+    return sum;
 }
 
 static void step(mc_cluster *c, uint64_t until)

@@ -152,9 +152,11 @@ static void test_truncated(void **state)
         assert_int_equal(hs_env_open(&ie, box, len, out, sizeof(out), &m), HS_ENV_TOO_SHORT);
     assert_int_equal(hs_env_open(&ie, box, HS_ENV_PLAIN_OVERHEAD, out, sizeof(out), &m), HS_ENV_OK);
     assert_int_equal(m, 0);
-    uint8_t bad[4] = {2, 1, 0, 0};
+    uint8_t bad[4] = {HS_ENV_VERSION + 1, 1, 0, 0};
     assert_int_equal(hs_env_open(&e, bad, sizeof(bad), out, sizeof(out), &m), HS_ENV_BAD_VERSION);
-    bad[0] = 1;
+    bad[0] = 1; /* version 1 (random nonces, no channel numbers) is refused */
+    assert_int_equal(hs_env_open(&e, bad, sizeof(bad), out, sizeof(out), &m), HS_ENV_BAD_VERSION);
+    bad[0] = HS_ENV_VERSION;
     bad[1] = 0x80;
     assert_int_equal(hs_env_open(&e, bad, sizeof(bad), out, sizeof(out), &m), HS_ENV_BAD_VERSION);
 }
@@ -230,13 +232,47 @@ static void test_key_text(void **state)
     assert_string_equal(hs_env_result_name((hs_env_result)99), "unknown");
 }
 
+static void test_padding(void **state)
+{
+    (void)state;
+    hs_envelope e;
+    sealed(&e, "prod", 1);
+    uint8_t box[512], out[512];
+    size_t n = 0, m = 0, key = 9;
+    /* padded up to exactly min_len, flag set, payload intact after opening */
+    assert_int_equal(hs_env_seal_with(&e, 0, NULL, msg, 3, 100, box, sizeof(box), &n), HS_ENV_OK);
+    assert_int_equal(n, 100);
+    assert_true(box[1] & HS_ENV_FLAG_PADDED);
+    assert_int_equal(hs_env_open_key(&e, box, n, out, sizeof(out), &m, &key), HS_ENV_OK);
+    assert_int_equal(m, 3);
+    assert_int_equal(key, 0);
+    assert_memory_equal(out, msg, 3);
+    /* already long enough: no padding */
+    assert_int_equal(hs_env_seal_with(&e, 0, NULL, msg, sizeof(msg), 10, box, sizeof(box), &n),
+                     HS_ENV_OK);
+    assert_false(box[1] & HS_ENV_FLAG_PADDED);
+    /* the padded flag is authenticated: clearing it breaks the tag */
+    assert_int_equal(hs_env_seal_with(&e, 0, NULL, msg, 3, 100, box, sizeof(box), &n), HS_ENV_OK);
+    box[1] &= (uint8_t)~HS_ENV_FLAG_PADDED;
+    assert_int_equal(hs_env_open(&e, box, n, out, sizeof(out), &m), HS_ENV_AUTH_FAILED);
+    /* sealing with the second key of the ring, and opening reports it */
+    uint8_t k2[HS_ENV_KEY_BYTES];
+    key_of(k2, 2);
+    assert_int_equal(hs_env_add_key(&e, k2), 0);
+    assert_int_equal(hs_env_seal_with(&e, 1, NULL, msg, 3, 0, box, sizeof(box), &n), HS_ENV_OK);
+    assert_int_equal(hs_env_open_key(&e, box, n, out, sizeof(out), &m, &key), HS_ENV_OK);
+    assert_int_equal(key, 1);
+    assert_int_equal(hs_env_seal_with(&e, 2, NULL, msg, 3, 0, box, sizeof(box), &n),
+                     HS_ENV_UNKNOWN_KEY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_tamper),
-        cmocka_unit_test(test_wrong_key),  cmocka_unit_test(test_wrong_cluster),
-        cmocka_unit_test(test_truncated),  cmocka_unit_test(test_key_ring_rotation),
-        cmocka_unit_test(test_key_text),
+        cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_wrong_key),         cmocka_unit_test(test_wrong_cluster),
+        cmocka_unit_test(test_truncated),         cmocka_unit_test(test_padding),
+        cmocka_unit_test(test_key_ring_rotation), cmocka_unit_test(test_key_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

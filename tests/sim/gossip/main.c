@@ -31,6 +31,8 @@ static const scenario scenarios[] = {
     {"invariants", scen_invariants, 200, "loss-free churn: no live node ever failed, convergence"},
     {"chaos", scen_chaos, 200, "every fault at once, then quiet: detection and convergence"},
     {"determinism", scen_determinism, 100, "chaos twice with packet hashing: digests must match"},
+    {"ghosts", scen_ghosts, 50,
+     "leaves, crashes, 3 s reaps, replays of recorded packets: no reaped member comes back"},
 };
 
 static void usage(FILE *f)

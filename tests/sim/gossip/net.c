@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replay.h"
 #include "sim.h"
 #include "view.h"
 
@@ -75,6 +76,7 @@ void net_send(sim *s, uint32_t from, const hs_packet *p)
     src->bytes_out += p->len;
     n->sent++;
     int to = sim_index_of_addr(s, &p->to);
+    if (s->replayer && to >= 0) replay_record(s->replayer, from, (uint32_t)to, p);
     if (s->hash_packets) {
         uint32_t hdr[4] = {(uint32_t)s->now_us, from, (uint32_t)to,
                            (uint32_t)p->len | (p->stream ? 1u << 31 : 0)};

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replay.h"
 #include "view.h"
 
 static void *xcalloc(size_t n, size_t sz)
@@ -87,6 +88,7 @@ void sim_free(sim *s)
     free(s->msgs);
     free(s->nodes);
     sim_heap_free(&s->heap);
+    replay_free(s->replayer);
     view_free(s);
     free(s);
 }
@@ -142,6 +144,15 @@ static void after_call(sim *s, uint32_t i, bool was_tick)
         nd->timer_us = t;
         sim_heap_push(&s->heap, t, SIM_EV_TIMER, i, nd->gen);
     }
+}
+
+void sim_inject(sim *s, uint32_t to, uint32_t from, const uint8_t *data, size_t len, bool stream)
+{
+    sim_node *nd = &s->nodes[to];
+    if (nd->state != NS_RUNNING) return;
+    hs_addr a = sim_addr(from);
+    hs_node_receive(nd->core, sim_now_ms(s), &a, data, len, stream);
+    after_call(s, to, false);
 }
 
 static void deliver(sim *s, uint32_t slot)
@@ -214,6 +225,8 @@ static void instantiate(sim *s, uint32_t i)
     hs_config_default(&cfg);
     sim_name(i, cfg.name, sizeof cfg.name);
     cfg.addr = sim_addr(i);
+    if (s->reap_ms) cfg.reap_failed_ms = cfg.reap_left_ms = s->reap_ms;
+    cfg.tombstone_ms = s->tomb_ms;
     hs_tags tags = {.data = NULL, .len = 0};
     uint64_t seed = sim_derive(s->seed, 1000 + (uint64_t)i * 1024 + nd->starts);
     nd->starts++;
@@ -225,6 +238,7 @@ static void instantiate(sim *s, uint32_t i)
         exit(2);
     }
     nd->left = false;
+    nd->ghost_guard_us = 0; /* a new instance: it may be alive again */
     nd->ever_started = true;
     set_state(s, i, NS_RUNNING);
     view_add_observer(s, i);

@@ -41,6 +41,9 @@ typedef struct sim_node {
     size_t qlen, qcap;
     uint64_t bytes_out, pkts_out, bytes_in, pkts_in;
     uint64_t since_us; /* time of the last state change */
+    /* departed (left or crashed) and reaped by someone: no view may show it alive or
+       suspect again before this time (its tombstones' lifetime; 0: not departed) */
+    uint64_t ghost_guard_us;
 } sim_node;
 
 typedef struct sim_msg {
@@ -137,13 +140,17 @@ typedef struct sim {
     uint32_t seeds[3];
     uint32_t nseeds;
     /* invariant switches (set by scenarios) */
-    bool strict_no_false_fail; /* loss-free run: a live reachable node must never fail */
-    bool check_majority;       /* no healthy node suspected by a majority */
-    bool protect_group0;       /* partitions: no healthy node of group 0 (the majority side)
-                                  may ever be shown failed, by either side */
-    uint64_t group1_failed;    /* failed marks of group-1 nodes (the minority side) */
-    uint64_t crash_bound_us;   /* crashed node failed everywhere within this (0: off) */
-    bool failed;               /* an invariant broke */
+    bool strict_no_false_fail;     /* loss-free run: a live reachable node must never fail */
+    bool check_majority;           /* no healthy node suspected by a majority */
+    bool protect_group0;           /* partitions: no healthy node of group 0 (the majority side)
+                                      may ever be shown failed, by either side */
+    uint64_t group1_failed;        /* failed marks of group-1 nodes (the minority side) */
+    uint64_t crash_bound_us;       /* crashed node failed everywhere within this (0: off) */
+    uint64_t reap_ms;              /* cores' reap times, failed and left (0: the defaults) */
+    uint64_t tomb_ms;              /* cores' tombstone lifetime (0: the default) */
+    struct sim_replayer *replayer; /* records what nodes send, for replays (replay.c) */
+    uint64_t revivals_late;        /* departed members shown alive after their guard ended */
+    bool failed;                   /* an invariant broke */
     char fail_msg[256];
     bool trace;
     bool hash_packets;
@@ -181,6 +188,9 @@ void sim_leave(sim *s, uint32_t i); /* graceful leave; keeps running to flush */
 void sim_stop(sim *s, uint32_t i);  /* a left node exits */
 void sim_partition(sim *s, uint8_t from, uint8_t to, bool oneway);
 void sim_heal(sim *s);
+
+/* Delivers a packet to running node `to` now, as if node `from` had sent it (a replay). */
+void sim_inject(sim *s, uint32_t to, uint32_t from, const uint8_t *data, size_t len, bool stream);
 
 /* Network send (net.c): routes one packet from node i through the network model. */
 void net_send(sim *s, uint32_t from, const hs_packet *p);

@@ -205,6 +205,36 @@ static int status_of_event(const hs_event *ev)
     }
 }
 
+/* How long after the first reap of a departed member no view may show it alive again: the
+ * cores' tombstone lifetime (their default: 3 x the longer reap time), less 2 s for the spread
+ * of the reap times and the rounding of the ages passed on with the tombstones. */
+static uint64_t tomb_guard_us(const sim *s)
+{
+    hs_config d;
+    hs_config_default(&d);
+    uint64_t reap = s->reap_ms ? s->reap_ms : d.reap_failed_ms;
+    uint64_t life = s->tomb_ms ? s->tomb_ms : 3 * reap;
+    return life > 2000 ? (life - 2000) * 1000 : 0;
+}
+
+/* Invariant: once a departed (left or crashed) member has been reaped by anyone, no observer
+ * takes it from failed, left or unknown back to alive or suspect until it starts again, for
+ * as long as its tombstones last. */
+static void check_ghost(sim *s, uint32_t i, uint32_t j, uint8_t old, int st)
+{
+    sim_node *subj = &s->nodes[j];
+    bool departed = subj->left || subj->state == NS_CRASHED || subj->state == NS_GONE;
+    if (st == VIEW_UNKNOWN && departed && !subj->ghost_guard_us) /* reaped: tombstoned */
+        subj->ghost_guard_us = s->now_us + tomb_guard_us(s);
+    bool revives = (st == HS_ALIVE || st == HS_SUSPECT) && old != HS_ALIVE && old != HS_SUSPECT;
+    if (!revives || !subj->ghost_guard_us) return;
+    if (s->now_us < subj->ghost_guard_us)
+        sim_fail(s, "departed n%u (reaped, tombstoned) shown %s again by n%u", j,
+                 hs_status_name((hs_status)st), i);
+    else
+        s->revivals_late++;
+}
+
 static void set_view(sim *s, uint32_t i, uint32_t j, int st)
 {
     sim_view *v = &s->view;
@@ -235,6 +265,7 @@ void view_on_event(sim *s, uint32_t i, const hs_event *ev)
     if (!sim_is_observer(&s->nodes[i])) return;
     if ((uint32_t)j == i) return; /* events about ourselves are not a view */
     uint8_t old = v->m[(size_t)i * s->n + (uint32_t)j];
+    check_ghost(s, i, (uint32_t)j, old, st);
     set_view(s, i, (uint32_t)j, st);
 
     bool healthy = sim_healthy(s, (uint32_t)j) && sim_reachable(s, i, (uint32_t)j);
