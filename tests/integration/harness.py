@@ -166,6 +166,15 @@ def api(sock_path, method, path, body=None, timeout=2.0, headers=None):
         c.close()
 
 
+def raft_status(node, timeout=1.0):
+    """GET /v1/raft of node as a dict; {} if it does not answer (down, stopped, starting)."""
+    try:
+        st, body = node.api("GET", "/v1/raft", timeout=timeout)
+    except OSError:
+        return {}
+    return body if st == 200 and isinstance(body, dict) else {}
+
+
 # ---------------------------------------------------------------------------------------
 # Ports
 

@@ -55,12 +55,9 @@ def failpoints_compiled(hearsayd):
     return p.returncode == -9
 
 
+
 def raft(node):
-    try:
-        st, body = node.api("GET", "/v1/raft", timeout=0.5)
-    except OSError:
-        return {}
-    return body if st == 200 and isinstance(body, dict) else {}
+    return harness.raft_status(node, timeout=0.5)
 
 
 class Watch:

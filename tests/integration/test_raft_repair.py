@@ -33,11 +33,7 @@ DATA_ERROR = 65
 
 
 def raft(node):
-    try:
-        st, body = node.api("GET", "/v1/raft", timeout=1.0)
-    except OSError:
-        return {}
-    return body if st == 200 and isinstance(body, dict) else {}
+    return harness.raft_status(node, timeout=1.0)
 
 
 def settings(node):

@@ -889,14 +889,20 @@ static void test_follower_with_lost_suffix_is_repaired(void **state)
     net_free(t);
 }
 
+/* A node of a 3-node group after hearsayd --raft-reset: no log, the given term, recovering. */
+static hs_raft *recovering_node(uint64_t id, uint64_t term, uint64_t now)
+{
+    hs_raft_cfg cfg = {
+        .id = id, .rng_seed = id, .peers = net_conf(3), .hard = {.term = term, .recovering = true}};
+    return hs_raft_new(&cfg, now);
+}
+
 /* Repair (hearsayd --raft-reset): a node that lost its log, and maybe its term and vote, is
  * "recovering". It grants no vote or pre-vote and never campaigns, whatever the timers say. */
 static void test_recovering_node_neither_votes_nor_campaigns(void **state)
 {
     (void)state;
-    hs_raft_cfg cfg = {
-        .id = 1, .rng_seed = 1, .peers = net_conf(3), .hard = {.term = 4, .recovering = true}};
-    hs_raft *r = hs_raft_new(&cfg, 0);
+    hs_raft *r = recovering_node(1, 4, 0);
     assert_true(hs_raft_recovering(r));
     hs_raft_msg m = mk(HS_RAFT_MSG_VOTE, 2, 1, 5);
     hs_raft_step(r, 1000, &m);
@@ -926,9 +932,7 @@ static void test_recovering_node_neither_votes_nor_campaigns(void **state)
 static void test_recovering_node_acks_at_most_commit(void **state)
 {
     (void)state;
-    hs_raft_cfg cfg = {
-        .id = 1, .rng_seed = 1, .peers = net_conf(3), .hard = {.term = 5, .recovering = true}};
-    hs_raft *r = hs_raft_new(&cfg, 0);
+    hs_raft *r = recovering_node(1, 5, 0);
     hs_raft_entry e[3] = {ent(1, 5), ent(2, 5), ent(3, 5)};
     hs_raft_msg m = mk(HS_RAFT_MSG_APPEND, 2, 1, 5);
     m.entries = e;
@@ -975,12 +979,8 @@ static void test_reset_node_rejoins_only_with_a_quorum_of_the_others(void **stat
     net_run(t, 100);
     hs_raft *l = t->r[1];
     uint64_t term = hs_raft_term(l), commit0 = hs_raft_commit(l);
-    hs_raft_cfg cfg = {.id = 3,
-                       .rng_seed = 3,
-                       .peers = net_conf(3),
-                       .hard = {.recovering = true}}; /* lost everything, term and vote too */
     hs_raft_free(t->r[3]);
-    t->r[3] = hs_raft_new(&cfg, t->now);
+    t->r[3] = recovering_node(3, 0, t->now); /* lost everything, term and vote too */
     net_isolate(t, 2, true);
     uint64_t idx;
     assert_int_equal(hs_raft_propose(l, "new", 3, &idx, NULL), 0);
