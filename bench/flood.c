@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     int have_target = 0, have_source = 0;
     double pps = 100000, seconds = 30;
     uint8_t keyid[4] = {0, 0, 0, 0};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) usage();
         if (!strcmp(a, "--target")) {
@@ -108,7 +108,6 @@ int main(int argc, char **argv)
         } else {
             usage();
         }
-        i++;
     }
     if (!have_target || pps <= 0 || seconds <= 0) usage();
     rng ^= (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);

@@ -5,16 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prng.h"
 #include "raft_internal.h"
-
-static uint64_t rng_next(hs_raft *r)
-{
-    /* splitmix64 */
-    uint64_t z = (r->rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static bool is_member(const hs_raft *r, uint64_t id)
 {
@@ -83,7 +75,7 @@ int hs_raft__snapshot_copy(hs_raft_snapshot *dst, const hs_raft_snapshot *src)
 void hs_raft__reset_election_timer(hs_raft *r)
 {
     uint32_t span = r->emax > r->emin ? r->emax - r->emin : 1;
-    r->cur_timeout = r->emin + (uint32_t)(rng_next(r) % span);
+    r->cur_timeout = r->emin + (uint32_t)(hs_prng_next(&r->rng) % span);
     r->election_deadline = r->now + r->cur_timeout;
 }
 

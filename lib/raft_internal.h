@@ -4,6 +4,7 @@
 #define HEARSAY_RAFT_INTERNAL_H
 
 #include "hearsay/raft.h"
+#include "prng.h"
 #include "raft_log.h"
 
 typedef struct progress {
@@ -18,7 +19,7 @@ typedef struct pending_read {
 
 struct hs_raft {
     uint64_t id;
-    uint64_t rng;
+    hs_prng rng; /* election timeouts */
     uint32_t emin, emax, hb;
     hs_raft_role role;
     uint64_t term, vote, lead, commit, applied;

@@ -126,7 +126,7 @@ hs_raft *hs_raft_new(const hs_raft_cfg *cfg, uint64_t now_ms)
     hs_raft *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
     r->id = cfg->id;
-    r->rng = cfg->rng_seed ^ (cfg->id * 0x9e3779b97f4a7c15ULL);
+    r->rng.s = cfg->rng_seed ^ (cfg->id * 0x9e3779b97f4a7c15ULL);
     r->emin = cfg->election_min_ms ? cfg->election_min_ms : 150;
     r->emax = cfg->election_max_ms > r->emin ? cfg->election_max_ms : r->emin * 2;
     r->hb = cfg->heartbeat_ms ? cfg->heartbeat_ms : 50;

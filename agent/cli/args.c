@@ -1,5 +1,6 @@
 /* args.c: the small option parser every subcommand uses (long and short options, "--opt=v",
- * "--" to end options, options and positionals in any order), plus usage printing. */
+ * "--" to end options, options and positionals in any order, --help, --socket, --timeout and
+ * --json handled here), usage and error messages. */
 #include "cli.h"
 
 #include <errno.h>
@@ -8,129 +9,125 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hs_args_init(hs_args *a, int argc, char **argv)
-{
-    memset(a, 0, sizeof *a);
-    a->argc = argc;
-    a->argv = argv;
-    a->i = 1;
-}
+enum { OPT_HELP = -100, OPT_SOCKET = -101, OPT_TIMEOUT = -102 };
+static const hcli_opt common_opts[] = {
+    {"help", 'h', false, OPT_HELP},
+    {"socket", 0, true, OPT_SOCKET},
+    {"timeout", 0, true, OPT_TIMEOUT},
+    {NULL, 0, false, 0},
+};
 
-int hs_usage(const hs_command *cmd)
-{
-    fputs(cmd->usage, stdout);
-    return EXIT_OK;
-}
-
-int hs_usage_error(const hs_command *cmd, const char *fmt, ...)
+void hcli_err(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "hearsay %s: ", cmd->name);
+    fputs("hearsay: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+static int vusage_error(const hcli_command *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "hearsay %s: ", cmd->name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
     fputs(cmd->usage, stderr);
-    return EXIT_USAGE;
+    return cmd->usage_exit ? cmd->usage_exit : EXIT_USAGE;
 }
 
-static const hs_opt common_opts[] = {
-    {"help", 'h', false, HS_OPT_HELP},
-    {"socket", 0, true, -100},
-    {"timeout", 0, true, -101},
-    {NULL, 0, false, 0},
-};
-
-static const hs_opt *find_long(const hs_opt *opts, const char *name, size_t n)
+int hcli_usage_error(const hcli_command *cmd, const char *fmt, ...)
 {
-    for (const hs_opt *o = opts; o && o->name; o++)
-        if (strlen(o->name) == n && strncmp(o->name, name, n) == 0) return o;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vusage_error(cmd, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int hcli_args_fail(hcli_args *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    a->exit = vusage_error(a->cmd, fmt, ap);
+    va_end(ap);
+    return HCLI_END;
+}
+
+void hcli_args_init(hcli_args *a, const hcli_command *cmd, int argc, char **argv)
+{
+    *a = (hcli_args){.cmd = cmd, .argc = argc, .argv = argv, .i = 1, .exit = -1};
+}
+
+static const hcli_opt *find(const hcli_opt *opts, const char *name, size_t n, char short_name)
+{
+    for (const hcli_opt *o = opts; o && o->name; o++)
+        if (short_name ? o->short_name == short_name
+                       : strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+            return o;
     return NULL;
 }
 
-static const hs_opt *find_short(const hs_opt *opts, char c)
+int hcli_args_next(hcli_args *a, const hcli_opt *opts)
 {
-    for (const hs_opt *o = opts; o && o->name; o++)
-        if (o->short_name && o->short_name == c) return o;
-    return NULL;
-}
-
-int hs_args_next(hs_args *a, const hs_command *cmd, const hs_opt *opts)
-{
-    for (;;) {
-        if (a->i >= a->argc) return HS_OPT_END;
+    while (a->exit < 0 && a->i < a->argc) {
         char *s = a->argv[a->i++];
         a->arg = NULL;
         if (a->no_more_opts || s[0] != '-' || s[1] == '\0') {
             a->arg = s;
-            return HS_OPT_POSITIONAL;
+            return HCLI_POSITIONAL;
         }
         if (strcmp(s, "--") == 0) {
             a->no_more_opts = true;
             continue;
         }
-        const hs_opt *o;
-        const char *inline_val = NULL;
-        if (s[1] == '-') {
-            const char *name = s + 2;
-            const char *eq = strchr(name, '=');
-            size_t n = eq ? (size_t)(eq - name) : strlen(name);
-            o = find_long(opts, name, n);
-            if (!o) o = find_long(common_opts, name, n);
-            if (eq) inline_val = eq + 1;
-        } else {
-            o = find_short(opts, s[1]);
-            if (!o) o = find_short(common_opts, s[1]);
-            if (s[2] != '\0') inline_val = s + 2;
-        }
-        if (!o) {
-            hs_usage_error(cmd, "unknown option %s", s);
-            return HS_OPT_ERROR;
-        }
-        if (o->has_arg) {
-            if (inline_val)
-                a->arg = inline_val;
-            else if (a->i < a->argc)
-                a->arg = a->argv[a->i++];
-            else {
-                hs_usage_error(cmd, "option %s needs a value", s);
-                return HS_OPT_ERROR;
-            }
-        } else if (inline_val) {
-            hs_usage_error(cmd, "option %s takes no value", s);
-            return HS_OPT_ERROR;
-        }
-        if (o->id == -100) { /* --socket inside a subcommand */
+        const char *name = s + 1 + (s[1] == '-'), *inline_val = NULL;
+        size_t n = strcspn(name, "=");
+        char short_name = s[1] == '-' ? 0 : s[1];
+        if (short_name && s[2]) inline_val = s + 2;
+        if (!short_name && name[n]) inline_val = name + n + 1;
+        const hcli_opt *o = find(opts, name, n, short_name);
+        if (!o) o = find(common_opts, name, n, short_name);
+        if (!o) return hcli_args_fail(a, "unknown option %s", s);
+        if (o->has_arg && !inline_val && a->i >= a->argc)
+            return hcli_args_fail(a, "option %s needs a value", s);
+        if (!o->has_arg && inline_val) return hcli_args_fail(a, "option %s takes no value", s);
+        if (o->has_arg) a->arg = inline_val ? inline_val : a->argv[a->i++];
+        if (o->id == OPT_HELP) {
+            fputs(a->cmd->usage, stdout);
+            a->exit = EXIT_OK;
+        } else if (o->id == OPT_SOCKET)
             g_cli.socket_path = a->arg;
-            continue;
-        }
-        if (o->id == -101) { /* --timeout inside a subcommand */
-            if (hs_parse_timeout(a->arg)) return HS_OPT_ERROR;
-            continue;
-        }
-        return o->id;
+        else if (o->id == OPT_TIMEOUT) {
+            if (hcli_parse_timeout(a->arg))
+                a->exit = a->cmd->usage_exit ? a->cmd->usage_exit : EXIT_USAGE;
+        } else if (o->id == HCLI_JSON)
+            g_cli.json = true;
+        else
+            return o->id;
     }
+    return HCLI_END;
 }
 
-long hs_parse_count(const hs_command *cmd, const char *opt, const char *value)
+long hcli_count(hcli_args *a, const char *opt)
 {
     char *end;
     errno = 0;
-    long v = strtol(value, &end, 10);
-    if (errno || end == value || *end != '\0' || v < 0 || v > INT_MAX) {
-        hs_usage_error(cmd, "%s needs a non-negative integer, not '%s'", opt, value);
+    long v = strtol(a->arg, &end, 10);
+    if (errno || end == a->arg || *end != '\0' || v < 0 || v > INT_MAX) {
+        hcli_args_fail(a, "%s needs a non-negative integer, not '%s'", opt, a->arg);
         return -1;
     }
     return v;
 }
 
-int hs_parse_timeout(const char *v)
+int hcli_parse_timeout(const char *v)
 {
     char *end;
     errno = 0;
     double s = strtod(v, &end);
     if (errno || end == v || *end != '\0' || !(s > 0) || s > 86400) {
-        hs_err("--timeout needs a number of seconds, not '%s'", v);
+        hcli_err("--timeout needs a number of seconds, not '%s'", v);
         return -1;
     }
     g_cli.timeout_ms = (int)(s * 1000);

@@ -5,7 +5,6 @@
 #include "cli.h"
 
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,7 +12,7 @@ enum { ST_OK = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN = 3 };
 static const char *const state_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
 enum { OPT_MIN_ALIVE = 1, OPT_MEMBER, OPT_QUORUM, OPT_WARN, OPT_CRIT };
-static const hs_opt opts[] = {
+static const hcli_opt opts[] = {
     {"min-alive", 0, true, OPT_MIN_ALIVE}, {"member", 'm', true, OPT_MEMBER},
     {"quorum", 'q', false, OPT_QUORUM},    {"warning", 'w', true, OPT_WARN},
     {"critical", 'c', true, OPT_CRIT},     {NULL, 0, false, 0},
@@ -43,10 +42,8 @@ static void raise_state(check *c, int state, const char *fmt, ...)
 
 static int unknown(const char *fmt, const char *detail)
 {
-    char safe[600];
-    hs_safe_copy(safe, sizeof safe, detail);
     printf("HEARSAY UNKNOWN - ");
-    printf(fmt, safe);
+    printf(fmt, detail);
     putchar('\n');
     return ST_UNKNOWN;
 }
@@ -61,192 +58,132 @@ static long long mono_ms(void)
 /* Both requests of a check share one deadline, so the whole check answers within 2 s. */
 static long long deadline_ms;
 
-static json_t *fetch(const char *target, int *rc)
+/* Before a call: the time left of the deadline. */
+static void time_left(hs_client *c)
 {
-    char err[512];
-    hs_client_response resp;
     long long left = deadline_ms - mono_ms();
-    int r = hs_api_quiet("GET", target, left > 1 ? (int)left : 1, &resp, err, sizeof err);
-    if (r == HS_CLIENT_ECONNECT) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "cannot reach agent at %s: %s", g_cli.socket_path, err);
-        *rc = unknown("%s", msg);
-        return NULL;
-    }
-    if (r) {
-        *rc = unknown("agent error: %s", err);
-        hs_client_response_free(&resp);
-        return NULL;
-    }
-    json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
-    hs_client_response_free(&resp);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        *rc = unknown("%s", "bad answer from agent");
-        return NULL;
-    }
-    return j;
+    hs_client_set_timeout(c, left > 1 ? (int)left : 1);
 }
 
-static json_t *find_member(json_t *members, const char *name, const char *addr)
+/* Prints the UNKNOWN line of failed call rc. */
+static int failed(const hs_client *c, int rc)
 {
-    size_t i;
-    json_t *m;
-    json_array_foreach(members, i, m)
-    {
-        if (name && strcmp(hs_jstr(m, "name", ""), name) == 0) return m;
-        if (addr && strcmp(hs_jstr(m, "addr", ""), addr) == 0) return m;
-    }
-    return NULL;
+    char msg[700];
+    if (rc == HS_CLIENT_ECONNECT)
+        snprintf(msg, sizeof msg, "cannot reach agent at %s: %s", hs_client_socket_path(c),
+                 hs_client_last_error(c));
+    else
+        snprintf(msg, sizeof msg, "%s", hs_client_last_error(c));
+    return unknown(
+        rc == HS_CLIENT_ECONNECT || rc == HS_CLIENT_EBADANSWER ? "%s" : "agent error: %s", msg);
 }
 
-/* A seed in RAFT.seeds may be "name", "name=host:port", "host:port" or {"name":..}. */
-static bool seed_alive(json_t *members, json_t *seed)
+/* A seed (a name as /v1/raft gives it, or an address) is alive as a member. */
+static bool seed_alive(const hs_client_member_list *l, const char *seed)
 {
-    json_t *m = NULL;
-    if (json_is_object(seed)) {
-        m = find_member(members, hs_jstr(seed, "name", NULL), NULL);
-        if (!m) m = find_member(members, NULL, hs_jstr(seed, "addr", NULL));
-    } else if (json_is_string(seed)) {
-        const char *s = json_string_value(seed);
-        m = find_member(members, s, s);
-        const char *eq = strchr(s, '=');
-        if (!m && eq) {
-            char name[256];
-            size_t n = (size_t)(eq - s) < sizeof name ? (size_t)(eq - s) : sizeof name - 1;
-            memcpy(name, s, n);
-            name[n] = '\0';
-            m = find_member(members, name, eq + 1);
-        }
-    }
-    return m && strcmp(hs_jstr(m, "status", ""), "alive") == 0;
+    const hs_client_member *m = hs_client_member_find(l, seed);
+    for (size_t i = 0; !m && i < l->count; i++)
+        if (strcmp(l->members[i].addr, seed) == 0) m = &l->members[i];
+    return m && m->status == HS_CLIENT_ALIVE;
 }
 
-static void check_quorum(check *c, json_t *members, int *rc)
+/* --quorum: CRITICAL without a leader or with at most half of the seeds alive. */
+static int check_quorum(hs_client *c, check *k, const hs_client_member_list *l)
 {
-    json_t *raft = fetch("/v1/raft", rc);
-    if (!raft) return;
-    json_t *leader = json_object_get(raft, "leader");
-    json_t *seeds = json_object_get(raft, "seeds");
-    if (!json_is_string(leader) || json_string_length(leader) == 0)
-        raise_state(c, ST_CRITICAL, "no raft leader");
-    if (json_is_array(seeds) && json_array_size(seeds) > 0) {
-        size_t n = json_array_size(seeds), up = 0, i;
-        json_t *s;
-        json_array_foreach(seeds, i, s) up += seed_alive(members, s);
-        if (up * 2 <= n)
-            raise_state(c, ST_CRITICAL, "raft quorum lost: %zu/%zu seeds alive", up, n);
+    hs_client_raft_info *r;
+    time_left(c);
+    int rc = hs_client_raft(c, &r);
+    if (rc) return failed(c, rc);
+    if (!r->leader) raise_state(k, ST_CRITICAL, "no raft leader");
+    size_t up = 0;
+    for (size_t i = 0; i < r->n_seeds; i++) up += seed_alive(l, r->seeds[i]);
+    if (r->n_seeds && up * 2 <= r->n_seeds)
+        raise_state(k, ST_CRITICAL, "raft quorum lost: %zu/%zu seeds alive", up, r->n_seeds);
+    hs_client_free(r);
+    return ST_OK;
+}
+
+static void check_member(check *k, const hs_client_member_list *l, const char *name)
+{
+    char safe[128], st[32];
+    hs_client_safe_copy(safe, sizeof safe, name);
+    const hs_client_member *m = hs_client_member_find(l, name);
+    if (!m) {
+        raise_state(k, ST_CRITICAL, "member %s unknown", safe);
+        return;
     }
-    json_decref(raft);
+    hs_client_safe_copy(st, sizeof st, *m->status_name ? m->status_name : "?");
+    raise_state(k,
+                m->status == HS_CLIENT_ALIVE     ? ST_OK
+                : m->status == HS_CLIENT_SUSPECT ? ST_WARNING
+                                                 : ST_CRITICAL,
+                "member %s %s", safe, st);
 }
 
 static int run(int argc, char **argv)
 {
-    hs_args a;
-    hs_args_init(&a, argc, argv);
+    hcli_args a;
+    hcli_args_init(&a, &hcli_check, argc, argv);
     long min_alive = -1, warn = -1, crit = -1;
     const char *member = NULL;
     bool quorum = false;
     int o;
-    while ((o = hs_args_next(&a, &hs_cmd_check, opts)) != HS_OPT_END) {
-        switch (o) {
-        case HS_OPT_ERROR:
-            return ST_UNKNOWN;
-        case HS_OPT_HELP:
-            return hs_usage(&hs_cmd_check);
-        case HS_OPT_POSITIONAL:
-            hs_usage_error(&hs_cmd_check, "unexpected argument '%s'", a.arg);
-            return ST_UNKNOWN;
-        case OPT_MIN_ALIVE:
-            if ((min_alive = hs_parse_count(&hs_cmd_check, "--min-alive", a.arg)) < 0)
-                return ST_UNKNOWN;
-            break;
-        case OPT_WARN:
-            if ((warn = hs_parse_count(&hs_cmd_check, "-w", a.arg)) < 0) return ST_UNKNOWN;
-            break;
-        case OPT_CRIT:
-            if ((crit = hs_parse_count(&hs_cmd_check, "-c", a.arg)) < 0) return ST_UNKNOWN;
-            break;
-        case OPT_MEMBER:
+    while ((o = hcli_args_next(&a, opts)) != HCLI_END) {
+        if (o == HCLI_POSITIONAL)
+            hcli_args_fail(&a, "unexpected argument '%s'", a.arg);
+        else if (o == OPT_MIN_ALIVE)
+            min_alive = hcli_count(&a, "--min-alive");
+        else if (o == OPT_WARN)
+            warn = hcli_count(&a, "-w");
+        else if (o == OPT_CRIT)
+            crit = hcli_count(&a, "-c");
+        else if (o == OPT_MEMBER)
             member = a.arg;
-            break;
-        case OPT_QUORUM:
+        else if (o == OPT_QUORUM)
             quorum = true;
-            break;
-        }
     }
-    int rc = ST_UNKNOWN;
-    deadline_ms = mono_ms() + hs_timeout(HS_TIMEOUT_CHECK);
-    json_t *j = fetch("/v1/members", &rc);
-    if (!j) return rc;
-    json_t *members = json_object_get(j, "members");
-    if (!json_is_array(members)) {
-        json_decref(j);
-        return unknown("%s", "bad answer from agent: no members");
-    }
-    size_t alive = 0, suspect = 0, failed = 0, total = 0, i;
-    json_t *m;
-    json_array_foreach(members, i, m)
-    {
-        const char *st = hs_jstr(m, "status", "");
-        if (strcmp(st, "left") == 0) continue;
-        total++;
-        if (strcmp(st, "alive") == 0)
-            alive++;
-        else if (strcmp(st, "suspect") == 0)
-            suspect++;
-        else
-            failed++;
-    }
-
-    check c = {ST_OK, ""};
-    rc = ST_OK;
-    if (min_alive >= 0 && alive < (size_t)min_alive)
-        raise_state(&c, ST_CRITICAL, "fewer than %ld alive", min_alive);
-    if (crit >= 0 && failed > (size_t)crit)
-        raise_state(&c, ST_CRITICAL, "%zu failed (more than %ld)", failed, crit);
-    if (warn >= 0 && failed > (size_t)warn)
-        raise_state(&c, ST_WARNING, "%zu failed (more than %ld)", failed, warn);
-    if (warn < 0 && crit < 0 && min_alive < 0 && failed > 0)
-        raise_state(&c, ST_WARNING, "%zu failed", failed);
-    if (suspect > 0) raise_state(&c, ST_OK, "%zu suspect", suspect);
-    if (member) {
-        char safe[128];
-        hs_safe_copy(safe, sizeof safe, member);
-        json_t *mm = find_member(members, member, NULL);
-        const char *st = mm ? hs_jstr(mm, "status", "?") : NULL;
-        if (!mm)
-            raise_state(&c, ST_CRITICAL, "member %s unknown", safe);
-        else if (strcmp(st, "alive") == 0)
-            raise_state(&c, ST_OK, "member %s alive", safe);
-        else if (strcmp(st, "suspect") == 0)
-            raise_state(&c, ST_WARNING, "member %s suspect", safe);
-        else {
-            char sst[32];
-            hs_safe_copy(sst, sizeof sst, st);
-            raise_state(&c, ST_CRITICAL, "member %s %s", safe, sst);
-        }
-    }
-    if (quorum) check_quorum(&c, members, &rc);
-    if (rc == ST_UNKNOWN) { /* the raft query failed and printed its line */
-        json_decref(j);
+    if (a.exit >= 0) return a.exit;
+    deadline_ms = mono_ms() + (g_cli.timeout_ms >= 0 ? g_cli.timeout_ms : HCLI_TIMEOUT_CHECK);
+    hs_client *c = hcli_open(HCLI_TIMEOUT_CHECK);
+    if (!c) return ST_UNKNOWN;
+    hs_client_member_list *l;
+    time_left(c);
+    int rc = hs_client_members(c, NULL, NULL, &l);
+    if (rc) {
+        rc = failed(c, rc);
+        hs_client_close(c);
         return rc;
     }
+    hs_client_counts n;
+    hs_client_member_list_count(l, &n);
+    check k = {ST_OK, ""};
+    if (min_alive >= 0 && n.alive < (size_t)min_alive)
+        raise_state(&k, ST_CRITICAL, "fewer than %ld alive", min_alive);
+    if (crit >= 0 && n.failed > (size_t)crit)
+        raise_state(&k, ST_CRITICAL, "%zu failed (more than %ld)", n.failed, crit);
+    if (warn >= 0 && n.failed > (size_t)warn)
+        raise_state(&k, ST_WARNING, "%zu failed (more than %ld)", n.failed, warn);
+    if (warn < 0 && crit < 0 && min_alive < 0 && n.failed > 0)
+        raise_state(&k, ST_WARNING, "%zu failed", n.failed);
+    if (n.suspect > 0) raise_state(&k, ST_OK, "%zu suspect", n.suspect);
+    if (member) check_member(&k, l, member);
+    rc = quorum ? check_quorum(c, &k, l) : ST_OK;
+    hs_client_free(l);
+    hs_client_close(c);
+    if (rc == ST_UNKNOWN) return rc; /* the raft query failed and printed its line */
 
-    char thr_w[24] = "", thr_c[24] = "", fw[24] = "", fc[24] = "";
+    char thr_c[24] = "", fw[24] = "", fc[24] = "";
     if (min_alive >= 0) snprintf(thr_c, sizeof thr_c, "%ld", min_alive);
     if (warn >= 0) snprintf(fw, sizeof fw, "%ld", warn);
     if (crit >= 0) snprintf(fc, sizeof fc, "%ld", crit);
-    printf("HEARSAY %s - %zu/%zu alive%s%s | alive=%zu;%s;%s;0;%zu failed=%zu",
-           state_names[c.state], alive, total, c.why[0] ? ", " : "", c.why, alive, thr_w, thr_c,
-           total, failed);
-    if (warn >= 0 || crit >= 0) printf(";%s;%s;0;%zu", fw, fc, total);
+    printf("HEARSAY %s - %zu/%zu alive%s%s | alive=%zu;;%s;0;%zu failed=%zu", state_names[k.state],
+           n.alive, n.total, k.why[0] ? ", " : "", k.why, n.alive, thr_c, n.total, n.failed);
+    if (warn >= 0 || crit >= 0) printf(";%s;%s;0;%zu", fw, fc, n.total);
     putchar('\n');
-    json_decref(j);
-    return c.state;
+    return k.state;
 }
 
-const hs_command hs_cmd_check = {
+const hcli_command hcli_check = {
     "check", "Nagios/Monitoring-Plugins health check of the cluster",
     "Usage: hearsay check [--min-alive N] [--member NAME] [--quorum] [-w N] [-c N]\n"
     "\n"
@@ -266,4 +203,4 @@ const hs_command hs_cmd_check = {
     "\n"
     "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (agent unreachable within 1.5 s,\n"
     "error answer, bad usage).\n",
-    run};
+    run, ST_UNKNOWN};

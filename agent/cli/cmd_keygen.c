@@ -12,7 +12,7 @@
 #define KEY_BYTES 32
 
 enum { OPT_OUT = 1, OPT_FORCE };
-static const hs_opt opts[] = {
+static const hcli_opt opts[] = {
     {"output", 'o', true, OPT_OUT},
     {"force", 'f', false, OPT_FORCE},
     {NULL, 0, false, 0},
@@ -24,9 +24,9 @@ static int write_key(const char *path, const char *line, bool force)
     int fd = open(path, flags, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
-            hs_err("%s already exists (use --force to overwrite)", path);
+            hcli_err("%s already exists (use --force to overwrite)", path);
         else
-            hs_err("cannot create %s: %s", path, strerror(errno));
+            hcli_err("cannot create %s: %s", path, strerror(errno));
         return EXIT_ERROR;
     }
     size_t n = strlen(line), off = 0;
@@ -41,9 +41,9 @@ static int write_key(const char *path, const char *line, bool force)
             off += (size_t)w;
     }
     if (rc == EXIT_OK && fsync(fd) != 0) rc = EXIT_ERROR;
-    if (rc != EXIT_OK) hs_err("cannot write %s: %s", path, strerror(errno));
+    if (rc != EXIT_OK) hcli_err("cannot write %s: %s", path, strerror(errno));
     if (close(fd) != 0 && rc == EXIT_OK) {
-        hs_err("cannot write %s: %s", path, strerror(errno));
+        hcli_err("cannot write %s: %s", path, strerror(errno));
         rc = EXIT_ERROR;
     }
     return rc;
@@ -51,29 +51,22 @@ static int write_key(const char *path, const char *line, bool force)
 
 static int run(int argc, char **argv)
 {
-    hs_args a;
-    hs_args_init(&a, argc, argv);
+    hcli_args a;
+    hcli_args_init(&a, &hcli_keygen, argc, argv);
     const char *out = NULL;
     bool force = false;
     int o;
-    while ((o = hs_args_next(&a, &hs_cmd_keygen, opts)) != HS_OPT_END) {
-        switch (o) {
-        case HS_OPT_ERROR:
-            return EXIT_USAGE;
-        case HS_OPT_HELP:
-            return hs_usage(&hs_cmd_keygen);
-        case HS_OPT_POSITIONAL:
-            return hs_usage_error(&hs_cmd_keygen, "unexpected argument '%s'", a.arg);
-        case OPT_OUT:
+    while ((o = hcli_args_next(&a, opts)) != HCLI_END) {
+        if (o == HCLI_POSITIONAL)
+            hcli_args_fail(&a, "unexpected argument '%s'", a.arg);
+        else if (o == OPT_OUT)
             out = a.arg;
-            break;
-        case OPT_FORCE:
+        else
             force = true;
-            break;
-        }
     }
+    if (a.exit >= 0) return a.exit;
     if (sodium_init() < 0) {
-        hs_err("libsodium failed to initialise");
+        hcli_err("libsodium failed to initialise");
         return EXIT_ERROR;
     }
     unsigned char key[KEY_BYTES];
@@ -93,7 +86,7 @@ static int run(int argc, char **argv)
     return rc;
 }
 
-const hs_command hs_cmd_keygen = {
+const hcli_command hcli_keygen = {
     "keygen", "generate a new cluster key",
     "Usage: hearsay keygen [-o FILE [--force]]\n"
     "\n"
@@ -103,4 +96,4 @@ const hs_command hs_cmd_keygen = {
     "  -o, --output FILE     write the key to FILE with mode 0600 instead of printing it;\n"
     "                        refuses to overwrite an existing file\n"
     "  -f, --force           overwrite FILE if it exists\n",
-    run};
+    run, 0};

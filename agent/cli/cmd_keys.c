@@ -1,5 +1,5 @@
 /* cmd_keys.c: "hearsay keys list|install|use|remove": the cluster key ring and its rotation
- * (GET /v1/keys?members=1, POST /v1/keys/install|use|remove). A change returns once it is
+ * (hs_client_keys with the members' survey, hs_client_keys_change). A change returns once it is
  * committed through the Raft group and every alive member holds the new ring; if some do not
  * by --wait, it names them and exits 1 (the change stays committed; run the step again to
  * wait more). Keys are shown by id (the first 4 bytes of their BLAKE2b-256 hash, hex), never
@@ -7,12 +7,11 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
-enum { OPT_JSON = 1, OPT_FILE, OPT_WAIT, OPT_LOCAL };
-static const hs_opt opts[] = {
-    {"json", 0, false, OPT_JSON},   {"file", 'f', true, OPT_FILE}, {"wait", 'w', true, OPT_WAIT},
+enum { OPT_FILE = 1, OPT_WAIT, OPT_LOCAL };
+static const hcli_opt opts[] = {
+    {"json", 0, false, HCLI_JSON},  {"file", 'f', true, OPT_FILE}, {"wait", 'w', true, OPT_WAIT},
     {"local", 0, false, OPT_LOCAL}, {NULL, 0, false, 0},
 };
 
@@ -23,7 +22,7 @@ static int read_key(const char *path, char *out, size_t cap)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f) {
-        hs_err("cannot open %s: %s", path, strerror(errno));
+        hcli_err("cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     char line[512];
@@ -40,165 +39,90 @@ static int read_key(const char *path, char *out, size_t cap)
     }
     if (f != stdin) fclose(f);
     memset(line, 0, sizeof line);
-    if (rc) hs_err("%s holds no key", path);
+    if (rc) hcli_err("%s holds no key", path);
     return rc;
 }
 
-static int print_list(json_t *j)
+static int list(bool local)
 {
-    json_t *keys = json_object_get(j, "keys"), *by_key = json_object_get(j, "by_key");
-    long long members = hs_jint(j, "members", 0), answered = hs_jint(j, "answered", 0);
-    if (!json_is_array(keys) || json_array_size(keys) == 0) {
-        printf("the cluster configuration holds no key ring%s\n",
-               json_is_true(json_object_get(j, "insecure")) ? " (this agent runs insecure)" : "");
-        return EXIT_OK;
-    }
-    printf("%-10s %-8s %s\n", "KEY", "PRIMARY", by_key ? "INSTALLED ON" : "");
-    size_t i;
-    json_t *k;
-    json_array_foreach(keys, i, k)
-    {
-        const char *id = json_string_value(k);
-        if (!id) continue;
-        json_t *e = by_key ? json_object_get(by_key, id) : NULL;
-        printf("%-10s %-8s", id, i == 0 ? "yes" : "");
-        if (by_key) printf(" %lld/%lld", e ? hs_jint(e, "installed", 0) : 0, members);
-        putchar('\n');
-    }
-    json_t *silent = json_object_get(j, "silent");
-    if (by_key && answered < members && json_is_array(silent)) {
-        printf("no answer from %lld member(s):", members - answered);
-        json_array_foreach(silent, i, k)
-        {
-            putchar(' ');
-            hs_put_json(stdout, k);
-        }
-        putchar('\n');
-    }
-    return EXIT_OK;
-}
-
-static int list(bool local, bool json)
-{
-    hs_client_response resp;
-    int rc = hs_api("GET", local ? "/v1/keys" : "/v1/keys?members=1", NULL, NULL, 0,
-                    hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
-    if (rc) return rc;
-    if (json) {
-        hs_print_raw(&resp);
-    } else {
-        json_t *j = hs_parse_body(&resp);
-        rc = j ? print_list(j) : EXIT_ERROR;
-        json_decref(j);
-    }
-    hs_client_response_free(&resp);
+    hs_client *c = hcli_open(HS_CLIENT_DEFAULT_TIMEOUT_MS);
+    if (!c) return EXIT_ERROR;
+    hs_client_keys_info *k;
+    int rc = hs_client_keys(c, local ? 0 : HS_CLIENT_KEYS_SURVEY, &k);
+    if (rc == HS_CLIENT_OK) hcli_show_keys(c, k);
+    rc = rc ? hcli_fail(c, rc) : EXIT_OK;
+    hs_client_free(k);
+    hs_client_close(c);
     return rc;
 }
 
-static int change(const char *action, const char *key, long wait_s, bool json)
+static int change(hs_client_key_op op, const char *key, long wait_s)
 {
-    char target[64];
-    snprintf(target, sizeof target, "/v1/keys/%s?wait_ms=%ld", action, wait_s * 1000);
-    json_t *body = json_pack("{s:s}", "key", key);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (!text) return EXIT_ERROR;
-    hs_client_response resp;
-    int rc = hs_api("POST", target, "application/json", text, strlen(text),
-                    hs_timeout(HS_TIMEOUT_COMMIT + (int)wait_s * 1000), &resp);
-    memset(text, 0, strlen(text));
-    free(text);
-    if (rc) return rc;
-    json_t *j = hs_parse_body(&resp);
-    if (!j) {
-        rc = EXIT_ERROR;
-    } else {
-        json_t *pending = json_object_get(j, "pending");
-        size_t npend = json_is_array(pending) ? json_array_size(pending) : 0;
-        if (json) {
-            hs_print_raw(&resp);
-        } else {
-            char id[32];
-            hs_safe_copy(id, sizeof id, hs_jstr(j, "key", "?"));
-            printf("%s key %s: committed (configuration version %lld), held by %lld/%lld "
-                   "members\n",
-                   action, id, hs_jint(j, "committed_version", 0), hs_jint(j, "acknowledged", 0),
-                   hs_jint(j, "members", 0));
-        }
-        if (npend) {
-            fprintf(stderr, "hearsay: not yet acknowledged by %zu member(s):", npend);
-            size_t i;
-            json_t *p;
-            json_array_foreach(pending, i, p)
-            {
-                fputc(' ', stderr);
-                hs_put_json(stderr, p);
-            }
-            fputc('\n', stderr);
-            rc = EXIT_ERROR;
-        }
+    hs_client *c = hcli_open(HS_CLIENT_DEFAULT_TIMEOUT_MS);
+    if (!c) return EXIT_ERROR;
+    hs_client_key_change *k;
+    int rc = hs_client_keys_change(c, op, key, (int)wait_s * 1000, &k);
+    if (rc == HS_CLIENT_OK) hcli_show_key_change(c, k);
+    if (rc == HS_CLIENT_OK && k->n_pending) {
+        fprintf(stderr, "hearsay: not yet acknowledged by %zu member(s):", k->n_pending);
+        hcli_put_names(stderr, k->pending, k->n_pending);
+        fputc('\n', stderr);
     }
-    json_decref(j);
-    hs_client_response_free(&resp);
+    rc = rc ? hcli_fail(c, rc) : k->n_pending ? EXIT_ERROR : EXIT_OK;
+    hs_client_free(k);
+    hs_client_close(c);
     return rc;
 }
 
 static int run(int argc, char **argv)
 {
-    hs_args a;
-    hs_args_init(&a, argc, argv);
-    int o, rc = -1;
-    bool json = false, local = false;
+    static const char *const ops[] = {NULL, "install", "use", "remove"};
+    hcli_args a;
+    hcli_args_init(&a, &hcli_keys, argc, argv);
+    int o, op = 0;
+    bool local = false;
     long wait_s = 10;
     const char *action = NULL, *key = NULL, *file = NULL;
-    while (rc < 0 && (o = hs_args_next(&a, &hs_cmd_keys, opts)) != HS_OPT_END) {
-        if (o == HS_OPT_ERROR)
-            rc = EXIT_USAGE;
-        else if (o == HS_OPT_HELP)
-            rc = hs_usage(&hs_cmd_keys);
-        else if (o == OPT_JSON)
-            json = true;
-        else if (o == OPT_LOCAL)
+    while ((o = hcli_args_next(&a, opts)) != HCLI_END) {
+        if (o == OPT_LOCAL)
             local = true;
         else if (o == OPT_FILE)
             file = a.arg;
-        else if (o == OPT_WAIT) {
-            wait_s = hs_parse_count(&hs_cmd_keys, "--wait", a.arg);
-            if (wait_s < 0) rc = EXIT_USAGE;
-            if (wait_s > 25) rc = hs_usage_error(&hs_cmd_keys, "--wait is at most 25 seconds");
-        } else if (!action) {
+        else if (o == OPT_WAIT && (wait_s = hcli_count(&a, "--wait")) > 25)
+            hcli_args_fail(&a, "--wait is at most 25 seconds");
+        else if (o == HCLI_POSITIONAL && !action)
             action = a.arg;
-        } else if (!key) {
+        else if (o == HCLI_POSITIONAL && !key)
             key = a.arg;
-        } else {
-            rc = hs_usage_error(&hs_cmd_keys, "unexpected argument '%s'", a.arg);
-        }
+        else if (o == HCLI_POSITIONAL)
+            hcli_args_fail(&a, "unexpected argument '%s'", a.arg);
     }
-    if (rc >= 0) return rc;
+    if (a.exit >= 0) return a.exit;
     if (!action)
-        return hs_usage_error(&hs_cmd_keys, "missing action: list, install, use or remove");
+        return hcli_usage_error(&hcli_keys, "missing action: list, install, use or remove");
     if (!strcmp(action, "list")) {
-        if (key || file) return hs_usage_error(&hs_cmd_keys, "list takes no key");
-        return list(local, json);
+        if (key || file) return hcli_usage_error(&hcli_keys, "list takes no key");
+        return list(local);
     }
-    if (strcmp(action, "install") && strcmp(action, "use") && strcmp(action, "remove"))
-        return hs_usage_error(&hs_cmd_keys, "unknown action '%s'", action);
+    for (int i = HS_CLIENT_KEY_INSTALL; i <= HS_CLIENT_KEY_REMOVE; i++)
+        if (!strcmp(action, ops[i])) op = i;
+    if (!op) return hcli_usage_error(&hcli_keys, "unknown action '%s'", action);
     if (!!key + !!file != 1)
-        return hs_usage_error(&hs_cmd_keys, "give the key, or --file FILE (- for stdin)");
+        return hcli_usage_error(&hcli_keys, "give the key, or --file FILE (- for stdin)");
     char text[KEY_TEXT_MAX];
     if (file || !strcmp(key, "-")) {
         if (read_key(file ? file : "-", text, sizeof text) != 0) return EXIT_ERROR;
     } else if (strlen(key) < sizeof text) {
         strcpy(text, key);
     } else {
-        return hs_usage_error(&hs_cmd_keys, "the key is too long");
+        return hcli_usage_error(&hcli_keys, "the key is too long");
     }
-    rc = change(action, text, wait_s, json);
+    int rc = change((hs_client_key_op)op, text, wait_s);
     memset(text, 0, sizeof text);
     return rc;
 }
 
-const hs_command hs_cmd_keys = {
+const hcli_command hcli_keys = {
     "keys", "list and rotate the cluster key ring",
     "Usage: hearsay keys list [--local] [--json]\n"
     "       hearsay keys install|use|remove (KEY | --file FILE | -) [--wait SECONDS] [--json]\n"
@@ -227,4 +151,4 @@ const hs_command hs_cmd_keys = {
     "\n"
     "Exit codes: 0 done, 1 refused or not acknowledged by every member, 2 agent unreachable\n"
     "or usage error. Changing the ring needs uid 0 or the agent's admin group.\n",
-    run};
+    run, 0};

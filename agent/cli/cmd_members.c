@@ -1,118 +1,60 @@
-/* cmd_members.c: "hearsay members": the member list from GET /v1/members, filtered by the
- * agent (?status=, &tag=), printed as a table or as the API's JSON unchanged. */
+/* cmd_members.c: "hearsay members": the member list (hs_client_members), filtered by the
+ * agent by status and tags, shown as a table or as the agent's JSON. */
 #include "cli.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-enum { OPT_STATUS = 1, OPT_TAG, OPT_JSON };
-static const hs_opt opts[] = {
+#define MAX_TAG_FILTERS 64
+
+enum { OPT_STATUS = 1, OPT_TAG };
+static const hcli_opt opts[] = {
     {"status", 's', true, OPT_STATUS},
     {"tag", 't', true, OPT_TAG},
-    {"json", 0, false, OPT_JSON},
+    {"json", 0, false, HCLI_JSON},
     {NULL, 0, false, 0},
 };
 
 static bool valid_status(const char *s)
 {
-    return strcmp(s, "alive") == 0 || strcmp(s, "suspect") == 0 || strcmp(s, "failed") == 0 ||
-           strcmp(s, "left") == 0;
-}
-
-typedef struct row {
-    char name[80], addr[80], status[16], inc[24], tags[1024];
-} row;
-
-static int print_table(json_t *members)
-{
-    size_t n = json_array_size(members);
-    row *rows = calloc(n + 1, sizeof *rows);
-    if (!rows) return EXIT_ERROR;
-    snprintf(rows[0].name, sizeof rows[0].name, "NAME");
-    snprintf(rows[0].addr, sizeof rows[0].addr, "ADDR");
-    snprintf(rows[0].status, sizeof rows[0].status, "STATUS");
-    snprintf(rows[0].inc, sizeof rows[0].inc, "INCARNATION");
-    snprintf(rows[0].tags, sizeof rows[0].tags, "TAGS");
-    size_t w[4] = {4, 4, 6, 11};
-    for (size_t i = 0; i < n; i++) {
-        json_t *m = json_array_get(members, i);
-        row *r = &rows[i + 1];
-        hs_safe_copy(r->name, sizeof r->name, hs_jstr(m, "name", "?"));
-        hs_safe_copy(r->addr, sizeof r->addr, hs_jstr(m, "addr", "?"));
-        hs_safe_copy(r->status, sizeof r->status, hs_jstr(m, "status", "?"));
-        snprintf(r->inc, sizeof r->inc, "%lld", hs_jint(m, "incarnation", 0));
-        hs_format_tags(json_object_get(m, "tags"), r->tags, sizeof r->tags);
-        size_t l[4] = {strlen(r->name), strlen(r->addr), strlen(r->status), strlen(r->inc)};
-        for (int k = 0; k < 4; k++)
-            if (l[k] > w[k]) w[k] = l[k];
-    }
-    for (size_t i = 0; i <= n; i++) {
-        row *r = &rows[i];
-        printf("%-*s  %-*s  %-*s  %-*s  %s\n", (int)w[0], r->name, (int)w[1], r->addr, (int)w[2],
-               r->status, (int)w[3], r->inc, r->tags);
-    }
-    free(rows);
-    return EXIT_OK;
+    for (int i = HS_CLIENT_ALIVE; i <= HS_CLIENT_LEFT; i++)
+        if (strcmp(s, hs_client_status_name((hs_client_status)i)) == 0) return true;
+    return false;
 }
 
 static int run(int argc, char **argv)
 {
-    hs_args a;
-    hs_args_init(&a, argc, argv);
-    bool json = false;
-    char target[4096] = "/v1/members";
-    char sep = '?';
+    hcli_args a;
+    hcli_args_init(&a, &hcli_members, argc, argv);
+    const char *status = NULL, *tags[MAX_TAG_FILTERS + 1] = {NULL};
+    size_t ntags = 0;
     int o;
-    while ((o = hs_args_next(&a, &hs_cmd_members, opts)) != HS_OPT_END) {
-        size_t len = strlen(target);
-        switch (o) {
-        case HS_OPT_ERROR:
-            return EXIT_USAGE;
-        case HS_OPT_HELP:
-            return hs_usage(&hs_cmd_members);
-        case HS_OPT_POSITIONAL:
-            return hs_usage_error(&hs_cmd_members, "unexpected argument '%s'", a.arg);
-        case OPT_JSON:
-            json = true;
-            break;
-        case OPT_STATUS:
-            if (!valid_status(a.arg))
-                return hs_usage_error(&hs_cmd_members,
-                                      "--status must be alive, suspect, failed or left");
-            snprintf(target + len, sizeof target - len, "%cstatus=", sep);
-            if (hs_client_url_encode(target, sizeof target, a.arg))
-                return hs_usage_error(&hs_cmd_members, "too many filters");
-            sep = '&';
-            break;
-        case OPT_TAG:
-            if (!strchr(a.arg, '=') || a.arg[0] == '=')
-                return hs_usage_error(&hs_cmd_members, "--tag needs KEY=VALUE, not '%s'", a.arg);
-            snprintf(target + len, sizeof target - len, "%ctag=", sep);
-            if (hs_client_url_encode(target, sizeof target, a.arg))
-                return hs_usage_error(&hs_cmd_members, "too many filters");
-            sep = '&';
-            break;
-        }
+    while ((o = hcli_args_next(&a, opts)) != HCLI_END) {
+        if (o == HCLI_POSITIONAL)
+            hcli_args_fail(&a, "unexpected argument '%s'", a.arg);
+        else if (o == OPT_STATUS && valid_status(a.arg))
+            status = a.arg;
+        else if (o == OPT_STATUS)
+            hcli_args_fail(&a, "--status must be alive, suspect, failed or left");
+        else if (!strchr(a.arg, '=') || a.arg[0] == '=')
+            hcli_args_fail(&a, "--tag needs KEY=VALUE, not '%s'", a.arg);
+        else if (ntags == MAX_TAG_FILTERS)
+            hcli_args_fail(&a, "too many filters");
+        else
+            tags[ntags++] = a.arg;
     }
-    hs_client_response resp;
-    int rc = hs_api("GET", target, NULL, NULL, 0, hs_timeout(HS_TIMEOUT_DEFAULT), &resp);
-    if (rc) return rc;
-    json_t *j = hs_parse_body(&resp);
-    if (!j)
-        rc = EXIT_ERROR;
-    else if (!json_is_array(json_object_get(j, "members"))) {
-        hs_err("bad answer from agent: no \"members\" array");
-        rc = EXIT_ERROR;
-    } else if (json)
-        hs_print_raw(&resp);
-    else
-        rc = print_table(json_object_get(j, "members"));
-    json_decref(j);
-    hs_client_response_free(&resp);
+    if (a.exit >= 0) return a.exit;
+    hs_client *c = hcli_open(HS_CLIENT_DEFAULT_TIMEOUT_MS);
+    if (!c) return EXIT_ERROR;
+    hs_client_member_list *l;
+    int rc = hs_client_members(c, status, tags, &l);
+    if (rc == HS_CLIENT_OK) hcli_show_members(c, l);
+    rc = rc ? hcli_fail(c, rc) : EXIT_OK;
+    hs_client_free(l);
+    hs_client_close(c);
     return rc;
 }
 
-const hs_command hs_cmd_members = {
+const hcli_command hcli_members = {
     "members", "list cluster members and their status",
     "Usage: hearsay members [--status S] [--tag KEY=VALUE]... [--json]\n"
     "\n"
@@ -124,4 +66,4 @@ const hs_command hs_cmd_members = {
     "      --socket PATH     agent API socket\n"
     "\n"
     "The table has the columns NAME ADDR STATUS INCARNATION TAGS.\n",
-    run};
+    run, 0};

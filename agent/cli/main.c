@@ -1,6 +1,6 @@
 /* main.c: the hearsay command line tool. Parses the global options (--socket, --timeout),
- * picks the subcommand and runs it. Every subcommand is a thin client of the agent's HTTP
- * API on its unix socket (docs/api.md); usage is in docs/cli.md. */
+ * picks the subcommand and runs it. Every subcommand calls libhearsay's typed calls and shows
+ * the answer through output.c; usage is in docs/cli.md. */
 #include "cli.h"
 
 #include <errno.h>
@@ -8,15 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-hs_cli g_cli = {.socket_path = HS_DEFAULT_SOCKET, .timeout_ms = -1};
+hcli_globals g_cli = {.socket_path = HS_CLIENT_DEFAULT_SOCKET, .timeout_ms = -1};
 
-static const hs_command *const commands[] = {
-    &hs_cmd_members, &hs_cmd_join,    &hs_cmd_leave,  &hs_cmd_tags,  &hs_cmd_check,
-    &hs_cmd_keygen,  &hs_cmd_raft,    &hs_cmd_config, &hs_cmd_watch, &hs_cmd_self,
-    &hs_cmd_health,  &hs_cmd_metrics, &hs_cmd_keys,   NULL,
+static const hcli_command *const commands[] = {
+    &hcli_members, &hcli_join,  &hcli_leave, &hcli_tags,   &hcli_check,   &hcli_keygen, &hcli_raft,
+    &hcli_config,  &hcli_watch, &hcli_self,  &hcli_health, &hcli_metrics, &hcli_keys,   NULL,
 };
 
-const hs_command *hs_find_command(const char *name)
+const hcli_command *hcli_find_command(const char *name)
 {
     for (size_t i = 0; commands[i]; i++)
         if (strcmp(commands[i]->name, name) == 0) return commands[i];
@@ -30,8 +29,8 @@ static void usage(FILE *f)
           "Talks to the local hearsayd agent over its unix socket.\n"
           "\n"
           "Global options:\n"
-          "  --socket PATH      agent API socket (default $HEARSAY_SOCKET or " HS_DEFAULT_SOCKET
-          ")\n"
+          "  --socket PATH      agent API socket (default $HEARSAY_SOCKET "
+          "or " HS_CLIENT_DEFAULT_SOCKET ")\n"
           "  --timeout SECONDS  give up on the agent after this long (default depends on the\n"
           "                     command: 10, 30 for config set, 1.5 for check)\n"
           "  -h, --help         show this help; 'hearsay COMMAND --help' for a command\n"
@@ -57,25 +56,25 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--socket") == 0 || strcmp(a, "--timeout") == 0) {
             if (i + 1 >= argc) {
-                hs_err("%s needs a value", a);
+                hcli_err("%s needs a value", a);
                 return EXIT_USAGE;
             }
             if (a[2] == 's')
                 g_cli.socket_path = argv[++i];
-            else if (hs_parse_timeout(argv[++i]))
+            else if (hcli_parse_timeout(argv[++i]))
                 return EXIT_USAGE;
         } else if (strncmp(a, "--socket=", 9) == 0) {
             g_cli.socket_path = a + 9;
         } else if (strncmp(a, "--timeout=", 10) == 0) {
-            if (hs_parse_timeout(a + 10)) return EXIT_USAGE;
+            if (hcli_parse_timeout(a + 10)) return EXIT_USAGE;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return EXIT_OK;
         } else if (strcmp(a, "--version") == 0) {
-            puts("hearsay " HS_CLI_VERSION);
+            puts("hearsay " HCLI_VERSION);
             return EXIT_OK;
         } else if (a[0] == '-') {
-            hs_err("unknown option %s", a);
+            hcli_err("unknown option %s", a);
             usage(stderr);
             return EXIT_USAGE;
         } else
@@ -90,21 +89,22 @@ int main(int argc, char **argv)
             usage(stdout);
             return EXIT_OK;
         }
-        const hs_command *c = hs_find_command(argv[i + 1]);
+        const hcli_command *c = hcli_find_command(argv[i + 1]);
         if (!c) {
-            hs_err("unknown command '%s'", argv[i + 1]);
+            hcli_err("unknown command '%s'", argv[i + 1]);
             return EXIT_USAGE;
         }
-        return hs_usage(c);
+        fputs(c->usage, stdout);
+        return EXIT_OK;
     }
-    const hs_command *cmd = hs_find_command(argv[i]);
+    const hcli_command *cmd = hcli_find_command(argv[i]);
     if (!cmd) {
-        hs_err("unknown command '%s' (see hearsay --help)", argv[i]);
+        hcli_err("unknown command '%s' (see hearsay --help)", argv[i]);
         return EXIT_USAGE;
     }
     int rc = cmd->run(argc - i, argv + i);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE) hs_err("writing output: %s", strerror(errno));
+        if (errno != EPIPE) hcli_err("writing output: %s", strerror(errno));
         if (rc == 0) rc = EXIT_ERROR;
     }
     return rc;

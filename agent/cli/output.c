@@ -1,105 +1,272 @@
-/* output.c: printing agent data for humans: control characters (C0, DEL and UTF-8-encoded C1)
- * are replaced so names and tags cannot drive the terminal, tags are shown sorted by key,
- * and JSON fields are read tolerantly. */
+/* output.c: the one place that knows how each answer is shown. With --json every view prints
+ * the agent's answer byte for byte (the contract scripts rely on, docs/cli.md); otherwise it
+ * renders libhearsay's structs as tables and lines, agent text with control characters
+ * replaced (hs_client_safe_copy) so names and tags cannot drive the terminal. */
 #include "cli.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* Bytes of s at p to drop-and-replace, or 0 if the character is printable. */
-static size_t control_len(const unsigned char *p)
+/* Prints s sanitized; returns the number of bytes printed. */
+static size_t put(FILE *f, const char *s)
 {
-    if (*p < 0x20 || *p == 0x7f) return 1;
-    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) return 2;
-    return 0;
+    char buf[512], *d = buf;
+    size_t n = strlen(s) + 1;
+    if (n > sizeof buf && !(d = malloc(n))) n = sizeof buf, d = buf; /* no memory: cut */
+    hs_client_safe_copy(d, n, s);
+    fputs(d, f);
+    n = strlen(d);
+    if (d != buf) free(d);
+    return n;
 }
 
-void hs_safe_copy(char *out, size_t cap, const char *s)
+/* Prints s sanitized and padded to width. */
+static void padded(const char *s, size_t width)
 {
-    size_t n = 0;
-    if (cap == 0) return;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n + 1 < cap;) {
-        size_t c = control_len(p);
-        if (c) {
-            out[n++] = '?';
-            p += c;
-        } else
-            out[n++] = (char)*p++;
-    }
-    out[n] = '\0';
+    size_t n = put(stdout, s);
+    printf("%*s", n < width ? (int)(width - n) : 0, "");
 }
 
-void hs_put_safe(FILE *f, const char *s)
+void hcli_put_names(FILE *f, const char *const *names, size_t n)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t c = control_len(p);
-        if (c) {
-            fputc('?', f);
-            p += c;
-        } else
-            fputc(*p++, f);
+    for (size_t i = 0; i < n; i++) {
+        fputc(' ', f);
+        put(f, names[i]);
     }
 }
 
-void hs_put_json(FILE *f, json_t *v)
+/* With --json: prints c's last answer as the agent sent it (plus a newline if it lacks one)
+ * and returns true. */
+static bool as_json(const hs_client *c)
 {
-    if (json_is_string(v)) {
-        hs_put_safe(f, json_string_value(v));
+    if (!g_cli.json) return false;
+    size_t n;
+    const char *body = hs_client_last_body(c, &n);
+    fwrite(body, 1, n, stdout);
+    if (n == 0 || body[n - 1] != '\n') putchar('\n');
+    return true;
+}
+
+static const char *text_or(const char *s, const char *dflt)
+{
+    return s && *s ? s : dflt;
+}
+
+/* "k=v,k2=v2" (sorted by key, as libhearsay gives them), or dflt when there are none. */
+static void put_tags(const hs_client_tag *t, size_t n, const char *sep, const char *dflt)
+{
+    if (n == 0 && dflt) fputs(dflt, stdout);
+    for (size_t i = 0; i < n; i++) {
+        if (i) fputs(sep, stdout);
+        put(stdout, t[i].key);
+        putchar('=');
+        put(stdout, t[i].value);
+    }
+}
+
+/* One "LABEL VALUE" line, the label padded to width. */
+static void field(int indent, int width, const char *label, const char *value)
+{
+    printf("%*s", indent, "");
+    padded(label, (size_t)(width - indent + 1));
+    put(stdout, text_or(value, "-"));
+    putchar('\n');
+}
+
+static void field_u64(int indent, int width, const char *label, uint64_t v)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%" PRIu64, v);
+    field(indent, width, label, text);
+}
+
+/* ---- members --------------------------------------------------------------------------- */
+
+static size_t max(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Prints the first four columns padded to w (widths of the unsanitized text, which is never
+ * shorter than what is printed) and the tags. */
+static void member_row(const char *const col[4], const size_t w[4], const hs_client_member *m)
+{
+    for (int k = 0; k < 4; k++) padded(col[k], w[k] + 2);
+    if (m)
+        put_tags(m->tags, m->n_tags, ",", NULL);
+    else
+        fputs("TAGS", stdout);
+    putchar('\n');
+}
+
+void hcli_show_members(const hs_client *c, const hs_client_member_list *l)
+{
+    if (as_json(c)) return;
+    static const char *const head[4] = {"NAME", "ADDR", "STATUS", "INCARNATION"};
+    size_t w[4] = {4, 4, 6, 11};
+    char inc[24];
+    for (size_t i = 0; i < l->count; i++) {
+        const hs_client_member *m = &l->members[i];
+        w[0] = max(w[0], strlen(m->name));
+        w[1] = max(w[1], strlen(m->addr));
+        w[2] = max(w[2], strlen(m->status_name));
+        w[3] = max(w[3], (size_t)snprintf(inc, sizeof inc, "%" PRIu64, m->incarnation));
+    }
+    member_row(head, w, NULL);
+    for (size_t i = 0; i < l->count; i++) {
+        const hs_client_member *m = &l->members[i];
+        snprintf(inc, sizeof inc, "%" PRIu64, m->incarnation);
+        const char *col[4] = {text_or(m->name, "?"), text_or(m->addr, "?"),
+                              text_or(m->status_name, "?"), inc};
+        member_row(col, w, m);
+    }
+}
+
+/* ---- this agent ------------------------------------------------------------------------ */
+
+void hcli_show_self(const hs_client *c, const hs_client_self_info *s)
+{
+    if (as_json(c)) return;
+    const hs_client_member *m = &s->member;
+    field(0, 22, "name", m->name);
+    field(0, 22, "addr", m->addr);
+    field(0, 22, "status", m->status_name);
+    field_u64(0, 22, "incarnation", m->incarnation);
+    padded("tags", 23);
+    put_tags(m->tags, m->n_tags, ",", "-");
+    putchar('\n');
+    field_u64(0, 22, "status_since_ms", m->status_since_ms);
+    field_u64(0, 22, "config_version", m->config_version);
+    puts("stats:");
+    for (size_t i = 0; i < s->n_stats; i++) {
+        char text[24];
+        snprintf(text, sizeof text, "%" PRId64, s->stats[i].value);
+        field(2, 22, s->stats[i].name, text);
+    }
+}
+
+void hcli_show_health(const hs_client *c, const hs_client_health_info *h)
+{
+    if (as_json(c)) return;
+    fputs("status:   ", stdout);
+    put(stdout, h->status);
+    puts(h->insecure ? " (insecure: no encryption)" : "");
+    printf("members:  %" PRIu64 " (alive %" PRIu64 ", suspect %" PRIu64 ", failed %" PRIu64
+           ", left %" PRIu64 ")\n",
+           h->members, h->alive, h->suspect, h->failed, h->left);
+    fputs("raft:     ", stdout);
+    put(stdout, h->raft.state);
+    fputs(", leader ", stdout);
+    put(stdout, text_or(h->raft.leader, "-"));
+    printf(", term %" PRIu64 "\n", h->raft.term);
+}
+
+void hcli_show_raft(const hs_client *c, const hs_client_raft_info *r)
+{
+    if (as_json(c)) return;
+    field(0, 15, "state", r->state);
+    field(0, 15, "leader", r->leader);
+    field_u64(0, 15, "term", r->term);
+    field_u64(0, 15, "commit", r->commit);
+    field_u64(0, 15, "applied", r->applied);
+    field_u64(0, 15, "config_version", r->config_version);
+    padded("seeds", 16);
+    for (size_t i = 0; i < r->n_seeds; i++) {
+        if (i) fputs(", ", stdout);
+        put(stdout, r->seeds[i]);
+    }
+    puts(r->n_seeds ? "" : "-");
+    if (r->last_index) { /* a seed: the log it holds */
+        field_u64(0, 15, "last_index", r->last_index);
+        field_u64(0, 15, "first_index", r->first_index);
+    }
+}
+
+/* ---- changes --------------------------------------------------------------------------- */
+
+void hcli_show_config(const hs_client *c, const hs_client_config_entry *e)
+{
+    if (as_json(c)) return;
+    put(stdout, e->value);
+    putchar('\n');
+}
+
+void hcli_show_committed(const hs_client *c, const char *a, const char *sep, const char *b,
+                         uint64_t version)
+{
+    if (as_json(c)) return;
+    put(stdout, a);
+    fputs(sep, stdout);
+    put(stdout, b);
+    printf(": committed, configuration version %" PRIu64 "\n", version);
+}
+
+void hcli_show_tags(const hs_client *c, const hs_client_tag_list *t)
+{
+    if (as_json(c)) return;
+    put_tags(t->tags, t->count, "\n", NULL);
+    if (t->count) putchar('\n');
+}
+
+/* ---- the key ring ---------------------------------------------------------------------- */
+
+void hcli_show_keys(const hs_client *c, const hs_client_keys_info *k)
+{
+    if (as_json(c)) return;
+    if (k->n_keys == 0) {
+        printf("the cluster configuration holds no key ring%s\n",
+               k->insecure ? " (this agent runs insecure)" : "");
         return;
     }
-    char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    if (d) hs_put_safe(f, d);
-    free(d);
-}
-
-const char *hs_jstr(json_t *obj, const char *key, const char *dflt)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_string(v) ? json_string_value(v) : dflt;
-}
-
-long long hs_jint(json_t *obj, const char *key, long long dflt)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    if (json_is_integer(v)) return (long long)json_integer_value(v);
-    if (json_is_real(v)) return (long long)json_real_value(v);
-    return dflt;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void hs_format_tags(json_t *tags, char *out, size_t cap)
-{
-    out[0] = '\0';
-    if (!json_is_object(tags) || cap == 0) return;
-    size_t n = json_object_size(tags), k = 0, len = 0;
-    const char **keys = calloc(n ? n : 1, sizeof *keys);
-    if (!keys) return;
-    const char *key;
-    json_t *v;
-    json_object_foreach(tags, key, v)
-    {
-        if (k < n) keys[k++] = key;
+    printf("%-10s %-8s %s\n", "KEY", "PRIMARY", k->surveyed ? "INSTALLED ON" : "");
+    for (size_t i = 0; i < k->n_keys; i++) {
+        padded(k->keys[i].id, 11);
+        printf("%-8s", i == 0 ? "yes" : "");
+        if (k->surveyed) printf(" %" PRIu64 "/%" PRIu64, k->keys[i].installed, k->members);
+        putchar('\n');
     }
-    qsort(keys, k, sizeof *keys, cmp_str);
-    for (size_t i = 0; i < k; i++) {
-        json_t *val = json_object_get(tags, keys[i]);
-        char *dumped = NULL;
-        const char *sv = json_is_string(val) ? json_string_value(val) : NULL;
-        if (!sv) sv = dumped = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
-        char kbuf[256], vbuf[512];
-        hs_safe_copy(kbuf, sizeof kbuf, keys[i]);
-        hs_safe_copy(vbuf, sizeof vbuf, sv ? sv : "");
-        int w = snprintf(out + len, cap - len, "%s%s=%s", i ? "," : "", kbuf, vbuf);
-        free(dumped);
-        if (w < 0 || (size_t)w >= cap - len) {
-            if (cap > 4) memcpy(out + cap - 4, "...", 4);
-            break;
-        }
-        len += (size_t)w;
+    if (k->surveyed && k->answered < k->members) {
+        printf("no answer from %" PRIu64 " member(s):", k->members - k->answered);
+        hcli_put_names(stdout, k->silent, k->n_silent);
+        putchar('\n');
     }
-    free(keys);
+}
+
+void hcli_show_key_change(const hs_client *c, const hs_client_key_change *k)
+{
+    if (as_json(c)) return;
+    put(stdout, text_or(k->op, "?"));
+    fputs(" key ", stdout);
+    put(stdout, text_or(k->key, "?"));
+    printf(": committed (configuration version %" PRIu64 "), held by %" PRIu64 "/%" PRIu64
+           " members\n",
+           k->committed_version, k->acknowledged, k->members);
+}
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+void hcli_show_event(const hs_client_event *ev)
+{
+    if (g_cli.json) {
+        fwrite(ev->raw, 1, ev->raw_len, stdout);
+        putchar('\n');
+        return;
+    }
+    time_t secs = (time_t)(ev->time_ms / 1000);
+    struct tm tm;
+    char when[80] = "-";
+    if (ev->time_ms > 0 && gmtime_r(&secs, &tm))
+        snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(ev->time_ms % 1000));
+    printf("%s  ", when);
+    padded(text_or(ev->type_name, "?"), 16);
+    padded(text_or(ev->name, "-"), 18);
+    padded(text_or(ev->addr, "-"), 23);
+    padded(text_or(ev->status_name, "-"), 9);
+    printf("inc=%" PRIu64 "%s", ev->incarnation, ev->n_tags ? "  " : "");
+    put_tags(ev->tags, ev->n_tags, ",", NULL);
+    putchar('\n');
 }

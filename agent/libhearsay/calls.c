@@ -1,17 +1,16 @@
-/* calls.c: libhearsay's typed calls (members, self, health, raft, tags, join, leave, config
- * get/set): each builds the request, maps an error answer to an HS_CLIENT_* code with the
- * agent's message, and turns the JSON answer into plain C structs whose strings point into
- * the parsed document kept alive by the result (freed with hs_client_free). */
+/* calls.c: libhearsay's typed calls (members, self, health, raft, metrics, tags, join, leave,
+ * config get/set, seed changes): each builds the request, maps an error answer to an
+ * HS_CLIENT_* code with the agent's message, and turns the JSON answer into plain C structs
+ * whose strings point into the parsed document kept alive by the result (hs_client_free). */
 #include "internal.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errlen, const char *fmt, ...)
+int hsc_bad(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -22,23 +21,22 @@ static int bad(char *err, size_t errlen, const char *fmt, ...)
     return HS_CLIENT_EBADANSWER;
 }
 
-static int nomem(char *err, size_t errlen)
+int hsc_nomem(char *err, size_t errlen)
 {
     if (err && errlen) snprintf(err, errlen, "out of memory");
     return HS_CLIENT_ENOMEM;
 }
 
-/* Parses body as a JSON object. */
-static int load_object(const char *body, size_t len, json_t **doc, char *err, size_t errlen)
+int hsc_load_object(const char *body, size_t len, json_t **doc, char *err, size_t errlen)
 {
     json_error_t e;
     *doc = json_loadb(body ? body : "", body ? len : 0, 0, &e);
     if (json_is_object(*doc)) return HS_CLIENT_OK;
     char msg[160];
-    hsc_safe_copy(msg, sizeof msg, *doc ? "not a JSON object" : e.text);
+    hs_client_safe_copy(msg, sizeof msg, *doc ? "not a JSON object" : e.text);
     json_decref(*doc);
     *doc = NULL;
-    return bad(err, errlen, "bad answer from agent: %s", msg);
+    return hsc_bad(err, errlen, "bad answer from agent: %s", msg);
 }
 
 hs_client_status hsc_status_parse(const char *s)
@@ -65,12 +63,6 @@ HS_CLIENT_API const char *hs_client_status_name(hs_client_status s)
     default:
         return "unknown";
     }
-}
-
-static uint64_t ju64(json_t *o, const char *key)
-{
-    int64_t v = hsc_jint(o, key, 0);
-    return v < 0 ? 0 : (uint64_t)v;
 }
 
 static int cmp_tag(const void *a, const void *b)
@@ -114,9 +106,9 @@ static void fill_member(json_t *o, hs_client_member *m, hs_client_tag **tagp)
     m->addr = hsc_jstr(o, "addr", "");
     m->status_name = hsc_jstr(o, "status", "");
     m->status = hsc_status_parse(m->status_name);
-    m->incarnation = ju64(o, "incarnation");
-    m->status_since_ms = ju64(o, "status_since_ms");
-    m->config_version = ju64(o, "config_version");
+    m->incarnation = hsc_ju64(o, "incarnation");
+    m->status_since_ms = hsc_ju64(o, "status_since_ms");
+    m->config_version = hsc_ju64(o, "config_version");
     m->tags = *tagp;
     m->n_tags = fill_tags(json_object_get(o, "tags"), *tagp);
     *tagp += m->n_tags;
@@ -133,42 +125,31 @@ HS_CLIENT_API const char *hs_client_member_tag(const hs_client_member *m, const 
 int hsc_parse_members(const char *body, size_t len, hs_client_member_list **out, char *err,
                       size_t errlen)
 {
-    json_t *doc;
+    json_t *doc, *arr, *m;
+    int rc;
     *out = NULL;
-    int rc = load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    json_t *arr = json_object_get(doc, "members");
-    if (!json_is_array(arr)) {
-        json_decref(doc);
-        return bad(err, errlen, "bad answer from agent: no \"members\" array");
-    }
-    size_t n = json_array_size(arr), ntags = 0, i;
-    json_t *m;
+    hs_client_member_list *l = hsc_result_parse(body, len, sizeof *l, &doc, &rc, err, errlen);
+    if (!l) return rc;
+    if (!json_is_array(arr = json_object_get(doc, "members")))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"members\" array");
+    size_t ntags = 0, i;
     json_array_foreach(arr, i, m)
     {
-        if (!json_is_object(m)) {
-            json_decref(doc);
-            return bad(err, errlen, "bad answer from agent: member %zu is not an object", i);
-        }
+        if (!rc && !json_is_object(m))
+            rc = hsc_bad(err, errlen, "bad answer from agent: member %zu is not an object", i);
         ntags += count_tags(json_object_get(m, "tags"));
     }
-    hs_client_member_list *l = hsc_result_new(sizeof *l, doc);
-    if (!l) {
-        json_decref(doc);
-        return nomem(err, errlen);
-    }
-    hs_client_member *members = hsc_result_alloc(l, n, sizeof *members);
-    hs_client_tag *tags = hsc_result_alloc(l, ntags, sizeof *tags);
-    if (!members || !tags) {
-        hs_client_free(l);
-        return nomem(err, errlen);
-    }
-    hs_client_tag *tp = tags;
-    json_array_foreach(arr, i, m) fill_member(m, &members[i], &tp);
+    hs_client_member *members = hsc_result_alloc(l, json_array_size(arr), sizeof *members);
+    hs_client_tag *tp = hsc_result_alloc(l, ntags, sizeof *tp);
+    if (!rc && (!members || !tp)) rc = hsc_nomem(err, errlen);
+    if (!rc) json_array_foreach(arr, i, m) fill_member(m, &members[i], &tp);
     l->members = members;
-    l->count = n;
-    *out = l;
-    return HS_CLIENT_OK;
+    l->count = rc ? 0 : json_array_size(arr);
+    if (rc)
+        hs_client_free(l);
+    else
+        *out = l;
+    return rc;
 }
 
 HS_CLIENT_API const hs_client_member *hs_client_member_find(const hs_client_member_list *l,
@@ -206,44 +187,36 @@ HS_CLIENT_API void hs_client_member_list_count(const hs_client_member_list *l,
 int hsc_parse_self(const char *body, size_t len, hs_client_self_info **out, char *err,
                    size_t errlen)
 {
-    json_t *doc;
+    json_t *doc, *v;
+    int rc;
     *out = NULL;
-    int rc = load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    if (!json_is_string(json_object_get(doc, "name"))) {
-        json_decref(doc);
-        return bad(err, errlen, "bad answer from agent: no \"name\"");
-    }
+    hs_client_self_info *s = hsc_result_parse(body, len, sizeof *s, &doc, &rc, err, errlen);
+    if (!s) return rc;
     json_t *stats = json_object_get(doc, "stats");
     size_t nstats = 0;
     const char *k;
-    json_t *v;
-    if (json_is_object(stats)) json_object_foreach(stats, k, v) nstats += json_is_number(v);
-    hs_client_self_info *s = hsc_result_new(sizeof *s, doc);
-    if (!s) {
-        json_decref(doc);
-        return nomem(err, errlen);
-    }
+    json_object_foreach(stats, k, v) nstats += json_is_number(v);
     hs_client_tag *tags =
         hsc_result_alloc(s, count_tags(json_object_get(doc, "tags")), sizeof *tags);
     hs_client_stat *st = hsc_result_alloc(s, nstats, sizeof *st);
-    if (!tags || !st) {
+    if (!json_is_string(json_object_get(doc, "name")))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"name\"");
+    else if (!tags || !st)
+        rc = hsc_nomem(err, errlen);
+    if (rc) {
         hs_client_free(s);
-        return nomem(err, errlen);
+        return rc;
     }
     fill_member(doc, &s->member, &tags);
-    if (json_is_object(stats)) {
-        json_object_foreach(stats, k, v)
-        {
-            if (!json_is_number(v)) continue;
-            st[s->n_stats].name = k;
-            st[s->n_stats].value = hsc_jint(stats, k, 0);
-            s->n_stats++;
-        }
+    json_object_foreach(stats, k, v)
+    {
+        if (!json_is_number(v)) continue;
+        st[s->n_stats].name = k;
+        st[s->n_stats].value = hsc_jint(stats, k, 0);
+        s->n_stats++;
     }
     s->stats = st;
-    int64_t up = hsc_jint(stats, "uptime_ms", 0);
-    s->uptime_ms = up < 0 ? 0 : (uint64_t)up;
+    s->uptime_ms = hsc_ju64(stats, "uptime_ms");
     *out = s;
     return HS_CLIENT_OK;
 }
@@ -263,10 +236,12 @@ static int fill_raft(void *res, json_t *o, hs_client_raft_info *r)
     r->state = hsc_jstr(o, "state", "none");
     r->leader = hsc_jstr(o, "leader", NULL);
     if (r->leader && !*r->leader) r->leader = NULL;
-    r->term = ju64(o, "term");
-    r->commit = ju64(o, "commit");
-    r->applied = ju64(o, "applied");
-    r->config_version = ju64(o, "config_version");
+    r->term = hsc_ju64(o, "term");
+    r->commit = hsc_ju64(o, "commit");
+    r->applied = hsc_ju64(o, "applied");
+    r->config_version = hsc_ju64(o, "config_version");
+    r->first_index = hsc_ju64(o, "first_index");
+    r->last_index = hsc_ju64(o, "last_index");
     json_t *seeds = json_object_get(o, "seeds"), *s;
     size_t n = 0, i;
     json_array_foreach(seeds, i, s) n += json_is_string(s) || json_is_object(s);
@@ -285,115 +260,94 @@ int hsc_parse_raft(const char *body, size_t len, hs_client_raft_info **out, char
                    size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    if (!json_is_string(json_object_get(doc, "state"))) {
-        json_decref(doc);
-        return bad(err, errlen, "bad answer from agent: no raft \"state\"");
-    }
-    hs_client_raft_info *r = hsc_result_new(sizeof *r, doc);
-    if (!r) {
-        json_decref(doc);
-        return nomem(err, errlen);
-    }
-    if (fill_raft(r, doc, r)) {
+    hs_client_raft_info *r = hsc_result_parse(body, len, sizeof *r, &doc, &rc, err, errlen);
+    if (!r) return rc;
+    if (!json_is_string(json_object_get(doc, "state")))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no raft \"state\"");
+    else if (fill_raft(r, doc, r))
+        rc = hsc_nomem(err, errlen);
+    if (rc)
         hs_client_free(r);
-        return nomem(err, errlen);
-    }
-    *out = r;
-    return HS_CLIENT_OK;
+    else
+        *out = r;
+    return rc;
 }
 
 int hsc_parse_health(const char *body, size_t len, hs_client_health_info **out, char *err,
                      size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    const char *status = hsc_jstr(doc, "status", NULL);
-    if (!status) {
-        json_decref(doc);
-        return bad(err, errlen, "bad answer from agent: no health \"status\"");
-    }
-    hs_client_health_info *h = hsc_result_new(sizeof *h, doc);
-    if (!h) {
-        json_decref(doc);
-        return nomem(err, errlen);
-    }
-    h->status = status;
-    h->ok = strcmp(status, "ok") == 0;
+    hs_client_health_info *h = hsc_result_parse(body, len, sizeof *h, &doc, &rc, err, errlen);
+    if (!h) return rc;
+    h->status = hsc_jstr(doc, "status", NULL);
+    h->ok = h->status && strcmp(h->status, "ok") == 0;
     h->insecure = json_is_true(json_object_get(doc, "insecure"));
-    h->members = ju64(doc, "members");
-    h->alive = ju64(doc, "alive");
-    h->suspect = ju64(doc, "suspect");
-    h->failed = ju64(doc, "failed");
-    h->left = ju64(doc, "left");
-    if (fill_raft(h, json_object_get(doc, "raft"), &h->raft)) {
+    h->members = hsc_ju64(doc, "members");
+    h->alive = hsc_ju64(doc, "alive");
+    h->suspect = hsc_ju64(doc, "suspect");
+    h->failed = hsc_ju64(doc, "failed");
+    h->left = hsc_ju64(doc, "left");
+    if (!h->status)
+        rc = hsc_bad(err, errlen, "bad answer from agent: no health \"status\"");
+    else if (fill_raft(h, json_object_get(doc, "raft"), &h->raft))
+        rc = hsc_nomem(err, errlen);
+    if (rc)
         hs_client_free(h);
-        return nomem(err, errlen);
-    }
-    *out = h;
-    return HS_CLIENT_OK;
+    else
+        *out = h;
+    return rc;
 }
 
 int hsc_parse_tags(const char *body, size_t len, hs_client_tag_list **out, char *err, size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
+    hs_client_tag_list *l = hsc_result_parse(body, len, sizeof *l, &doc, &rc, err, errlen);
+    if (!l) return rc;
     json_t *tags = json_object_get(doc, "tags");
-    if (!json_is_object(tags)) {
-        json_decref(doc);
-        return bad(err, errlen, "bad answer from agent: no \"tags\" object");
-    }
-    hs_client_tag_list *l = hsc_result_new(sizeof *l, doc);
-    hs_client_tag *t = l ? hsc_result_alloc(l, count_tags(tags), sizeof *t) : NULL;
-    if (!t) {
-        if (l)
-            hs_client_free(l);
-        else
-            json_decref(doc);
-        return nomem(err, errlen);
-    }
-    l->count = fill_tags(tags, t);
+    hs_client_tag *t = hsc_result_alloc(l, count_tags(tags), sizeof *t);
+    if (!json_is_object(tags))
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"tags\" object");
+    else if (!t)
+        rc = hsc_nomem(err, errlen);
+    l->count = rc ? 0 : fill_tags(tags, t);
     l->tags = t;
-    *out = l;
-    return HS_CLIENT_OK;
+    if (rc)
+        hs_client_free(l);
+    else
+        *out = l;
+    return rc;
 }
 
 int hsc_parse_config(const char *body, size_t len, hs_client_config_entry **out, char *err,
                      size_t errlen)
 {
     json_t *doc;
+    int rc;
     *out = NULL;
-    int rc = load_object(body, len, &doc, err, errlen);
-    if (rc) return rc;
-    if (!json_is_string(json_object_get(doc, "key")) ||
-        !json_is_string(json_object_get(doc, "value"))) {
-        json_decref(doc);
-        return bad(err, errlen, "bad answer from agent: no \"key\" and \"value\"");
-    }
-    hs_client_config_entry *e = hsc_result_new(sizeof *e, doc);
-    if (!e) {
-        json_decref(doc);
-        return nomem(err, errlen);
-    }
-    e->key = hsc_jstr(doc, "key", "");
-    e->value = hsc_jstr(doc, "value", "");
-    e->version = ju64(doc, "version");
-    *out = e;
-    return HS_CLIENT_OK;
+    hs_client_config_entry *e = hsc_result_parse(body, len, sizeof *e, &doc, &rc, err, errlen);
+    if (!e) return rc;
+    e->key = hsc_jstr(doc, "key", NULL);
+    e->value = hsc_jstr(doc, "value", NULL);
+    e->version = hsc_ju64(doc, "version");
+    if (!e->key || !e->value)
+        rc = hsc_bad(err, errlen, "bad answer from agent: no \"key\" and \"value\"");
+    if (rc)
+        hs_client_free(e);
+    else
+        *out = e;
+    return rc;
 }
 
 /* ---- the calls ------------------------------------------------------------------------- */
 
-/* One request whose answer must be 2xx: the error answer's status becomes a code and its
- * message the last error. */
-static int call(hs_client *c, const char *method, const char *path, const char *ctype,
-                const char *body, size_t body_len, int timeout_ms, hs_client_response *resp)
+int hsc_call(hs_client *c, const char *method, const char *path, const char *ctype,
+             const char *body, size_t body_len, int timeout_ms, hs_client_response *resp)
 {
     int saved = c->timeout_ms;
     c->timeout_ms = timeout_ms;
@@ -401,7 +355,7 @@ static int call(hs_client *c, const char *method, const char *path, const char *
     c->timeout_ms = saved;
     if (rc) return rc;
     if (resp->status >= 200 && resp->status < 300) return HS_CLIENT_OK;
-    hs_client_response_message(resp, c->last_error, sizeof c->last_error);
+    hs_client_response_message(resp, ERRBUF(c));
     hs_client_response_free(resp);
     switch (resp->status) {
     case 403:
@@ -417,9 +371,14 @@ static int call(hs_client *c, const char *method, const char *path, const char *
     }
 }
 
-static int invalid(hs_client *c, const char *what)
+int hsc_invalid(hs_client *c, const char *fmt, ...)
 {
-    if (c) snprintf(c->last_error, sizeof c->last_error, "%s", what);
+    if (c) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ERRBUF(c), fmt, ap);
+        va_end(ap);
+    }
     return HS_CLIENT_EINVAL;
 }
 
@@ -427,36 +386,34 @@ HS_CLIENT_API int hs_client_members(hs_client *c, const char *status, const char
                                     hs_client_member_list **out)
 {
     if (out) *out = NULL;
-    if (!c || !out) return invalid(c, "invalid argument");
+    if (!c || !out) return hsc_invalid(c, "invalid argument");
     char target[HSC_TARGET_MAX] = "/v1/members";
     char sep = '?';
     if (status && *status) {
         strcat(target, "?status=");
         if (hs_client_url_encode(target, sizeof target, status))
-            return invalid(c, "filters too long");
+            return hsc_invalid(c, "filters too long");
         sep = '&';
     }
     for (size_t i = 0; tags && tags[i]; i++) {
         size_t len = strlen(target);
-        if (len + 6 >= sizeof target) return invalid(c, "filters too long");
+        if (len + 6 >= sizeof target) return hsc_invalid(c, "filters too long");
         snprintf(target + len, sizeof target - len, "%ctag=", sep);
-        if (!tags[i][0] || tags[i][0] == '=') return invalid(c, "a tag filter needs a KEY");
+        if (!tags[i][0] || tags[i][0] == '=') return hsc_invalid(c, "a tag filter needs a KEY");
         if (hs_client_url_encode(target, sizeof target, tags[i]))
-            return invalid(c, "filters too long");
+            return hsc_invalid(c, "filters too long");
         sep = '&';
     }
     hs_client_response r;
-    int rc = call(c, "GET", target, NULL, NULL, 0, c->timeout_ms, &r);
+    int rc = hsc_call(c, "GET", target, NULL, NULL, 0, c->timeout_ms, &r);
     if (rc) return rc;
-    rc = hsc_parse_members(r.body, r.body_len, out, c->last_error, sizeof c->last_error);
-    hs_client_response_free(&r);
-    return rc;
+    return hsc_keep_body(c, &r, hsc_parse_members(r.body, r.body_len, out, ERRBUF(c)));
 }
 
 HS_CLIENT_API int hs_client_count_members(hs_client *c, hs_client_counts *out)
 {
     hs_client_member_list *l;
-    if (!out) return invalid(c, "invalid argument");
+    if (!out) return hsc_invalid(c, "invalid argument");
     memset(out, 0, sizeof *out);
     int rc = hs_client_members(c, NULL, NULL, &l);
     if (rc) return rc;
@@ -468,43 +425,51 @@ HS_CLIENT_API int hs_client_count_members(hs_client *c, hs_client_counts *out)
 HS_CLIENT_API int hs_client_self(hs_client *c, hs_client_self_info **out)
 {
     if (out) *out = NULL;
-    if (!c || !out) return invalid(c, "invalid argument");
+    if (!c || !out) return hsc_invalid(c, "invalid argument");
     hs_client_response r;
-    int rc = call(c, "GET", "/v1/self", NULL, NULL, 0, c->timeout_ms, &r);
+    int rc = hsc_call(c, "GET", "/v1/self", NULL, NULL, 0, c->timeout_ms, &r);
     if (rc) return rc;
-    rc = hsc_parse_self(r.body, r.body_len, out, c->last_error, sizeof c->last_error);
-    hs_client_response_free(&r);
-    return rc;
+    return hsc_keep_body(c, &r, hsc_parse_self(r.body, r.body_len, out, ERRBUF(c)));
 }
 
 HS_CLIENT_API int hs_client_raft(hs_client *c, hs_client_raft_info **out)
 {
     if (out) *out = NULL;
-    if (!c || !out) return invalid(c, "invalid argument");
+    if (!c || !out) return hsc_invalid(c, "invalid argument");
     hs_client_response r;
-    int rc = call(c, "GET", "/v1/raft", NULL, NULL, 0, c->timeout_ms, &r);
+    int rc = hsc_call(c, "GET", "/v1/raft", NULL, NULL, 0, c->timeout_ms, &r);
     if (rc) return rc;
-    rc = hsc_parse_raft(r.body, r.body_len, out, c->last_error, sizeof c->last_error);
-    hs_client_response_free(&r);
-    return rc;
+    return hsc_keep_body(c, &r, hsc_parse_raft(r.body, r.body_len, out, ERRBUF(c)));
 }
 
 HS_CLIENT_API int hs_client_health(hs_client *c, hs_client_health_info **out)
 {
     if (out) *out = NULL;
-    if (!c || !out) return invalid(c, "invalid argument");
+    if (!c || !out) return hsc_invalid(c, "invalid argument");
     /* An unhealthy agent may answer 503 with the health document: that is an answer. */
     hs_client_response r;
     int rc = hs_client_request_ex(c, "GET", "/v1/health", NULL, NULL, 0, &r);
     if (rc) return rc;
-    rc = hsc_parse_health(r.body, r.body_len, out, c->last_error, sizeof c->last_error);
+    rc = hsc_parse_health(r.body, r.body_len, out, ERRBUF(c));
     if (rc == HS_CLIENT_EBADANSWER && (r.status < 200 || r.status >= 300)) {
-        hs_client_response_message(&r, c->last_error, sizeof c->last_error);
+        hs_client_response_message(&r, ERRBUF(c));
         rc = r.status == 503 ? HS_CLIENT_EUNAVAIL : HS_CLIENT_EHTTP;
     }
     if (rc == HS_CLIENT_OK && (r.status < 200 || r.status >= 300)) (*out)->ok = 0;
-    hs_client_response_free(&r);
-    return rc;
+    return hsc_keep_body(c, &r, rc);
+}
+
+HS_CLIENT_API int hs_client_metrics(hs_client *c, const char **text, size_t *len)
+{
+    if (text) *text = "";
+    if (len) *len = 0;
+    if (!c || !text) return hsc_invalid(c, "invalid argument");
+    hs_client_response r;
+    int rc = hsc_call(c, "GET", "/v1/metrics", NULL, NULL, 0, c->timeout_ms, &r);
+    if (rc) return rc;
+    hsc_keep_body(c, &r, rc);
+    *text = hs_client_last_body(c, len);
+    return HS_CLIENT_OK;
 }
 
 /* Sends a JSON body built by the caller (consumed) and parses a tags answer if wanted. */
@@ -512,27 +477,26 @@ static int put_tags(hs_client *c, json_t *body, hs_client_tag_list **result)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    if (!text) return invalid(c, "tag keys and values must be UTF-8");
+    if (!text) return hsc_invalid(c, "tag keys and values must be UTF-8");
     hs_client_response r;
-    int rc = call(c, "PUT", "/v1/tags", "application/json", text, strlen(text), c->timeout_ms, &r);
+    int rc =
+        hsc_call(c, "PUT", "/v1/tags", "application/json", text, strlen(text), c->timeout_ms, &r);
     free(text);
     if (rc) return rc;
     hs_client_tag_list *l = NULL;
-    rc = hsc_parse_tags(r.body, r.body_len, &l, c->last_error, sizeof c->last_error);
-    hs_client_response_free(&r);
+    rc = hsc_parse_tags(r.body, r.body_len, &l, ERRBUF(c));
     if (result)
         *result = l;
     else
         hs_client_free(l);
-    return rc;
+    return hsc_keep_body(c, &r, rc);
 }
-
 HS_CLIENT_API int hs_client_tags_update(hs_client *c, const hs_client_tag *set, size_t n_set,
                                         const char *const *del, size_t n_del,
                                         hs_client_tag_list **result)
 {
     if (result) *result = NULL;
-    if (!c || (n_set && !set) || (n_del && !del)) return invalid(c, "invalid argument");
+    if (!c || (n_set && !set) || (n_del && !del)) return hsc_invalid(c, "invalid argument");
     json_t *body = json_object(), *s = json_object(), *d = json_array();
     int ok = body && s && d;
     for (size_t i = 0; ok && i < n_set; i++) {
@@ -540,7 +504,7 @@ HS_CLIENT_API int hs_client_tags_update(hs_client *c, const hs_client_tag *set, 
             json_decref(body);
             json_decref(s);
             json_decref(d);
-            return invalid(c, "a tag key must be non-empty, without '=', with a value");
+            return hsc_invalid(c, "a tag key must be non-empty, without '=', with a value");
         }
         ok = json_object_set_new(s, set[i].key, json_string(set[i].value)) == 0;
     }
@@ -549,7 +513,7 @@ HS_CLIENT_API int hs_client_tags_update(hs_client *c, const hs_client_tag *set, 
             json_decref(body);
             json_decref(s);
             json_decref(d);
-            return invalid(c, "a tag key must be non-empty, without '='");
+            return hsc_invalid(c, "a tag key must be non-empty, without '='");
         }
         ok = json_array_append_new(d, json_string(del[i])) == 0;
     }
@@ -559,7 +523,7 @@ HS_CLIENT_API int hs_client_tags_update(hs_client *c, const hs_client_tag *set, 
     json_decref(d);
     if (!ok) {
         json_decref(body);
-        return invalid(c, "tag keys and values must be UTF-8");
+        return hsc_invalid(c, "tag keys and values must be UTF-8");
     }
     return put_tags(c, body, result);
 }
@@ -579,47 +543,45 @@ HS_CLIENT_API int hs_client_join(hs_client *c, const char *const *addrs, size_t 
                                  size_t *contacted)
 {
     if (contacted) *contacted = 0;
-    if (!c || !addrs || n_addrs == 0) return invalid(c, "no address given");
+    if (!c || !addrs || n_addrs == 0) return hsc_invalid(c, "no address given");
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n_addrs; i++) {
         if (!addrs[i] || json_array_append_new(arr, json_string(addrs[i])) != 0) {
             json_decref(arr);
-            return invalid(c, "addresses must be HOST:PORT strings");
+            return hsc_invalid(c, "addresses must be HOST:PORT strings");
         }
     }
     json_t *body = arr ? json_pack("{s:o}", "addrs", arr) : NULL;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    if (!text) return invalid(c, "out of memory");
+    if (!text) return hsc_invalid(c, "out of memory");
     hs_client_response r;
-    int rc = call(c, "POST", "/v1/join", "application/json", text, strlen(text), c->timeout_ms, &r);
+    int rc =
+        hsc_call(c, "POST", "/v1/join", "application/json", text, strlen(text), c->timeout_ms, &r);
     free(text);
     if (rc) return rc;
     json_t *doc;
-    rc = load_object(r.body, r.body_len, &doc, c->last_error, sizeof c->last_error);
-    hs_client_response_free(&r);
-    if (rc) return rc;
+    rc = hsc_load_object(r.body, r.body_len, &doc, ERRBUF(c));
     int64_t n = hsc_jint(doc, "contacted", -1);
     json_decref(doc);
-    if (n < 0) return bad(c->last_error, sizeof c->last_error, "no \"contacted\" in answer");
-    if (contacted) *contacted = (size_t)n;
-    return HS_CLIENT_OK;
+    if (!rc && n < 0) rc = hsc_bad(ERRBUF(c), "bad answer from agent: no \"contacted\"");
+    if (!rc && contacted) *contacted = (size_t)n;
+    return hsc_keep_body(c, &r, rc);
 }
 
 HS_CLIENT_API int hs_client_leave(hs_client *c)
 {
     if (!c) return HS_CLIENT_EINVAL;
     hs_client_response r;
-    int rc = call(c, "POST", "/v1/leave", NULL, NULL, 0, c->timeout_ms, &r);
-    hs_client_response_free(&r);
-    return rc;
+    int rc = hsc_call(c, "POST", "/v1/leave", NULL, NULL, 0, c->timeout_ms, &r);
+    return rc ? rc : hsc_keep_body(c, &r, rc);
 }
 
 static int config_target(hs_client *c, const char *key, char *target, size_t cap)
 {
-    if (!key || !*key) return invalid(c, "empty key");
+    if (!key || !*key) return hsc_invalid(c, "empty key");
     snprintf(target, cap, "/v1/config/");
-    if (hs_client_url_encode(target, cap, key)) return invalid(c, "key too long");
+    if (hs_client_url_encode(target, cap, key)) return hsc_invalid(c, "key too long");
     return HS_CLIENT_OK;
 }
 
@@ -627,36 +589,89 @@ HS_CLIENT_API int hs_client_config_get(hs_client *c, const char *key, int flags,
                                        hs_client_config_entry **out)
 {
     if (out) *out = NULL;
-    if (!c || !out) return invalid(c, "invalid argument");
+    if (!c || !out) return hsc_invalid(c, "invalid argument");
     char target[HSC_TARGET_MAX];
     int rc = config_target(c, key, target, sizeof target - 16);
     if (rc) return rc;
     if (flags & HS_CLIENT_CONSISTENT) strcat(target, "?consistent=1");
     hs_client_response r;
-    rc = call(c, "GET", target, NULL, NULL, 0, c->timeout_ms, &r);
+    rc = hsc_call(c, "GET", target, NULL, NULL, 0, c->timeout_ms, &r);
     if (rc) return rc;
-    rc = hsc_parse_config(r.body, r.body_len, out, c->last_error, sizeof c->last_error);
-    hs_client_response_free(&r);
-    return rc;
+    return hsc_keep_body(c, &r, hsc_parse_config(r.body, r.body_len, out, ERRBUF(c)));
 }
 
 HS_CLIENT_API int hs_client_config_set(hs_client *c, const char *key, const char *value,
                                        uint64_t *version)
 {
     if (version) *version = 0;
-    if (!c || !value) return invalid(c, "invalid argument");
+    if (!c || !value) return hsc_invalid(c, "invalid argument");
     char target[HSC_TARGET_MAX];
     int rc = config_target(c, key, target, sizeof target);
     if (rc) return rc;
     hs_client_response r;
-    rc = call(c, "PUT", target, "text/plain; charset=utf-8", value, strlen(value),
-              c->commit_timeout_ms, &r);
+    rc = hsc_call(c, "PUT", target, "text/plain; charset=utf-8", value, strlen(value),
+                  c->commit_timeout_ms, &r);
     if (rc) return rc;
     hs_client_config_entry *e;
-    rc = hsc_parse_config(r.body, r.body_len, &e, c->last_error, sizeof c->last_error);
-    hs_client_response_free(&r);
+    rc = hsc_parse_config(r.body, r.body_len, &e, ERRBUF(c));
+    if (!rc && version) *version = e->version;
+    if (!rc) hs_client_free(e);
+    return hsc_keep_body(c, &r, rc);
+}
+
+bool hsc_addr_valid(const char *s)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *port, *end = s[0] == '[' ? strchr(s, ']') : strchr(s, ':');
+    if (!end || (s[0] != '[' && strchr(end + 1, ':'))) return false; /* bare IPv6 */
+    size_t hlen = (size_t)(end - s) - (s[0] == '[');
+    port = end + 1 + (s[0] == '[');
+    if (hlen == 0 || hlen >= sizeof host || (s[0] == '[' && end[1] != ':')) return false;
+    memcpy(host, s + (s[0] == '['), hlen);
+    host[hlen] = '\0';
+    unsigned char ip[16];
+    if (inet_pton(s[0] == '[' ? AF_INET6 : AF_INET, host, ip) != 1) return false;
+    size_t digits = strspn(port, "0123456789");
+    long v = digits && digits <= 5 && !port[digits] ? strtol(port, NULL, 10) : 0;
+    return v >= 1 && v <= 65535;
+}
+
+/* POST /v1/raft/OP with body (consumed; NULL: the arguments were not UTF-8), answered
+ * {"name","op","version"} once committed. */
+static int seed_change(hs_client *c, const char *op, json_t *body, uint64_t *version)
+{
+    char path[32], *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) return hsc_invalid(c, "seed names and addresses must be UTF-8");
+    snprintf(path, sizeof path, "/v1/raft/%s", op);
+    hs_client_response r;
+    int rc =
+        hsc_call(c, "POST", path, "application/json", text, strlen(text), c->commit_timeout_ms, &r);
+    free(text);
     if (rc) return rc;
-    if (version) *version = e->version;
-    hs_client_free(e);
-    return HS_CLIENT_OK;
+    json_t *doc;
+    rc = hsc_load_object(r.body, r.body_len, &doc, ERRBUF(c));
+    if (!rc && version) *version = hsc_ju64(doc, "version");
+    json_decref(doc);
+    return hsc_keep_body(c, &r, rc);
+}
+
+HS_CLIENT_API int hs_client_raft_add_seed(hs_client *c, const char *name, const char *addr,
+                                          uint64_t *version)
+{
+    if (version) *version = 0;
+    if (!c || !name || !*name) return hsc_invalid(c, "empty seed name");
+    if (!addr || !hsc_addr_valid(addr)) {
+        char safe[80];
+        hs_client_safe_copy(safe, sizeof safe, addr);
+        return hsc_invalid(c, "bad address '%s' (want HOST:PORT)", safe);
+    }
+    return seed_change(c, "add-seed", json_pack("{s:s,s:s}", "name", name, "addr", addr), version);
+}
+
+HS_CLIENT_API int hs_client_raft_remove_seed(hs_client *c, const char *name, uint64_t *version)
+{
+    if (version) *version = 0;
+    if (!c || !name || !*name) return hsc_invalid(c, "empty seed name");
+    return seed_change(c, "remove-seed", json_pack("{s:s}", "name", name), version);
 }

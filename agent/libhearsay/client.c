@@ -1,6 +1,6 @@
-/* client.c: the libhearsay handle (socket path, timeouts, interrupt flag, last error), error
- * codes and their messages, raw requests, percent-encoding, and the hidden result header
- * that lets one hs_client_free() release any result. */
+/* client.c: the libhearsay handle (socket path, timeouts, interrupt flag, last error and
+ * body), error codes and their messages, raw requests, percent-encoding, the terminal-safe
+ * copy, and the hidden result header that lets one hs_client_free() release any result. */
 #include "internal.h"
 
 #include <stdalign.h>
@@ -82,6 +82,7 @@ HS_CLIENT_API hs_client *hs_client_open(const char *socket_path)
 HS_CLIENT_API void hs_client_close(hs_client *c)
 {
     if (!c) return;
+    free(c->last_body);
     free(c->socket_path);
     free(c);
 }
@@ -116,6 +117,32 @@ HS_CLIENT_API int hs_client_last_status(const hs_client *c)
     return c ? c->last_status : 0;
 }
 
+HS_CLIENT_API const char *hs_client_last_body(const hs_client *c, size_t *len)
+{
+    bool have = c && c->last_body;
+    if (len) *len = have ? c->last_body_len : 0;
+    return have ? c->last_body : "";
+}
+
+void hsc_reset(hs_client *c)
+{
+    c->last_status = 0;
+    c->last_error[0] = '\0';
+    free(c->last_body);
+    c->last_body = NULL;
+    c->last_body_len = 0;
+}
+
+int hsc_keep_body(hs_client *c, hs_client_response *resp, int rc)
+{
+    free(c->last_body);
+    c->last_body = resp->body;
+    c->last_body_len = resp->body_len;
+    resp->body = NULL;
+    resp->body_len = 0;
+    return rc;
+}
+
 /* ---- results --------------------------------------------------------------------------- */
 
 void *hsc_result_new(size_t size, json_t *doc)
@@ -125,6 +152,19 @@ void *hsc_result_new(size_t size, json_t *doc)
     s->h.magic = RESULT_MAGIC;
     s->h.doc = doc;
     return s + 1;
+}
+
+void *hsc_result_parse(const char *body, size_t len, size_t size, json_t **doc, int *rc, char *err,
+                       size_t errlen)
+{
+    *rc = hsc_load_object(body, len, doc, err, errlen);
+    if (*rc) return NULL;
+    void *r = hsc_result_new(size, *doc);
+    if (!r) {
+        json_decref(*doc);
+        *rc = hsc_nomem(err, errlen);
+    }
+    return r;
 }
 
 static hsc_result *header_of(void *r)
@@ -143,6 +183,18 @@ void *hsc_result_alloc(void *r, size_t n, size_t size)
         return h->allocs[i];
     }
     return NULL;
+}
+
+const char **hsc_strings(void *res, json_t *arr, size_t *n)
+{
+    size_t i, k = 0;
+    json_t *v;
+    json_array_foreach(arr, i, v) k += json_is_string(v);
+    const char **out = hsc_result_alloc(res, k, sizeof *out);
+    *n = 0;
+    if (!out) return NULL;
+    json_array_foreach(arr, i, v) if (json_is_string(v)) out[(*n)++] = json_string_value(v);
+    return out;
 }
 
 HS_CLIENT_API void hs_client_free(void *result)
@@ -166,10 +218,11 @@ static size_t control_len(const unsigned char *p)
     return 0;
 }
 
-void hsc_safe_copy(char *out, size_t cap, const char *s)
+HS_CLIENT_API void hs_client_safe_copy(char *out, size_t cap, const char *s)
 {
     size_t n = 0;
-    if (cap == 0) return;
+    if (!out || cap == 0) return;
+    if (!s) s = "";
     for (const unsigned char *p = (const unsigned char *)s; *p && n + 1 < cap;) {
         size_t c = control_len(p);
         if (c) {
@@ -196,6 +249,12 @@ int64_t hsc_jint(json_t *obj, const char *key, int64_t dflt)
         if (d >= -9.2e18 && d <= 9.2e18) return (int64_t)d;
     }
     return dflt;
+}
+
+uint64_t hsc_ju64(json_t *obj, const char *key)
+{
+    int64_t v = hsc_jint(obj, key, 0);
+    return v < 0 ? 0 : (uint64_t)v;
 }
 
 HS_CLIENT_API int hs_client_url_encode(char *buf, size_t cap, const char *s)
@@ -240,7 +299,7 @@ HS_CLIENT_API void hs_client_response_message(const hs_client_response *resp, ch
     json_t *j = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
     const char *msg = j ? hsc_jstr(j, "error", NULL) : NULL;
     if (msg && *msg)
-        hsc_safe_copy(out, cap, msg);
+        hs_client_safe_copy(out, cap, msg);
     else {
         char first[200] = "";
         if (resp->body && resp->body_len) {
@@ -249,7 +308,7 @@ HS_CLIENT_API void hs_client_response_message(const hs_client_response *resp, ch
             char tmp[200];
             memcpy(tmp, resp->body, n);
             tmp[n] = '\0';
-            hsc_safe_copy(first, sizeof first, tmp);
+            hs_client_safe_copy(first, sizeof first, tmp);
         }
         snprintf(out, cap, "agent answered HTTP %d%s%s", resp->status, first[0] ? ": " : "", first);
     }
@@ -262,8 +321,7 @@ HS_CLIENT_API int hs_client_request_ex(hs_client *c, const char *method, const c
 {
     if (resp) memset(resp, 0, sizeof *resp);
     if (!c) return HS_CLIENT_EINVAL;
-    c->last_status = 0;
-    c->last_error[0] = '\0';
+    hsc_reset(c);
     if (!method || !*method || !path || path[0] != '/' || !resp || (body_len && !body)) {
         snprintf(c->last_error, sizeof c->last_error, "invalid argument");
         return HS_CLIENT_EINVAL;

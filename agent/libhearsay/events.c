@@ -17,6 +17,7 @@ static const char *const event_names[] = {
     "member-leave",
     "member-reap",
     "config-change",
+    "lagged",
 };
 
 static int cmp_tag(const void *a, const void *b)
@@ -31,7 +32,7 @@ int hsc_parse_event(const char *line, size_t len, hs_client_event *ev, hs_client
     *tags = NULL;
     ev->raw = line;
     ev->raw_len = len;
-    ev->id = -1;
+    ev->id = ev->resume_since = -1;
     ev->type_name = ev->name = ev->addr = ev->status_name = "";
     *doc = json_loadb(line ? line : "", line ? len : 0, 0, NULL);
     if (!json_is_object(*doc)) {
@@ -55,6 +56,8 @@ int hsc_parse_event(const char *line, size_t len, hs_client_event *ev, hs_client
     ev->time_ms = hsc_jint(o, "time_ms", 0);
     v = hsc_jint(o, "config_version", 0);
     ev->config_version = v < 0 ? 0 : (uint64_t)v;
+    ev->missed = hsc_ju64(o, "missed");
+    ev->resume_since = hsc_jint(o, "resume_since", -1);
     json_t *t = json_object_get(o, "tags");
     size_t n = json_is_object(t) ? json_object_size(t) : 0;
     if (n) {
@@ -105,7 +108,7 @@ int hsc_lines_feed(void *ctx, const char *p, size_t n)
                 hs_client_event ev;
                 memset(&ev, 0, sizeof ev);
                 ev.type = HS_CLIENT_EVENT_MALFORMED;
-                ev.id = -1;
+                ev.id = ev.resume_since = -1;
                 ev.type_name = ev.name = ev.addr = ev.status_name = "";
                 ev.raw_len = s->len + take;
                 s->skipping = true;
@@ -143,8 +146,7 @@ int hsc_lines_feed(void *ctx, const char *p, size_t n)
 HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx)
 {
     if (!c || !cb) return HS_CLIENT_EINVAL;
-    c->last_status = 0;
-    c->last_error[0] = '\0';
+    hsc_reset(c);
     char target[64];
     if (since >= 0)
         snprintf(target, sizeof target, "/v1/events?since=%lld", (long long)since);

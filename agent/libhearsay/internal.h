@@ -21,6 +21,8 @@ struct hs_client {
     volatile sig_atomic_t *interrupt;
     int last_status;
     char last_error[HSC_ERR_MAX];
+    char *last_body; /* hs_client_last_body; NULL when there is none */
+    size_t last_body_len;
 };
 
 /* Every result starts with this hidden header: the parsed JSON document its strings point
@@ -33,16 +35,44 @@ typedef struct hsc_result {
 
 /* A zeroed result of payload size bytes (header hidden in front); NULL when out of memory. */
 void *hsc_result_new(size_t size, json_t *doc);
+/* The start of every answer parser: body parsed as a JSON object (*doc) and a zeroed result
+ * of size bytes that owns it; NULL with *rc set (HS_CLIENT_EBADANSWER or HS_CLIENT_ENOMEM,
+ * err set) when either fails. */
+void *hsc_result_parse(const char *body, size_t len, size_t size, json_t **doc, int *rc, char *err,
+                       size_t errlen);
 /* calloc(n, size) registered with result r (freed by hs_client_free); NULL when out of
  * memory or when r already has HSC_MAX_ALLOCS arrays. */
 void *hsc_result_alloc(void *r, size_t n, size_t size);
 
-/* Copies s into out with control characters (C0, DEL, UTF-8 C1) replaced by '?'. */
-void hsc_safe_copy(char *out, size_t cap, const char *s);
-/* Tolerant JSON field readers: dflt when the field is missing or of another type. */
+/* Tolerant JSON field readers: dflt when the field is missing or of another type; ju64
+ * reads a count (0 when missing or negative). */
 const char *hsc_jstr(json_t *obj, const char *key, const char *dflt);
 int64_t hsc_jint(json_t *obj, const char *key, int64_t dflt);
+uint64_t hsc_ju64(json_t *obj, const char *key);
 hs_client_status hsc_status_parse(const char *s);
+/* The string elements of arr (others skipped) as an array registered with result res;
+ * NULL when out of memory. */
+const char **hsc_strings(void *res, json_t *arr, size_t *n);
+/* Parses body as a JSON object into *doc: HS_CLIENT_OK or HS_CLIENT_EBADANSWER (err set). */
+int hsc_load_object(const char *body, size_t len, json_t **doc, char *err, size_t errlen);
+/* HS_CLIENT_EBADANSWER / HS_CLIENT_EINVAL / HS_CLIENT_ENOMEM with the message set. */
+int hsc_bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int hsc_invalid(hs_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int hsc_nomem(char *err, size_t errlen);
+/* "IPv4:PORT" or "[IPv6]:PORT" with a port of 1..65535. */
+bool hsc_addr_valid(const char *s);
+
+/* One request whose answer must be 2xx within timeout_ms: an error answer's status becomes a
+ * code and its message the last error. On HS_CLIENT_OK resp holds the answer; hand it to
+ * hsc_keep_body once parsed. */
+int hsc_call(hs_client *c, const char *method, const char *path, const char *ctype,
+             const char *body, size_t body_len, int timeout_ms, hs_client_response *resp);
+/* The error buffer of c, for the parsers' err and errlen. */
+#define ERRBUF(c) (c)->last_error, sizeof(c)->last_error
+/* Clears the last status, error and body before a call. */
+void hsc_reset(hs_client *c);
+/* Makes resp's body the handle's last body (hs_client_last_body) and returns rc. */
+int hsc_keep_body(hs_client *c, hs_client_response *resp, int rc);
 
 /* Parsers of answer bodies (HS_CLIENT_OK, HS_CLIENT_EBADANSWER with err set, or
  * HS_CLIENT_ENOMEM). */
@@ -58,6 +88,10 @@ int hsc_parse_tags(const char *body, size_t len, hs_client_tag_list **out, char 
                    size_t errlen);
 int hsc_parse_config(const char *body, size_t len, hs_client_config_entry **out, char *err,
                      size_t errlen);
+int hsc_parse_keys(const char *body, size_t len, hs_client_keys_info **out, char *err,
+                   size_t errlen);
+int hsc_parse_key_change(const char *body, size_t len, hs_client_key_change **out, char *err,
+                         size_t errlen);
 /* Fills ev from one event line (tags in *tags, to be freed by the caller); the line must stay
  * valid while ev is used. A line that is not a JSON object gives type MALFORMED. *doc gets
  * the parsed object (json_decref it after use). */

@@ -65,7 +65,8 @@ HS_CLIENT_API const char *hs_client_socket_path(const hs_client *c);
 /* Deadline of each whole call (connect, request, answer) in ms; -1 waits forever.
  * For hs_client_events it bounds the time until the stream starts. */
 HS_CLIENT_API void hs_client_set_timeout(hs_client *c, int timeout_ms);
-/* Deadline of hs_client_config_set, which answers once the Raft group committed. */
+/* Deadline of the calls that answer once the Raft group committed: hs_client_config_set,
+ * the seed changes, and (plus their wait) the key ring changes. */
 HS_CLIENT_API void hs_client_set_commit_timeout(hs_client *c, int timeout_ms);
 /* When *flag becomes nonzero (e.g. from a SIGINT handler installed without SA_RESTART), a
  * call blocked on the agent returns HS_CLIENT_EINTR. NULL removes it. */
@@ -75,10 +76,21 @@ HS_CLIENT_API void hs_client_set_interrupt(hs_client *c, volatile sig_atomic_t *
 HS_CLIENT_API const char *hs_client_last_error(const hs_client *c);
 /* HTTP status of the last answer on c, 0 when none was read. */
 HS_CLIENT_API int hs_client_last_status(const hs_client *c);
+/* The body of the last answer a typed call read on c, byte for byte as the agent sent it
+ * (NUL-terminated; *len, when len is not NULL, gets its length): "" when there is none.
+ * For programs that pass the agent's JSON on unchanged (what `hearsay --json` prints).
+ * Valid until the next call on c or hs_client_close; hs_client_events and the raw requests
+ * (which hand the body to the caller) leave it empty. */
+HS_CLIENT_API const char *hs_client_last_body(const hs_client *c, size_t *len);
 
 /* Frees any result this library returned (member list, self, health, raft, tag list,
- * config entry). NULL is fine. */
+ * config entry, key ring, key change). NULL is fine. */
 HS_CLIENT_API void hs_client_free(void *result);
+
+/* Copies s into out (capacity cap, always NUL-terminated when cap > 0) with control
+ * characters (C0, DEL and UTF-8-encoded C1) replaced by '?', so agent data printed on a
+ * terminal cannot drive it. The copy is never longer than s. */
+HS_CLIENT_API void hs_client_safe_copy(char *out, size_t cap, const char *s);
 
 /* ---- shared result types --------------------------------------------------------------- */
 
@@ -163,10 +175,15 @@ typedef struct hs_client_raft_info {
     uint64_t term, commit, applied, config_version;
     const char *const *seeds; /* seed names */
     size_t n_seeds;
+    uint64_t first_index, last_index; /* the log held after the snapshot; 0 on a non-seed */
 } hs_client_raft_info;
 
 /* GET /v1/raft. */
 HS_CLIENT_API int hs_client_raft(hs_client *c, hs_client_raft_info **out);
+
+/* GET /v1/metrics: the agent's metrics in the Prometheus text format. *text (NUL-terminated,
+ * *len bytes; len may be NULL) is hs_client_last_body: valid until the next call on c. */
+HS_CLIENT_API int hs_client_metrics(hs_client *c, const char **text, size_t *len);
 
 typedef struct hs_client_health_info {
     const char *status; /* "ok", "leaving", ... */
@@ -220,6 +237,69 @@ HS_CLIENT_API int hs_client_config_get(hs_client *c, const char *key, int flags,
 HS_CLIENT_API int hs_client_config_set(hs_client *c, const char *key, const char *value,
                                        uint64_t *version);
 
+/* POST /v1/raft/add-seed: adds seed name at addr ("IPv4:PORT" or "[IPv6]:PORT"; anything
+ * else is HS_CLIENT_EINVAL and nothing is sent) to the Raft group through the leader, and
+ * returns once committed (commit timeout); *version (may be NULL) gets the configuration
+ * version. HS_CLIENT_EBUSY while another seed change is pending. */
+HS_CLIENT_API int hs_client_raft_add_seed(hs_client *c, const char *name, const char *addr,
+                                          uint64_t *version);
+/* POST /v1/raft/remove-seed: the same for removing seed name; HS_CLIENT_ENOTFOUND when it
+ * is not a seed. */
+HS_CLIENT_API int hs_client_raft_remove_seed(hs_client *c, const char *name, uint64_t *version);
+
+/* ---- the cluster key ring (docs/security.md, "Rotating keys") ------------------------ */
+
+typedef struct hs_client_key {
+    const char *id;     /* hex key id (first 4 bytes of BLAKE2b-256 of the key), never a key */
+    uint64_t installed; /* survey: members holding it; else 0 */
+    uint64_t primary;   /* survey: members sealing with it; else 0 */
+} hs_client_key;
+
+typedef struct hs_client_keys_info {
+    uint64_t version;          /* configuration version */
+    int insecure;              /* the agent runs without encryption */
+    const hs_client_key *keys; /* the replicated ring, primary first */
+    size_t n_keys;
+    const char *primary;      /* NULL when there is no ring */
+    const char *const *local; /* the ring this agent seals and opens with */
+    size_t n_local;
+    int surveyed;               /* asked with HS_CLIENT_KEYS_SURVEY and the agent surveyed */
+    uint64_t members, answered; /* survey: members asked (this agent included), answers */
+    const char *const *silent;  /* survey: members that did not answer */
+    size_t n_silent;
+} hs_client_keys_info;
+
+#define HS_CLIENT_KEYS_SURVEY 1 /* hs_client_keys: also ask every member which ring it holds */
+
+/* GET /v1/keys[?members=1]. */
+HS_CLIENT_API int hs_client_keys(hs_client *c, int flags, hs_client_keys_info **out);
+
+typedef enum hs_client_key_op {
+    HS_CLIENT_KEY_INSTALL = 1, /* add a key to the ring (accepted when opening) */
+    HS_CLIENT_KEY_USE,         /* make an installed key the primary (the one that seals) */
+    HS_CLIENT_KEY_REMOVE,      /* remove a key that is not the primary */
+} hs_client_key_op;
+
+typedef struct hs_client_key_change {
+    const char *op;  /* "install", "use", "remove" */
+    const char *key; /* the key's id */
+    uint64_t committed_version;
+    uint64_t members, acknowledged; /* alive members, and how many hold the new ring */
+    const char *const *pending;     /* members that did not acknowledge within wait_ms */
+    size_t n_pending;
+} hs_client_key_change;
+
+/* POST /v1/keys/install|use|remove?wait_ms=N with the key (base64, as `hearsay keygen`
+ * prints it): commits the change through the Raft group, then waits up to wait_ms
+ * (0..25000; -1: the agent's default of 10000) for every alive member to hold the new ring.
+ * The deadline is the commit timeout plus wait_ms. HS_CLIENT_OK with n_pending > 0 when
+ * some did not (the change stays committed; calling again waits again). HS_CLIENT_EBUSY:
+ * refused (removing the primary, a duplicate, a full ring, an insecure agent);
+ * HS_CLIENT_ENOTFOUND: `use` of a key not in the ring. The library's copy of the request
+ * is wiped once sent. */
+HS_CLIENT_API int hs_client_keys_change(hs_client *c, hs_client_key_op op, const char *key,
+                                        int wait_ms, hs_client_key_change **out);
+
 /* ---- events ---------------------------------------------------------------------------- */
 
 typedef enum hs_client_event_type {
@@ -233,6 +313,7 @@ typedef enum hs_client_event_type {
     HS_CLIENT_MEMBER_LEAVE,
     HS_CLIENT_MEMBER_REAP,
     HS_CLIENT_CONFIG_CHANGE,
+    HS_CLIENT_EVENT_LAGGED, /* the stream's last line: this reader fell behind the buffer */
 } hs_client_event_type;
 
 typedef struct hs_client_event {
@@ -248,6 +329,8 @@ typedef struct hs_client_event {
     uint64_t config_version; /* config-change */
     const char *raw;         /* the line as received, no newline; NULL for an over-long one */
     size_t raw_len;
+    uint64_t missed;      /* lagged: events lost */
+    int64_t resume_since; /* lagged: call again with since = this id (-1 when absent) */
 } hs_client_event;
 
 /* Called for every event; the event and its strings are valid only during the call.

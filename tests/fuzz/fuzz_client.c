@@ -1,8 +1,9 @@
 /* fuzz_client.c: libFuzzer harness for libhearsay's side of the API (agent/libhearsay), which
  * must survive a hostile or broken agent: the HTTP/1.1 response reader (status line, headers,
  * Content-Length, chunked and read-until-close bodies, limits) fed the input through a
- * socketpair, then every JSON answer parser (members, self, health, raft, tags, config) and
- * the event line parser on the body it read, or on the raw input when the reader refused it. */
+ * socketpair, then every JSON answer parser (members, self, health, raft, tags, config, keys,
+ * key changes) and the event line parser on the body it read, or on the raw input when the reader
+ * refused it. */
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@ static void parse_all(const char *body, size_t len)
     if (hsc_parse_tags(body, len, &t, err, sizeof err) == HS_CLIENT_OK) hs_client_free(t);
     hs_client_config_entry *c = NULL;
     if (hsc_parse_config(body, len, &c, err, sizeof err) == HS_CLIENT_OK) hs_client_free(c);
+    hs_client_keys_info *k = NULL;
+    if (hsc_parse_keys(body, len, &k, err, sizeof err) == HS_CLIENT_OK) hs_client_free(k);
+    hs_client_key_change *kc = NULL;
+    if (hsc_parse_key_change(body, len, &kc, err, sizeof err) == HS_CLIENT_OK) hs_client_free(kc);
     hs_client_event ev;
     hs_client_tag *tags = NULL;
     json_t *doc = NULL;

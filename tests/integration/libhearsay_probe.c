@@ -10,6 +10,10 @@
  *   libhearsay_probe SOCKET config-get KEY [consistent] | config-set KEY VALUE
  *   libhearsay_probe SOCKET events SINCE N           print N events (id type name), stop
  *   libhearsay_probe SOCKET raw METHOD PATH [BODY]   "status N" and the body
+ *   libhearsay_probe SOCKET members-json             the members answer as the agent sent it
+ *   libhearsay_probe SOCKET metrics                  "metrics BYTES" and the text
+ *   libhearsay_probe SOCKET keys [survey] | keys-change install|use|remove KEY WAIT_MS
+ *   libhearsay_probe SOCKET seed-add NAME ADDR | seed-remove NAME
  *
  * SOCKET "-" means the default ($HEARSAY_SOCKET or /run/hearsay/api.sock). Exit status 0,
  * or 1 after printing "error CODE: strerror: detail" (2 when the agent is unreachable). */
@@ -129,6 +133,51 @@ int main(int argc, char **argv)
         events_ctx e = {atoi(argv[4]), 0};
         rc = hs_client_events(c, strtoll(argv[3], NULL, 10), on_event, &e);
         if (rc == HS_CLIENT_ESTOPPED) rc = HS_CLIENT_OK;
+    } else if (strcmp(cmd, "members-json") == 0) {
+        hs_client_member_list *l;
+        rc = hs_client_members(c, NULL, NULL, &l);
+        if (rc == HS_CLIENT_OK) {
+            size_t len;
+            const char *body = hs_client_last_body(c, &len);
+            printf("%s\n", body);
+            hs_client_free(l);
+        }
+    } else if (strcmp(cmd, "metrics") == 0) {
+        const char *text;
+        size_t len;
+        rc = hs_client_metrics(c, &text, &len);
+        if (rc == HS_CLIENT_OK) printf("metrics %zu\n%s", len, text);
+    } else if (strcmp(cmd, "keys") == 0) {
+        hs_client_keys_info *k;
+        rc = hs_client_keys(c, argc > 3 ? HS_CLIENT_KEYS_SURVEY : 0, &k);
+        if (rc == HS_CLIENT_OK) {
+            printf("keys %zu primary %s local %zu surveyed %d members %" PRIu64 " answered %" PRIu64
+                   "\n",
+                   k->n_keys, k->primary ? k->primary : "-", k->n_local, k->surveyed, k->members,
+                   k->answered);
+            for (size_t i = 0; i < k->n_keys; i++)
+                printf("key %s installed %" PRIu64 " primary %" PRIu64 "\n", k->keys[i].id,
+                       k->keys[i].installed, k->keys[i].primary);
+            hs_client_free(k);
+        }
+    } else if (strcmp(cmd, "keys-change") == 0 && argc == 6) {
+        hs_client_key_change *k;
+        hs_client_key_op op = strcmp(argv[3], "install") == 0 ? HS_CLIENT_KEY_INSTALL
+                              : strcmp(argv[3], "use") == 0   ? HS_CLIENT_KEY_USE
+                                                              : HS_CLIENT_KEY_REMOVE;
+        rc = hs_client_keys_change(c, op, argv[4], atoi(argv[5]), &k);
+        if (rc == HS_CLIENT_OK) {
+            printf("change %s %s committed %" PRIu64 " acknowledged %" PRIu64 "/%" PRIu64
+                   " pending %zu\n",
+                   k->op, k->key, k->committed_version, k->acknowledged, k->members, k->n_pending);
+            hs_client_free(k);
+        }
+    } else if ((strcmp(cmd, "seed-add") == 0 && argc == 5) ||
+               (strcmp(cmd, "seed-remove") == 0 && argc == 4)) {
+        uint64_t version;
+        rc = argc == 5 ? hs_client_raft_add_seed(c, argv[3], argv[4], &version)
+                       : hs_client_raft_remove_seed(c, argv[3], &version);
+        if (rc == HS_CLIENT_OK) printf("committed version %" PRIu64 "\n", version);
     } else if (strcmp(cmd, "raw") == 0 && argc >= 5) {
         hs_client_response r;
         rc = hs_client_request(c, argv[3], argv[4], argc > 5 ? argv[5] : NULL, &r);

@@ -356,6 +356,131 @@ class CliContract(unittest.TestCase):
         p = self.cli("metrics")
         self.assertEqual((p.returncode, p.stdout), (0, text))
 
+    def test_json_is_verbatim_everywhere(self):
+        """Every --json view prints the agent's bytes unchanged, whatever their layout."""
+        raft = {"state": "leader", "leader": "n1", "term": 7, "seeds": ["n1"], "new": [1]}
+        cfg = {"key": "k", "value": "v", "version": 4, "extra": None}
+        routes = [(("raft", "--json"), "GET", "/v1/raft", raft),
+                  (("self", "--json"), "GET", "/v1/self", dict(member("n1", "a:1"), stats={})),
+                  (("health", "--json"), "GET", "/v1/health", {"status": "ok", "raft": raft}),
+                  (("config", "get", "k", "--json"), "GET", "/v1/config/k", cfg),
+                  (("config", "set", "k", "v", "--json"), "PUT", "/v1/config/k", cfg),
+                  (("keys", "list", "--json"), "GET", "/v1/keys", {"keys": [], "x": 1}),
+                  (("raft", "remove-seed", "n2", "--json"), "POST", "/v1/raft/remove-seed",
+                   {"name": "n2", "op": "remove", "version": 9})]
+        for args, method, path, doc in routes:
+            body = json.dumps(doc, indent=2) + "\n"
+            self.agent.route(method, path, Reply(body=body))
+            p = self.cli(*args)
+            self.assertEqual((p.returncode, p.stdout), (0, body), (args, p.stderr))
+
+    def test_raft_seed_changes(self):
+        self.agent.route("POST", "/v1/raft/add-seed",
+                         Reply(body={"name": "n4", "op": "add", "version": 9}))
+        p = self.cli("raft", "add-seed", "n4", "127.0.0.4:7946")
+        self.assertEqual((p.returncode, p.stdout),
+                         (0, "add-seed n4: committed, configuration version 9\n"), p.stderr)
+        r = self.agent.requests[-1]
+        self.assertEqual(json.loads(r["body"]), {"name": "n4", "addr": "127.0.0.4:7946"})
+        self.assertEqual(r["headers"]["content-type"], "application/json")
+        sent = len(self.agent.requests)
+        for bad in ("127.0.0.4", "::1:7946", "host:7946", "127.0.0.4:0"):
+            p = self.cli("raft", "add-seed", "n4", bad)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn("bad address '%s'" % bad, p.stderr)
+        self.assertEqual(len(self.agent.requests), sent)  # refused before sending
+        self.assertEqual(self.cli("raft", "add-seed", "n4").returncode, 2)
+        self.agent.route("POST", "/v1/raft/remove-seed", Reply(409, {"error": "seed change busy"}))
+        p = self.cli("raft", "remove-seed", "n2")
+        self.assertEqual((p.returncode, p.stderr), (1, "hearsay: seed change busy\n"))
+        self.assertEqual(json.loads(self.agent.requests[-1]["body"]), {"name": "n2"})
+
+    def test_keys(self):
+        survey = {"version": 7, "insecure": False, "keys": ["aa11bb22", "cc33dd44"],
+                  "primary": "aa11bb22", "local": ["aa11bb22", "cc33dd44"], "members": 5,
+                  "answered": 4, "by_key": {"aa11bb22": {"installed": 4, "primary": 4},
+                                            "cc33dd44": {"installed": 2, "primary": 0}},
+                  "by_member": {}, "silent": ["n\x1b5"]}
+        self.agent.route("GET", "/v1/keys", Reply(body=survey))
+        p = self.cli("keys", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["KEY", "PRIMARY", "INSTALLED", "ON"])
+        self.assertEqual(lines[1].split(), ["aa11bb22", "yes", "4/5"])
+        self.assertEqual(lines[2].split(), ["cc33dd44", "2/5"])
+        self.assertEqual(lines[3], "no answer from 1 member(s): n?5")
+        self.assertEqual(self.agent.requests[-1]["target"], "/v1/keys?members=1")
+        self.agent.route("GET", "/v1/keys", Reply(body={"keys": [], "insecure": True}))
+        p = self.cli("keys", "list", "--local")
+        self.assertEqual(p.stdout, "the cluster configuration holds no key ring (this agent runs "
+                         "insecure)\n")
+        self.assertEqual(self.agent.requests[-1]["target"], "/v1/keys")
+
+        key = base64.b64encode(os.urandom(32)).decode()
+        path = os.path.join(self.dir, "k")
+        with open(path, "w") as f:
+            f.write("# a comment\n\n%s\n" % key)
+        change = {"op": "install", "key": "cc33dd44", "committed_version": 8, "members": 5,
+                  "acknowledged": 4, "pending": ["n5"], "wait_ms": 2000}
+        self.agent.route("POST", "/v1/keys/install", Reply(202, change))
+        p = self.cli("keys", "install", "--file", path, "--wait", "2")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "install key cc33dd44: committed (configuration version 8), "
+                         "held by 4/5 members\n")
+        self.assertEqual(p.stderr, "hearsay: not yet acknowledged by 1 member(s): n5\n")
+        r = self.agent.requests[-1]
+        self.assertEqual(r["target"], "/v1/keys/install?wait_ms=2000")
+        self.assertEqual(json.loads(r["body"]), {"key": key})
+        self.assertNotIn(key, p.stdout + p.stderr)
+        change["pending"], change["acknowledged"] = [], 5
+        self.agent.route("POST", "/v1/keys/use", Reply(body=change))
+        p = subprocess.run([HEARSAY, "--socket", self.sock, "keys", "use", "-", "--json"],
+                           input=key + "\n", capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout), change)
+        self.assertEqual(self.agent.requests[-1]["target"], "/v1/keys/use?wait_ms=10000")
+        self.agent.route("POST", "/v1/keys/remove", Reply(409, {"error": "cannot remove the "
+                                                                   "primary key"}))
+        p = self.cli("keys", "remove", key)
+        self.assertEqual((p.returncode, p.stderr), (1, "hearsay: cannot remove the primary key\n"))
+        for args in (["keys"], ["keys", "rotate", key], ["keys", "use"], ["keys", "use", key,
+                                                                          "--wait", "26"]):
+            self.assertEqual(self.cli(*args).returncode, 2, args)
+
+    def test_views_neutralise_control_characters(self):
+        evil = "x\x1b]0;owned\x07\x9b"  # ESC, BEL and the C1 CSI (UTF-8 c2 9b)
+        self.agent.route("GET", "/v1/self", Reply(body=dict(member(evil, evil, tags={evil: evil}),
+                                                            stats={evil: 1})))
+        self.agent.route("GET", "/v1/raft", Reply(body={"state": evil, "leader": evil,
+                                                        "seeds": [evil]}))
+        self.agent.route("GET", "/v1/health", Reply(body={"status": evil, "raft": {}}))
+        self.agent.route("PUT", "/v1/tags", Reply(body={"tags": {evil: evil}}))
+        self.agent.route("GET", "/v1/config/k", Reply(body={"key": "k", "value": evil}))
+        for args in (["self"], ["raft"], ["health"], ["tags", "set", "a=b"],
+                     ["config", "get", "k"]):
+            p = self.cli(*args)
+            self.assertIn(p.returncode, (0, 1), args)
+            self.assertIn("x?]0;owned??", p.stdout, args)
+            for c in "\x1b\x07\x9b":
+                self.assertNotIn(c, p.stdout, args)
+
+    def test_links_only_libhearsay(self):
+        """The CLI calls no core code from lib/ (all hs_* there; libhearsay is hs_client_*,
+        its internals hsc_*, the CLI's own helpers hcli_*), and libhearsay.so needs no
+        symbol of its own project."""
+        syms = subprocess.run(["nm", "--defined-only", HEARSAY], capture_output=True,
+                              text=True).stdout.split("\n")
+        names = [ln.split()[-1] for ln in syms if len(ln.split()) == 3]
+        self.assertIn("main", names)
+        foreign = [n for n in names if n.startswith("hs_") and not n.startswith("hs_client_")]
+        self.assertEqual(foreign, [])
+        so = os.path.join(os.path.dirname(HEARSAY), "libhearsay", "libhearsay.so.0")
+        if not os.path.exists(so):
+            self.skipTest("no libhearsay.so.0 beside the hearsay binary")
+        undef = subprocess.run(["nm", "-D", "--undefined-only", so], capture_output=True,
+                               text=True).stdout.split()
+        self.assertEqual([n for n in undef if n.startswith("hs")], [])
+
     # --- watch -----------------------------------------------------------------------------
     def test_watch_reconnects_with_last_id(self):
         def ev(i, name):
@@ -391,6 +516,31 @@ class CliContract(unittest.TestCase):
         p = subprocess.run([HEARSAY, "--socket", self.sock, "watch", "--since", "x"],
                            capture_output=True, timeout=5)
         self.assertEqual(p.returncode, 2)
+
+    def test_watch_lagged(self):
+        """The agent's last line to a watcher that fell behind goes to stderr, never to
+        stdout, and watch resumes after the id it names."""
+        calls = []
+        lag = json.dumps({"event": "lagged", "missed": 1500, "resume_since": 2077,
+                          "time_ms": 1}) + "\n"
+
+        def events(method, target, body):
+            calls.append(target)
+            if len(calls) == 1:
+                return Reply(mode="chunked", chunks=[json.dumps({"id": 577, "event":
+                                                                 "member-join"}) + "\n", lag])
+            return Reply(mode="chunked", chunks=[30])
+        self.agent.route("GET", "/v1/events", events)
+        proc = subprocess.Popen([HEARSAY, "--socket", self.sock, "watch", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        harness.wait_for(lambda: len(calls) >= 2, 5, "the reconnection")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=5)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(calls[:2], ["/v1/events", "/v1/events?since=2077"])
+        self.assertEqual([json.loads(ln)["id"] for ln in out.splitlines()], [577])
+        self.assertIn("hearsay: fell behind the agent's event buffer: 1500 events lost after "
+                      "event 2077\n", err)
 
     def test_watch_long_stream(self):
         """A stream longer than the 16 MiB body cap is fine: only chunks are bounded."""

@@ -3,7 +3,9 @@ probe program (libhearsay_probe.c, public header only, linked with libhearsay.so
 members with status and tag filters, counts them, reads self/health/raft, sets and deletes
 tags (seen by the other agents), sets a configuration key through Raft and reads it back on
 another agent (plain and consistent), reads an unknown key (404 -> HS_CLIENT_ENOTFOUND),
-streams events, makes a raw request, and reports an unreachable agent with exit 2."""
+streams events, makes a raw request, passes an answer on verbatim, reads the metrics and the
+key ring (with the members' survey), installs and removes a key, refuses removing the primary,
+reports an unknown seed and a bad seed address, and an unreachable agent with exit 2."""
 
 import json
 import os
@@ -123,6 +125,39 @@ class LibHearsay(unittest.TestCase):
             self.assertEqual(len(json.loads("\n".join(raw[1:]))["members"]), 3)
             raw = self.ok(n3, "raw", "GET", "/v1/nope")
             self.assertEqual(raw[0], "status 404")
+
+            # the answer a typed call parsed, as the agent sent it (what --json prints)
+            doc = json.loads("\n".join(self.ok(n1, "members-json")))
+            self.assertEqual([m["name"] for m in doc["members"]], ["n1", "n2", "n3"])
+            metrics = self.ok(n2, "metrics")
+            self.assertRegex(metrics[0], r"^metrics \d+$")
+            self.assertTrue(any(ln.startswith("hearsay_") for ln in metrics[1:]), metrics[:5])
+
+            # the key ring: this agent's view, the members' survey, a key installed and removed
+            # again (each acknowledged by all three), removing the primary refused
+            ring = self.ok(n1, "keys")
+            self.assertRegex(ring[0], r"^keys 1 primary [0-9a-f]{8} local 1 surveyed 0 ")
+            primary = ring[0].split()[3]
+            ring = self.ok(n2, "keys", "survey")
+            self.assertIn("surveyed 1 members 3 answered 3", ring[0])
+            self.assertEqual(ring[1], "key %s installed 3 primary 3" % primary)
+            new = c.cli("keygen").stdout.strip()
+            with open(c.key_file) as f:
+                old = f.read().strip()
+            for node, op, key in ((n3, "install", new), (n1, "remove", new)):
+                self.assertRegex(self.ok(node, "keys-change", op, key, "5000")[0],
+                                 r"^change %s [0-9a-f]{8} committed \d+ acknowledged 3/3 "
+                                 r"pending 0$" % op)
+            p = self.probe(n2, "keys-change", "remove", old, "0")
+            self.assertEqual(p.returncode, 1)
+            self.assertTrue(p.stdout.startswith("error -10: "), p.stdout)  # 409: EBUSY
+
+            # seed changes: an unknown seed is 404, a bad address never leaves the library
+            p = self.probe(n1, "seed-remove", "no-such-seed")
+            self.assertTrue(p.stdout.startswith("error -8: "), p.stdout)
+            p = self.probe(n1, "seed-add", "n9", "nowhere")
+            self.assertTrue(p.stdout.startswith("error -13: "), p.stdout)
+            self.assertIn("(HTTP 0)", p.stdout)
 
         # no agent: exit 2, HS_CLIENT_ECONNECT
         p = self.probe(None, "members")

@@ -403,6 +403,12 @@ static void test_parse_self_health_raft(void **state)
     assert_int_equal(hsc_parse_raft(raft, strlen(raft), &r, err, sizeof err), 0);
     assert_string_equal(r->state, "none");
     assert_null(r->leader);
+    assert_int_equal(r->last_index, 0);
+    hs_client_free(r);
+    raft = "{\"state\":\"leader\",\"leader\":\"n1\",\"last_index\":9,\"first_index\":4}";
+    assert_int_equal(hsc_parse_raft(raft, strlen(raft), &r, err, sizeof err), 0);
+    assert_int_equal(r->last_index, 9);
+    assert_int_equal(r->first_index, 4);
     hs_client_free(r);
     assert_int_equal(hsc_parse_raft("{\"state\":3}", 11, &r, err, sizeof err),
                      HS_CLIENT_EBADANSWER);
@@ -431,6 +437,104 @@ static void test_parse_tags_config(void **state)
     hs_client_free(e);
     assert_int_equal(hsc_parse_config("{\"key\":\"k\",\"value\":1}", 21, &e, err, sizeof err),
                      HS_CLIENT_EBADANSWER);
+}
+
+static void test_parse_keys(void **state)
+{
+    (void)state;
+    char err[256];
+    hs_client_keys_info *k;
+    /* a survey answer: the ring with per-key counts, the silent members */
+    const char *survey =
+        "{\"version\":7,\"insecure\":false,\"keys\":[\"aa11\",\"bb22\",3],\"primary\":\"aa11\","
+        "\"local\":[\"aa11\",\"bb22\"],\"members\":5,\"answered\":4,\"by_key\":{\"aa11\":"
+        "{\"installed\":4,\"primary\":4},\"bb22\":{\"installed\":2,\"primary\":0},\"cc33\":"
+        "{\"installed\":1}},\"by_member\":{\"n1\":[\"aa11\"]},\"silent\":[\"n5\"]}";
+    assert_int_equal(hsc_parse_keys(survey, strlen(survey), &k, err, sizeof err), 0);
+    assert_int_equal(k->version, 7);
+    assert_false(k->insecure);
+    assert_int_equal(k->n_keys, 2); /* the number 3 is skipped */
+    assert_string_equal(k->keys[0].id, "aa11");
+    assert_int_equal(k->keys[0].installed, 4);
+    assert_int_equal(k->keys[0].primary, 4);
+    assert_string_equal(k->keys[1].id, "bb22");
+    assert_int_equal(k->keys[1].installed, 2);
+    assert_string_equal(k->primary, "aa11");
+    assert_int_equal(k->n_local, 2);
+    assert_true(k->surveyed);
+    assert_int_equal(k->members, 5);
+    assert_int_equal(k->answered, 4);
+    assert_int_equal(k->n_silent, 1);
+    assert_string_equal(k->silent[0], "n5");
+    hs_client_free(k);
+    /* this agent only; an insecure agent without a ring */
+    const char *local = "{\"version\":1,\"insecure\":true,\"keys\":[],\"primary\":null}";
+    assert_int_equal(hsc_parse_keys(local, strlen(local), &k, err, sizeof err), 0);
+    assert_true(k->insecure);
+    assert_int_equal(k->n_keys, 0);
+    assert_null(k->primary);
+    assert_false(k->surveyed);
+    assert_int_equal(k->n_local + k->n_silent, 0);
+    hs_client_free(k);
+    assert_int_equal(hsc_parse_keys("[]", 2, &k, err, sizeof err), HS_CLIENT_EBADANSWER);
+    assert_null(k);
+
+    hs_client_key_change *c;
+    const char *change = "{\"op\":\"install\",\"key\":\"bb22\",\"committed_version\":8,"
+                         "\"members\":5,\"acknowledged\":4,\"pending\":[\"n5\",{},\"n4\"],"
+                         "\"wait_ms\":2000,\"keys\":[\"aa11\",\"bb22\"]}";
+    assert_int_equal(hsc_parse_key_change(change, strlen(change), &c, err, sizeof err), 0);
+    assert_string_equal(c->op, "install");
+    assert_string_equal(c->key, "bb22");
+    assert_int_equal(c->committed_version, 8);
+    assert_int_equal(c->members, 5);
+    assert_int_equal(c->acknowledged, 4);
+    assert_int_equal(c->n_pending, 2);
+    assert_string_equal(c->pending[1], "n4");
+    hs_client_free(c);
+    assert_int_equal(hsc_parse_key_change("{\"op\":1}", 8, &c, err, sizeof err), 0);
+    assert_string_equal(c->op, ""); /* mistyped: the default */
+    assert_int_equal(c->n_pending, 0);
+    hs_client_free(c);
+    assert_int_equal(hsc_parse_key_change("nope", 4, &c, err, sizeof err), HS_CLIENT_EBADANSWER);
+}
+
+static void test_safe_copy_and_addr(void **state)
+{
+    (void)state;
+    char out[32];
+    hs_client_safe_copy(out, sizeof out,
+                        "a\x1b[31mb\x07\x7f\xc2\x9b"
+                        "c\xc3\xa9");
+    assert_string_equal(out, "a?[31mb???c\xc3\xa9"); /* C0, DEL, C1 replaced; UTF-8 kept */
+    hs_client_safe_copy(out, 4, "abcdef");
+    assert_string_equal(out, "abc");
+    hs_client_safe_copy(out, sizeof out, NULL);
+    assert_string_equal(out, "");
+    hs_client_safe_copy(NULL, 4, "x");
+    out[0] = 'z';
+    hs_client_safe_copy(out, 0, "x");
+    assert_int_equal(out[0], 'z');
+
+    const char *good[] = {"127.0.0.1:7946", "[::1]:1", "[fe80::1]:65535", "10.0.0.1:00080"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) assert_true(hsc_addr_valid(good[i]));
+    const char *bad[] = {"",
+                         "127.0.0.1",
+                         "127.0.0.1:",
+                         "127.0.0.1:0",
+                         "1.2.3.4:65536",
+                         "1.2.3.4:+80",
+                         "1.2.3.4:80x",
+                         "::1:80",
+                         "[::1]",
+                         "[::1]80",
+                         "[::1:80",
+                         "host:80",
+                         "1.2.3.4:1:2",
+                         "[1.2.3.4]:80",
+                         "1.2.3.4:123456",
+                         ":80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(hsc_addr_valid(bad[i]));
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -502,6 +606,24 @@ static void test_event_lines(void **state)
     assert_int_equal(s.n, 5);
     assert_int_equal(s.ids[4], 9);
 
+    /* the lagged line: how many were lost and where to resume */
+    hs_client_event ev;
+    hs_client_tag *tags;
+    json_t *doc;
+    const char *lag = "{\"event\":\"lagged\",\"missed\":1500,\"resume_since\":77,\"time_ms\":5}";
+    assert_int_equal(hsc_parse_event(lag, strlen(lag), &ev, &tags, &doc), 0);
+    assert_int_equal(ev.type, HS_CLIENT_EVENT_LAGGED);
+    assert_int_equal(ev.missed, 1500);
+    assert_int_equal(ev.resume_since, 77);
+    assert_int_equal(ev.id, -1);
+    json_decref(doc);
+    free(tags);
+    assert_int_equal(hsc_parse_event("{\"id\":3}", 8, &ev, &tags, &doc), 0);
+    assert_int_equal(ev.resume_since, -1);
+    assert_int_equal(ev.missed, 0);
+    json_decref(doc);
+    free(tags);
+
     /* the callback stops the stream */
     s.stop_after = 6;
     const char *two = "{\"id\":10}\n{\"id\":11}\n";
@@ -565,6 +687,17 @@ static void fake_stop(fake *f)
     close(f->lfd);
     unlink(f->path);
     rmdir(f->dir);
+}
+
+/* Starts the fake agent answering status ("200 OK") with body (composed in buf) and points
+ * *c at it. */
+static void fake_answer(fake *f, hs_client **c, char *buf, size_t cap, const char *status,
+                        const char *body)
+{
+    snprintf(buf, cap, "HTTP/1.1 %s\r\nContent-Length: %zu\r\n\r\n%s", status, strlen(body), body);
+    fake_start(f, buf);
+    hs_client_close(*c);
+    *c = hs_client_open(f->path);
 }
 
 static void test_calls_against_fake_agent(void **state)
@@ -646,6 +779,82 @@ static void test_calls_against_fake_agent(void **state)
     assert_non_null(strstr(f.request, "PUT /v1/tags HTTP/1.1\r\n"));
     assert_non_null(strstr(f.request, "{\"set\":{\"role\":\"db\"},\"delete\":[\"az\"]}"));
 
+    /* the answer a typed call parsed is kept verbatim; a raw request clears it */
+    size_t blen = 0;
+    assert_string_equal(hs_client_last_body(c, &blen), "{\"tags\":{\"role\":\"db\"}}");
+    assert_int_equal(blen, 22);
+    assert_string_equal(hs_client_last_body(NULL, &blen), "");
+    assert_int_equal(blen, 0);
+
+    /* seeds: the body, the version; 404 and 409 mapped; a bad address is never sent */
+    fake_answer(&f, &c, answer, sizeof answer, "200 OK",
+                "{\"name\":\"n4\",\"op\":\"add\",\"version\":43}\n");
+    version = 0;
+    assert_int_equal(hs_client_raft_add_seed(c, "n4", "127.0.0.4:7946", &version), 0);
+    fake_stop(&f);
+    assert_int_equal(version, 43);
+    assert_non_null(strstr(f.request, "POST /v1/raft/add-seed HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.request, "\r\n\r\n{\"name\":\"n4\",\"addr\":\"127.0.0.4:7946\"}"));
+    assert_string_equal(hs_client_last_body(c, NULL),
+                        "{\"name\":\"n4\",\"op\":\"add\",\"version\":43}\n");
+    fake_answer(&f, &c, answer, sizeof answer, "404 Not Found", "{\"error\":\"no such seed\"}");
+    assert_int_equal(hs_client_raft_remove_seed(c, "n9", &version), HS_CLIENT_ENOTFOUND);
+    fake_stop(&f);
+    assert_int_equal(version, 0);
+    assert_string_equal(hs_client_last_error(c), "no such seed");
+    assert_string_equal(hs_client_last_body(c, NULL), ""); /* not kept from an error answer */
+    assert_non_null(strstr(f.request, "POST /v1/raft/remove-seed HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.request, "\r\n\r\n{\"name\":\"n9\"}"));
+    assert_int_equal(hs_client_raft_add_seed(c, "n4", "127.0.0.4", NULL), HS_CLIENT_EINVAL);
+    assert_string_equal(hs_client_last_error(c), "bad address '127.0.0.4' (want HOST:PORT)");
+    assert_int_equal(hs_client_raft_add_seed(c, "", "127.0.0.4:1", NULL), HS_CLIENT_EINVAL);
+
+    /* keys: the survey target; a change with wait_ms, the key in the body, 202 + pending */
+    fake_answer(&f, &c, answer, sizeof answer, "200 OK",
+                "{\"keys\":[\"aa11\"],\"primary\":\"aa11\",\"local\":[]}");
+    hs_client_keys_info *ki;
+    assert_int_equal(hs_client_keys(c, HS_CLIENT_KEYS_SURVEY, &ki), 0);
+    fake_stop(&f);
+    assert_non_null(strstr(f.request, "GET /v1/keys?members=1 HTTP/1.1\r\n"));
+    assert_string_equal(ki->primary, "aa11");
+    hs_client_free(ki);
+    const char *kc = "{\"op\":\"use\",\"key\":\"bb22\",\"members\":3,\"acknowledged\":2,"
+                     "\"pending\":[\"n3\"]}";
+    fake_answer(&f, &c, answer, sizeof answer, "202 Accepted", kc);
+    hs_client_key_change *kch;
+    assert_int_equal(hs_client_keys_change(c, HS_CLIENT_KEY_USE, "QUJD+/=", 2000, &kch), 0);
+    fake_stop(&f);
+    assert_non_null(strstr(f.request, "POST /v1/keys/use?wait_ms=2000 HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.request, "\r\n\r\n{\"key\":\"QUJD+/=\"}"));
+    assert_int_equal(kch->n_pending, 1);
+    assert_string_equal(kch->pending[0], "n3");
+    hs_client_free(kch);
+    fake_answer(&f, &c, answer, sizeof answer, "409 Conflict",
+                "{\"error\":\"cannot remove the primary\"}");
+    assert_int_equal(hs_client_keys_change(c, HS_CLIENT_KEY_REMOVE, "QUJD", -1, &kch),
+                     HS_CLIENT_EBUSY);
+    fake_stop(&f);
+    assert_null(kch);
+    assert_non_null(strstr(f.request, "POST /v1/keys/remove HTTP/1.1\r\n"));
+    assert_string_equal(hs_client_last_error(c), "cannot remove the primary");
+    assert_int_equal(hs_client_keys_change(c, HS_CLIENT_KEY_USE, "a\"b", 0, &kch),
+                     HS_CLIENT_EINVAL);
+    assert_int_equal(hs_client_keys_change(c, HS_CLIENT_KEY_USE, "", 0, &kch), HS_CLIENT_EINVAL);
+    assert_int_equal(hs_client_keys_change(c, HS_CLIENT_KEY_USE, "QUJD", 25001, &kch),
+                     HS_CLIENT_EINVAL);
+    assert_int_equal(hs_client_keys_change(c, (hs_client_key_op)9, "QUJD", 0, &kch),
+                     HS_CLIENT_EINVAL);
+
+    /* metrics: the text as it came */
+    fake_answer(&f, &c, answer, sizeof answer, "200 OK", "# x\nm{a} 1\n\n");
+    const char *text;
+    size_t tlen;
+    assert_int_equal(hs_client_metrics(c, &text, &tlen), 0);
+    fake_stop(&f);
+    assert_int_equal(tlen, 12);
+    assert_string_equal(text, "# x\nm{a} 1\n\n");
+    assert_non_null(strstr(f.request, "GET /v1/metrics HTTP/1.1\r\n"));
+
     /* bad arguments never reach the agent */
     assert_int_equal(hs_client_tags_set(c, "a=b", "v"), HS_CLIENT_EINVAL);
     assert_int_equal(hs_client_tags_delete(c, ""), HS_CLIENT_EINVAL);
@@ -659,6 +868,7 @@ static void test_calls_against_fake_agent(void **state)
     assert_int_equal(hs_client_config_set(c, longkey, "v", NULL), HS_CLIENT_EINVAL);
     hs_client_response resp;
     assert_int_equal(hs_client_request(c, "GET", "no-slash", NULL, &resp), HS_CLIENT_EINVAL);
+    assert_string_equal(hs_client_last_body(c, NULL), "");
     hs_client_close(c);
 }
 
@@ -707,6 +917,8 @@ int main(void)
         cmocka_unit_test(test_parse_members),
         cmocka_unit_test(test_parse_self_health_raft),
         cmocka_unit_test(test_parse_tags_config),
+        cmocka_unit_test(test_parse_keys),
+        cmocka_unit_test(test_safe_copy_and_addr),
         cmocka_unit_test(test_event_lines),
         cmocka_unit_test(test_calls_against_fake_agent),
         cmocka_unit_test(test_open_and_unreachable),

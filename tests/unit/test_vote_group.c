@@ -94,6 +94,9 @@ static size_t vote_msg(uint8_t *buf, const char *subject, const char *voter, uin
 /* Finds a subject whose observers include us, so our own vote can decide. */
 static hs_member *subject_we_observe(hs_node *n, hs_member **obs, size_t *k)
 {
+    /* set on every path: cmocka's assert_non_null is not noreturn, so callers' later reads of k
+     * would otherwise be maybe-uninitialized (gcc 12 -O3) */
+    *k = 0;
     for (size_t i = 0; i < n->nmembers; i++) {
         hs_member *m = n->members[i];
         if (m == n->self) continue;
