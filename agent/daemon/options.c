@@ -9,9 +9,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
+#include "file_io.h"
 #include "log.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -325,15 +327,15 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 
 static int load_file(hsd_options *o, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
-        snprintf(err, errlen, "config file %s is not a regular file of at most 1 MiB", path);
-        fclose(f);
+    char why[600];
+    int rc0 = hsd_file_open(path, CONFIG_FILE_MAX, &fd, &st, why, sizeof(why));
+    if (rc0 == HSD_FILE_ABSENT) snprintf(why, sizeof(why), "%s: %s", path, strerror(ENOENT));
+    FILE *f = rc0 == HSD_FILE_OK ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (rc0 == HSD_FILE_OK) close(fd);
+        snprintf(err, errlen, "config file: %s", why);
         return -1;
     }
     char inner[200] = "";
@@ -397,6 +399,10 @@ int hsd_options_parse(hsd_options *o, int argc, char **argv, char *err, size_t e
         }
         if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
             o->version = true;
+            continue;
+        }
+        if (!strcmp(a, "--raft-reset")) {
+            o->raft_reset = true;
             continue;
         }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
@@ -480,5 +486,8 @@ void hsd_options_usage(FILE *f)
                "  --handler-timeout S kill a handler after S seconds (default 30)\n"
                "  --max-handlers N    handlers running at once (default 8; 256 more queue)\n"
                "  --dev               one-node development agent: insecure, temporary data dir\n"
-               "                      and socket under /tmp (printed on start)\n");
+               "                      and socket under /tmp (printed on start)\n"
+               "  --raft-reset        repair a seed whose Raft data is damaged: move\n"
+               "                      DATA_DIR/raft aside, mark the seed recovering, exit;\n"
+               "                      started again it catches up from the other seeds\n");
 }
