@@ -89,7 +89,10 @@ static void publish_member(hs_agent *a, const hs_event *ev)
     e->incarnation = ev->incarnation;
     e->config_version = ev->config_version;
     hs_member_info mi;
-    if (hs_node_find(a->node, ev->name, &mi)) e->tags = mi.tags;
+    if (hs_node_find(a->node, ev->name, &mi) && mi.tags.len <= sizeof(e->tags_data)) {
+        memcpy(e->tags_data, mi.tags.data, mi.tags.len);
+        e->tags.len = mi.tags.len;
+    }
     if (kind != HS_EVK_MEMBER_SUSPECT && kind != HS_EVK_MEMBER_ALIVE)
         a->persist |= HS_AGENT_SAVE_MEMBERS;
 }
@@ -484,6 +487,7 @@ bool hs_agent_next_event(hs_agent *a, hs_agent_event *out)
     hs_agent_event *e = q_pop(&a->events);
     if (!e) return false;
     *out = *e;
+    out->tags.data = out->tags_data;
     return true;
 }
 

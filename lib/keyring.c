@@ -49,6 +49,7 @@ typedef struct kr_rotation {
     bool ok;
     char why[96];
     size_t members, acked, n_pending;
+    bool self_pending;
     hs_kr_answer *pending;
 } kr_rotation;
 
@@ -513,11 +514,7 @@ static void rotation_survey_end(hs_keyring *k, kr_survey *s, uint64_t now)
     free(r->pending);
     r->pending = calloc(s->n + 1, sizeof(*r->pending));
     r->n_pending = 0;
-    if (!self_wanted(k) && r->pending) {
-        memset(&r->pending[0], 0, sizeof(r->pending[0]));
-        snprintf(r->pending[0].name, sizeof(r->pending[0].name), "%s", "(this agent)");
-        r->n_pending = 1;
-    }
+    r->self_pending = !self_wanted(k);
     for (size_t i = 0; i < s->n; i++) {
         if (peer_wanted(k, s, &s->p[i]))
             r->acked++;
@@ -600,6 +597,7 @@ bool hs_kr_next_rotation_done(hs_keyring *k, hs_kr_rotation_done *out)
         out->acked = r->acked;
         out->n_pending = r->n_pending;
         out->pending = r->pending;
+        out->self_pending = r->self_pending;
         out->elapsed_ms = r->end_ms - r->t0;
         memcpy(out->new_id, r->new_id, HS_ENV_KEY_ID_BYTES);
         out->removed = r->removed;

@@ -20,7 +20,11 @@
 
 #include <jansson.h>
 
-#include "daemon.h"
+#include <event2/event.h>
+
+#include "clock.h"
+#include "handlers.h"
+#include "json_util.h"
 #include "log.h"
 
 #define QUEUE_MAX    256
@@ -42,7 +46,6 @@ typedef struct job {
 } job;
 
 typedef struct run {
-    hsd *d;
     job *j;
     pid_t pid;
     int in_fd, out_fd;
@@ -56,13 +59,17 @@ typedef struct run {
     struct run *prev, *next;
 } run;
 
-struct hsd_handlers {
+static struct {
+    bool on;
+    struct event_base *base;
+    hsd_options opt; /* the handler options and the agent's name, as of the last reload */
+    hsd_handlers_stats st;
     struct event *sigchld;
     job *qhead, *qtail;
     unsigned qlen;
     run *running;
     unsigned nrunning;
-};
+} H_, *const H = &H_;
 
 static int event_index(const char *name)
 {
@@ -146,14 +153,14 @@ static void job_free(job *j)
     free(j);
 }
 
-static int timeout_s(const hsd *d)
+static int timeout_s(void)
 {
-    return d->opt.handler_timeout > 0 ? d->opt.handler_timeout : TIMEOUT_DEF;
+    return H->opt.handler_timeout > 0 ? H->opt.handler_timeout : TIMEOUT_DEF;
 }
 
-static unsigned max_running(const hsd *d)
+static unsigned max_running(void)
 {
-    return d->opt.max_handlers > 0 ? (unsigned)d->opt.max_handlers : RUNNING_DEF;
+    return H->opt.max_handlers > 0 ? (unsigned)H->opt.max_handlers : RUNNING_DEF;
 }
 
 /* ---- output logging ---- */
@@ -255,7 +262,7 @@ static void write_input(run *r)
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!r->in_ev) {
-                r->in_ev = event_new(r->d->base, r->in_fd, EV_WRITE | EV_PERSIST, on_in, r);
+                r->in_ev = event_new(H->base, r->in_fd, EV_WRITE | EV_PERSIST, on_in, r);
                 if (r->in_ev) event_add(r->in_ev, NULL);
             }
             if (r->in_ev) return;
@@ -275,12 +282,10 @@ static void on_in(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifecycle ---- */
 
-static void start_next(hsd *d);
+static void start_next(void);
 
 static void finish(run *r, int status)
 {
-    hsd *d = r->d;
-    struct hsd_handlers *H = d->handlers;
     if (r->out_fd >= 0) {
         drain(r); /* what the handler wrote before exiting is still in the pipe */
         close_out(r);
@@ -294,7 +299,7 @@ static void finish(run *r, int status)
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         log_info("handler %s[%d] exited 0 after %" PRIu64 " ms", ev, (int)r->pid, ms);
     } else {
-        d->c.handlers_failed++;
+        H->st.failed++;
         if (WIFEXITED(status))
             log_warn("handler %s[%d] failed: exit status %d after %" PRIu64 " ms", ev, (int)r->pid,
                      WEXITSTATUS(status), ms);
@@ -310,7 +315,7 @@ static void finish(run *r, int status)
     H->nrunning--;
     job_free(r->j);
     free(r);
-    start_next(d);
+    start_next();
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
@@ -319,9 +324,9 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     run *r = arg;
     r->timed_out = true;
-    r->d->c.handlers_timeout++;
+    H->st.timeout++;
     log_warn("handler %s[%d] still running after %d s: killed", EVENTS[r->j->ev], (int)r->pid,
-             timeout_s(r->d));
+             timeout_s());
     kill(-r->pid, SIGKILL);
     kill(r->pid, SIGKILL);
 }
@@ -330,8 +335,8 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
-    hsd *d = arg;
-    for (run *r = d->handlers->running, *next; r; r = next) {
+    (void)arg;
+    for (run *r = H->running, *next; r; r = next) {
         next = r->next;
         int status = 0;
         pid_t p = waitpid(r->pid, &status, WNOHANG);
@@ -347,9 +352,8 @@ static void close_from(int lo)
     for (int fd = lo; fd < max; fd++) close(fd);
 }
 
-static int spawn(hsd *d, job *j)
+static int spawn(job *j)
 {
-    struct hsd_handlers *H = d->handlers;
     int inp[2], outp[2];
     if (pipe2(inp, O_CLOEXEC) != 0) return -1;
     if (pipe2(outp, O_CLOEXEC) != 0) {
@@ -392,7 +396,6 @@ static int spawn(hsd *d, job *j)
         waitpid(pid, NULL, 0); /* just killed: returns at once */
         return -1;
     }
-    r->d = d;
     r->j = j;
     r->pid = pid;
     r->in_fd = inp[1];
@@ -402,31 +405,30 @@ static int spawn(hsd *d, job *j)
     if (r->next) r->next->prev = r;
     H->running = r;
     H->nrunning++;
-    d->c.handlers_run++;
+    H->st.run++;
     log_info("handler %s[%d] started: %s", EVENTS[j->ev], (int)pid, j->cmd);
 
-    r->out_ev = event_new(d->base, r->out_fd, EV_READ | EV_PERSIST, on_out, r);
+    r->out_ev = event_new(H->base, r->out_fd, EV_READ | EV_PERSIST, on_out, r);
     if (r->out_ev) event_add(r->out_ev, NULL);
-    r->timer = evtimer_new(d->base, on_timeout, r);
-    struct timeval tv = {timeout_s(d), 0};
+    r->timer = evtimer_new(H->base, on_timeout, r);
+    struct timeval tv = {timeout_s(), 0};
     if (r->timer) evtimer_add(r->timer, &tv);
     write_input(r);
     /* the child may have exited before we got here; SIGCHLD is delivered through the loop */
     return 0;
 }
 
-static void start_next(hsd *d)
+static void start_next(void)
 {
-    struct hsd_handlers *H = d->handlers;
-    while (H->qhead && H->nrunning < max_running(d)) {
+    while (H->qhead && H->nrunning < max_running()) {
         job *j = H->qhead;
         H->qhead = j->next;
         if (!H->qhead) H->qtail = NULL;
         H->qlen--;
         j->next = NULL;
-        if (spawn(d, j) != 0) {
+        if (spawn(j) != 0) {
             log_err("handler %s: cannot start: %s", EVENTS[j->ev], strerror(errno));
-            d->c.handlers_failed++;
+            H->st.failed++;
             job_free(j);
         }
     }
@@ -461,7 +463,7 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
-static char **build_env(hsd *d, const char *event, json_t *o)
+static char **build_env(const char *event, json_t *o)
 {
     char **envp = NULL;
     size_t n = 0, cap = 0;
@@ -469,7 +471,7 @@ static char **build_env(hsd *d, const char *event, json_t *o)
     for (char **e = environ; e && *e && rc == 0; e++)
         if (strncmp(*e, "HEARSAY_", 8) != 0) rc = env_add(&envp, &n, &cap, *e, NULL);
     if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_EVENT", event);
-    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_SELF_NAME", d->opt.name);
+    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_SELF_NAME", H->opt.name);
     if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_MEMBER_NAME", jstr(o, "name"));
     if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_MEMBER_ADDR", jstr(o, "addr"));
     if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_MEMBER_STATUS", jstr(o, "status"));
@@ -502,24 +504,22 @@ static char **build_env(hsd *d, const char *event, json_t *o)
 
 /* ---- entry points ---- */
 
-void hsd_handlers_dispatch(hsd *d, const char *event, json_t *o, const char *text)
+static void dispatch(const char *event, json_t *o, const char *text)
 {
-    struct hsd_handlers *H = d->handlers;
-    if (!H) return;
     int i = event_index(event);
-    if (i < 0 || !d->opt.handlers[i][0]) return;
+    if (i < 0 || !H->opt.handlers[i][0]) return;
     if (H->qlen >= QUEUE_MAX) {
-        d->c.handlers_dropped++;
-        if (d->c.handlers_dropped == 1 || d->c.handlers_dropped % 100 == 0)
+        H->st.dropped++;
+        if (H->st.dropped == 1 || H->st.dropped % 100 == 0)
             log_warn("handler %s: %u handlers queued, event dropped (%" PRIu64 " so far)", event,
-                     H->qlen, d->c.handlers_dropped);
+                     H->qlen, H->st.dropped);
         return;
     }
     job *j = calloc(1, sizeof(*j));
     if (!j) return;
     j->ev = i;
-    j->cmd = strdup(d->opt.handlers[i]);
-    j->envp = build_env(d, event, o);
+    j->cmd = strdup(H->opt.handlers[i]);
+    j->envp = build_env(event, o);
     j->inlen = strlen(text) + 1;
     j->input = malloc(j->inlen + 1);
     if (!j->cmd || !j->envp || !j->input) {
@@ -536,37 +536,58 @@ void hsd_handlers_dispatch(hsd *d, const char *event, json_t *o, const char *tex
         H->qhead = j;
     H->qtail = j;
     H->qlen++;
-    start_next(d);
+    start_next();
 }
 
-int hsd_handlers_init(hsd *d)
+/* A subscriber of the engine's events: only kinds that may have handlers. */
+static void on_event(void *arg, const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
 {
-    d->handlers = calloc(1, sizeof(*d->handlers));
-    if (!d->handlers) return -1;
-    d->handlers->sigchld = evsignal_new(d->base, SIGCHLD, on_sigchld, d);
-    if (!d->handlers->sigchld || event_add(d->handlers->sigchld, NULL) != 0) return -1;
-    for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
-        if (d->opt.handlers[i][0]) log_info("handler for %s: %s", EVENTS[i], d->opt.handlers[i]);
-    return 0;
+    (void)arg;
+    if (!(hs_event_kind_fields(ev->kind) & HS_EVF_HANDLER)) return;
+    const char *name = hs_event_kind_name(ev->kind);
+    int i = event_index(name);
+    if (i < 0 || !H->opt.handlers[i][0]) return;
+    json_t *o = hsd_json_event(ev, id, unix_ms);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (text) dispatch(name, o, text);
+    free(text);
+    json_decref(o);
 }
 
-void hsd_handlers_reload(hsd *d, const hsd_options *o)
+const hsd_handlers_stats *hsd_handlers_get_stats(void)
+{
+    return &H->st;
+}
+
+int hsd_handlers_init(hsd_engine *e)
+{
+    memset(H, 0, sizeof(*H));
+    H->on = true;
+    H->base = hsd_engine_base(e);
+    H->opt = *hsd_engine_options(e);
+    H->sigchld = evsignal_new(H->base, SIGCHLD, on_sigchld, NULL);
+    if (!H->sigchld || event_add(H->sigchld, NULL) != 0) return -1;
+    for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
+        if (H->opt.handlers[i][0]) log_info("handler for %s: %s", EVENTS[i], H->opt.handlers[i]);
+    return hsd_engine_subscribe(e, on_event, NULL);
+}
+
+void hsd_handlers_reload(const hsd_options *o)
 {
     for (int i = 0; i < HSD_HANDLER_EVENTS; i++) {
-        if (strcmp(d->opt.handlers[i], o->handlers[i]))
+        if (strcmp(H->opt.handlers[i], o->handlers[i]))
             log_info("handler for %s: %s", EVENTS[i],
                      o->handlers[i][0] ? o->handlers[i] : "(none)");
-        memcpy(d->opt.handlers[i], o->handlers[i], sizeof(o->handlers[i]));
+        memcpy(H->opt.handlers[i], o->handlers[i], sizeof(o->handlers[i]));
     }
-    d->opt.handler_timeout = o->handler_timeout;
-    d->opt.max_handlers = o->max_handlers;
-    if (d->handlers) start_next(d);
+    H->opt.handler_timeout = o->handler_timeout;
+    H->opt.max_handlers = o->max_handlers;
+    if (H->on) start_next();
 }
 
-void hsd_handlers_free(hsd *d)
+void hsd_handlers_free(void)
 {
-    struct hsd_handlers *H = d->handlers;
-    if (!H) return;
+    if (!H->on) return;
     while (H->qhead) {
         job *j = H->qhead;
         H->qhead = j->next;
@@ -585,6 +606,6 @@ void hsd_handlers_free(hsd *d)
         finish(r, status);
     }
     if (H->sigchld) event_free(H->sigchld);
-    free(H);
-    d->handlers = NULL;
+    H->sigchld = NULL;
+    H->on = false;
 }

@@ -14,6 +14,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "http.h"
 #include "http_internal.h"
 #include "json_util.h"
 #include "log.h"
@@ -22,6 +23,12 @@
 #define HTTP_MAX_BODY    65536
 #define HTTP_TIMEOUT_S   10  /* idle: no byte read or written (absolute deadlines: http_conns.c) */
 #define LISTEN_BACKLOG   512 /* connects queued: a burst waits; deeper, a flood delays more */
+
+static struct {
+    hsd_engine *e;
+    struct evhttp *http;
+    int fd;
+} H = {NULL, NULL, -1};
 
 void hsd_http_json(struct evhttp_request *req, int code, json_t *obj)
 {
@@ -83,12 +90,12 @@ json_t *hsd_http_body_json(struct evhttp_request *req)
     return j;
 }
 
-static void api_raft(hsd *d, struct evhttp_request *req)
+static void api_raft(hsd_engine *e, struct evhttp_request *req)
 {
-    hsd_http_json(req, 200, hsd_json_raft(d));
+    hsd_http_json(req, 200, hsd_json_raft(e));
 }
 
-static void api_events(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
+static void api_events(struct evhttp_request *req, struct evkeyvalq *q)
 {
     const char *s = evhttp_find_header(q, "since");
     uint64_t since = 0;
@@ -102,14 +109,14 @@ static void api_events(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
         }
         since = v;
     }
-    hsd_events_serve(d, req, since, s != NULL);
+    hsd_events_serve(req, since, s != NULL);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
-    hsd *d = arg;
+    hsd_engine *d = arg;
     if (!hsd_http_conn_begin(req)) return;
-    d->c.http_requests++;
+    hsd_http_get_stats()->requests++;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
@@ -118,7 +125,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         hsd_http_error(req, 400, "bad request URI");
         return;
     }
-    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && !hsd_auth_may_change(d, req)) return;
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && !hsd_auth_may_change(req)) return;
     struct evkeyvalq q;
     TAILQ_INIT(&q);
     if (qs && evhttp_parse_query_str(qs, &q) != 0) {
@@ -158,7 +165,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             hsd_http_error(req, 405, "use PUT");
     } else if (!strcmp(path, "/v1/events")) {
         if (m == EVHTTP_REQ_GET)
-            api_events(d, req, &q);
+            api_events(req, &q);
         else
             hsd_http_error(req, 405, "use GET");
     } else if (!strcmp(path, "/v1/raft")) {
@@ -183,11 +190,13 @@ static void on_request(struct evhttp_request *req, void *arg)
     evhttp_clear_headers(&q);
 }
 
-int hsd_http_open(hsd *d)
+int hsd_http_open(hsd_engine *d)
 {
-    const char *path = d->opt.socket_path;
+    const hsd_options *o = hsd_engine_options(d);
+    const char *path = o->socket_path;
     char aerr[200];
-    if (hsd_auth_init(&d->opt, aerr, sizeof(aerr)) != 0) {
+    H.e = d;
+    if (hsd_auth_init(o, aerr, sizeof(aerr)) != 0) {
         log_err("%s", aerr);
         return -1;
     }
@@ -244,8 +253,7 @@ int hsd_http_open(hsd *d)
     }
     if (chmod(path, 0660) != 0) log_warn("chmod %s: %s", path, strerror(errno));
     if (chown(path, (uid_t)-1, hsd_auth_socket_gid()) != 0) {
-        log_err("cannot give %s to --socket-group %s: %s", path, d->opt.socket_group,
-                strerror(errno));
+        log_err("cannot give %s to --socket-group %s: %s", path, o->socket_group, strerror(errno));
         close(fd);
         unlink(path);
         return -1;
@@ -255,37 +263,43 @@ int hsd_http_open(hsd *d)
         close(fd);
         return -1;
     }
-    d->http = evhttp_new(d->base);
-    if (!d->http) {
+    H.http = evhttp_new(hsd_engine_base(d));
+    if (!H.http) {
         close(fd);
         return -1;
     }
-    evhttp_set_max_headers_size(d->http, HTTP_MAX_HEADERS);
-    evhttp_set_max_body_size(d->http, HTTP_MAX_BODY);
-    evhttp_set_timeout(d->http, HTTP_TIMEOUT_S);
-    evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-    evhttp_set_default_content_type(d->http, "application/json");
-    evhttp_set_gencb(d->http, on_request, d);
-    struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(d->http, fd);
+    evhttp_set_max_headers_size(H.http, HTTP_MAX_HEADERS);
+    evhttp_set_max_body_size(H.http, HTTP_MAX_BODY);
+    evhttp_set_timeout(H.http, HTTP_TIMEOUT_S);
+    evhttp_set_allowed_methods(H.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    evhttp_set_default_content_type(H.http, "application/json");
+    evhttp_set_gencb(H.http, on_request, d);
+    struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(H.http, fd);
     if (!bound) {
         log_err("evhttp cannot accept on %s", path);
         close(fd);
         return -1;
     }
-    if (hsd_http_conns_init(d, bound) != 0) { /* admission and deadlines (http_conns.c) */
+    hsd_slots_init(o->max_api_connections);
+    /* admission and deadlines (http_conns.c) */
+    if (hsd_http_conns_init(hsd_engine_base(d), H.http, bound) != 0) {
         log_err("cannot set up the connection limits of %s", path);
         return -1;
     }
-    d->http_fd = fd;
+    H.fd = fd;
+    if (hsd_events_init(d) != 0) return -1;
     return 0;
 }
 
-void hsd_http_close(hsd *d)
+void hsd_http_close(void)
 {
-    hsd_http_conns_free(d);
-    if (d->http) evhttp_free(d->http); /* closes the listening socket */
-    d->http = NULL;
-    if (d->http_fd >= 0) unlink(d->opt.socket_path);
-    d->http_fd = -1;
+    hsd_events_free();
+    hsd_http_conns_free();
+    hsd_slots_free();
+    if (H.http) evhttp_free(H.http); /* closes the listening socket */
+    H.http = NULL;
+    if (H.fd >= 0 && H.e) unlink(hsd_engine_options(H.e)->socket_path);
+    H.fd = -1;
+    H.e = NULL;
 }

@@ -114,9 +114,8 @@ int hsd_auth_peer(int fd, hsd_peer *out)
     return 0;
 }
 
-bool hsd_auth_may_change(hsd *d, struct evhttp_request *req)
+bool hsd_auth_may_change(struct evhttp_request *req)
 {
-    (void)d;
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
     struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
     int fd = bev ? (int)bufferevent_getfd(bev) : -1;

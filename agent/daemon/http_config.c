@@ -1,7 +1,7 @@
 /* http_config.c: the configuration endpoints of docs/api.md: GET /v1/config,
  * GET|PUT|DELETE /v1/config/KEY (consistent reads and changes go through the Raft leader and
  * answer once committed), POST /v1/raft/add-seed and /v1/raft/remove-seed. The work is done by
- * the operations of config_sync.c; this file parses requests and shapes answers. */
+ * the engine's configuration operations; this file parses requests and renders answers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,38 +14,36 @@
 static const char *result_msg(int result)
 {
     switch (result) {
-    case HSD_OP_NOTLEADER:
+    case HS_CFGC_NOTLEADER:
         return "no Raft leader reachable";
-    case HSD_OP_BUSY:
+    case HS_CFGC_BUSY:
         return "a seed change is already in progress";
-    case HSD_OP_INVALID:
+    case HS_CFGC_INVALID:
         return "refused by the cluster configuration";
-    case HSD_OP_NOTFOUND:
+    case HS_CFGC_NOTFOUND:
         return "not found";
-    case HSD_OP_EXPIRED:
+    case HS_CFGC_EXPIRED:
         return "outcome unknown: the request's session was forgotten (check, then retry)";
-    case HSD_OP_CONFLICT:
+    case HS_CFGC_CONFLICT:
         return "the Idempotency-Key was used for a different request";
     default:
         return "not committed in time";
     }
 }
 
-void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, const char *key,
-                      const char *value, bool found, uint64_t version)
+/* A configuration operation ended: the answer to the request waiting for it. */
+static void on_done(void *arg, const hs_agent_done *done)
 {
-    (void)found;
-    if (kind >= HSD_OP_KEY_INSTALL) {
-        hsd_keys_op_done(d, req, kind, result, value ? value : "", version);
-        return;
-    }
-    if (result != HSD_OP_OK) {
-        int code = result == HSD_OP_BUSY       ? 409
-                   : result == HSD_OP_INVALID  ? 400
-                   : result == HSD_OP_NOTFOUND ? 404
-                   : result == HSD_OP_CONFLICT ? 422
-                                               : 503;
-        if ((kind == HSD_OP_READ || kind == HSD_OP_DELETE) && result == HSD_OP_NOTFOUND) {
+    struct evhttp_request *req = arg;
+    const hs_cfgc_done *d = &done->config;
+    int kind = d->kind, result = d->result;
+    if (result != HS_CFGC_OK) {
+        int code = result == HS_CFGC_BUSY       ? 409
+                   : result == HS_CFGC_INVALID  ? 400
+                   : result == HS_CFGC_NOTFOUND ? 404
+                   : result == HS_CFGC_CONFLICT ? 422
+                                                : 503;
+        if ((kind == HS_CFGC_READ || kind == HS_CFGC_DELETE) && result == HS_CFGC_NOTFOUND) {
             hsd_http_error(req, 404, "no such key");
             return;
         }
@@ -53,18 +51,28 @@ void hsd_http_op_done(hsd *d, struct evhttp_request *req, int kind, int result, 
         return;
     }
     json_t *o = json_object();
-    if (kind == HSD_OP_ADD_SEED || kind == HSD_OP_REMOVE_SEED) {
-        json_object_set_new(o, "name", hsd_json_str(key));
-        json_object_set_new(o, "op", json_string(kind == HSD_OP_ADD_SEED ? "add" : "remove"));
+    if (kind == HS_CFGC_ADD_SEED || kind == HS_CFGC_REMOVE_SEED) {
+        json_object_set_new(o, "name", hsd_json_str(d->key));
+        json_object_set_new(o, "op", json_string(kind == HS_CFGC_ADD_SEED ? "add" : "remove"));
     } else {
-        json_object_set_new(o, "key", hsd_json_str(key));
-        if (kind == HSD_OP_DELETE)
+        json_object_set_new(o, "key", hsd_json_str(d->key));
+        if (kind == HS_CFGC_DELETE)
             json_object_set_new(o, "deleted", json_true());
         else
-            json_object_set_new(o, "value", hsd_json_str(value ? value : ""));
+            json_object_set_new(o, "value", hsd_json_str(d->value));
     }
-    json_object_set_new(o, "version", json_integer((json_int_t)version));
+    json_object_set_new(o, "version", json_integer((json_int_t)d->version));
     hsd_http_json(req, 200, o);
+}
+
+/* Starts an operation for req; on_done answers it (if the client goes away meanwhile evhttp
+ * detaches the request, and answering it then frees it). */
+static void start(hsd_engine *e, struct evhttp_request *req, int kind, const char *key,
+                  const char *value)
+{
+    const char *idem = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+    if (!hsd_engine_config_op(e, kind, key, value, idem, on_done, req))
+        hsd_http_error(req, 503, "too many operations in progress");
 }
 
 static json_t *kv_object(const hs_cc_kv *kv, uint32_t n)
@@ -74,9 +82,9 @@ static json_t *kv_object(const hs_cc_kv *kv, uint32_t n)
     return o;
 }
 
-static void get_all(hsd *d, struct evhttp_request *req)
+static void get_all(hsd_engine *e, struct evhttp_request *req)
 {
-    const hs_cluster_config *c = d->cc;
+    const hs_cluster_config *c = hs_agent_config(hsd_engine_agent(e));
     json_t *o = json_object();
     json_object_set_new(o, "version", json_integer((json_int_t)c->version));
     json_object_set_new(o, "cluster", hsd_json_str(c->cluster_name));
@@ -113,13 +121,14 @@ static char *path_key(struct evhttp_request *req, const char *path)
     return key;
 }
 
-void hsd_api_config(hsd *d, struct evhttp_request *req, const char *path, struct evkeyvalq *q)
+void hsd_api_config(hsd_engine *e, struct evhttp_request *req, const char *path,
+                    struct evkeyvalq *q)
 {
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
     if (!strcmp(path, "/v1/config") || !strcmp(path, "/v1/config/")) {
         if (get)
-            get_all(d, req);
+            get_all(e, req);
         else
             hsd_http_error(req, 405, "use GET");
         return;
@@ -131,23 +140,24 @@ void hsd_api_config(hsd *d, struct evhttp_request *req, const char *path, struct
     char *key = path_key(req, path);
     if (!key) return;
     if (m == EVHTTP_REQ_DELETE) {
-        hsd_op_start(d, HSD_OP_DELETE, key, NULL, req);
+        start(e, req, HS_CFGC_DELETE, key, NULL);
         free(key);
         return;
     }
     if (get) {
         const char *c = evhttp_find_header(q, "consistent");
         if (c && strcmp(c, "0") != 0 && strcmp(c, "false") != 0) {
-            hsd_op_start(d, HSD_OP_READ, key, NULL, req);
+            start(e, req, HS_CFGC_READ, key, NULL);
         } else {
-            const char *v = hs_cc_get(d->cc, key);
+            const hs_cluster_config *cc = hs_agent_config(hsd_engine_agent(e));
+            const char *v = hs_cc_get(cc, key);
             if (!v) {
                 hsd_http_error(req, 404, "no such key");
             } else {
                 json_t *o = json_object();
                 json_object_set_new(o, "key", hsd_json_str(key));
                 json_object_set_new(o, "value", hsd_json_str(v));
-                json_object_set_new(o, "version", json_integer((json_int_t)d->cc->version));
+                json_object_set_new(o, "version", json_integer((json_int_t)cc->version));
                 hsd_http_json(req, 200, o);
             }
         }
@@ -169,11 +179,11 @@ void hsd_api_config(hsd *d, struct evhttp_request *req, const char *path, struct
         hsd_http_error(req, 400, "the value must not contain NUL bytes");
         return;
     }
-    hsd_op_start(d, HSD_OP_SET, key, value, req);
+    start(e, req, HS_CFGC_SET, key, value);
     free(key);
 }
 
-void hsd_api_raft_seed(hsd *d, struct evhttp_request *req, bool add)
+void hsd_api_raft_seed(hsd_engine *e, struct evhttp_request *req, bool add)
 {
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         hsd_http_error(req, 405, "use POST");
@@ -189,7 +199,7 @@ void hsd_api_raft_seed(hsd *d, struct evhttp_request *req, bool add)
     } else if (add && (!addr || strlen(addr) >= HS_ADDR_STRLEN || hs_addr_parse(&a, addr, 0))) {
         hsd_http_error(req, 400, "\"addr\" must be HOST:PORT");
     } else {
-        hsd_op_start(d, add ? HSD_OP_ADD_SEED : HSD_OP_REMOVE_SEED, name, add ? addr : NULL, req);
+        start(e, req, add ? HS_CFGC_ADD_SEED : HS_CFGC_REMOVE_SEED, name, add ? addr : NULL);
     }
     json_decref(j);
 }

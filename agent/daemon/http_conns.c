@@ -34,7 +34,8 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "daemon.h"
+#include "clock.h"
+#include "http_internal.h"
 #include "log.h"
 
 #define ACCEPT_BATCH  64    /* connections accepted before they are admitted */
@@ -55,7 +56,8 @@ typedef struct conn {
 } conn;
 
 static struct {
-    hsd *d;
+    bool on;
+    hsd_http_stats stats;
     struct evconnlistener *lis; /* evhttp's listener on the API socket */
     struct event *admit_ev, *sweep_ev;
     conn **pending; /* accepted, not yet admitted */
@@ -143,7 +145,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     bool req = c->phase == PHASE_REQUEST;
-    uint64_t *n = &C.d->c.api_deadline_closed[req ? 0 : 1];
+    uint64_t *n = &C.stats.deadline_closed[req ? 0 : 1];
     (*n)++;
     if (log_due(&C.last_deadline_log))
         log_info("API socket: closed a connection of uid %lu: its %s was not %s within %u s "
@@ -234,7 +236,7 @@ static void on_admit(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     (void)arg;
-    if (!C.d) return NULL;
+    if (!C.on) return NULL;
     if (C.npending == C.apending) {
         size_t na = C.apending ? C.apending * 2 : ACCEPT_BATCH;
         conn **p = realloc(C.pending, na * sizeof(*p));
@@ -332,26 +334,30 @@ bool hsd_http_peer(struct evhttp_request *req, hsd_peer *out)
     return bev && hsd_auth_peer((int)bufferevent_getfd(bev), out) == 0;
 }
 
-int hsd_http_conns_init(hsd *d, struct evhttp_bound_socket *bound)
+int hsd_http_conns_init(struct event_base *base, struct evhttp *http,
+                        struct evhttp_bound_socket *bound)
 {
     memset(&C, 0, sizeof(C));
-    C.d = d;
-    hsd_slots_init(d->opt.max_api_connections);
+    C.on = true;
     C.lis = evhttp_bound_socket_get_listener(bound);
-    C.admit_ev = event_new(d->base, -1, 0, on_admit, NULL);
-    C.sweep_ev = event_new(d->base, -1, EV_PERSIST, on_sweep, NULL);
+    C.admit_ev = event_new(base, -1, 0, on_admit, NULL);
+    C.sweep_ev = event_new(base, -1, EV_PERSIST, on_sweep, NULL);
     struct timeval tv = {1, 0};
     if (!C.lis || !C.admit_ev || !C.sweep_ev || event_add(C.sweep_ev, &tv) != 0) {
-        hsd_http_conns_free(d);
+        hsd_http_conns_free();
         return -1;
     }
-    evhttp_set_bevcb(d->http, on_new_conn, NULL);
+    evhttp_set_bevcb(http, on_new_conn, NULL);
     return 0;
 }
 
-void hsd_http_conns_free(hsd *d)
+hsd_http_stats *hsd_http_get_stats(void)
 {
-    (void)d;
+    return &C.stats;
+}
+
+void hsd_http_conns_free(void)
+{
     if (C.admit_ev) event_free(C.admit_ev);
     if (C.sweep_ev) event_free(C.sweep_ev);
     for (size_t i = 0; i < C.npending; i++) conn_free(C.pending[i]);
@@ -360,12 +366,10 @@ void hsd_http_conns_free(hsd *d)
     free(C.pending);
     free(C.byfd);
     memset(&C, 0, sizeof(C));
-    hsd_slots_free();
 }
 
-unsigned hsd_http_conns_open(const hsd *d)
+unsigned hsd_http_conns_open(void)
 {
-    (void)d;
     sweep();
     return C.open;
 }

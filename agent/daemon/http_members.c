@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "http_internal.h"
-
 #include "json_util.h"
 #include "log.h"
 
@@ -36,8 +36,9 @@ static bool tags_match(const hs_member_info *mi, struct evkeyvalq *q)
     return true;
 }
 
-void hsd_api_members(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
+void hsd_api_members(hsd_engine *e, struct evhttp_request *req, struct evkeyvalq *q)
 {
+    const hs_node *node = hs_agent_node(hsd_engine_agent(e));
     /* status filter: ?status=S, repeated or comma-separated */
     bool want[4] = {false, false, false, false}, any_status = false;
     struct evkeyval *kv;
@@ -61,7 +62,7 @@ void hsd_api_members(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
             any_status = true;
         }
     }
-    size_t total = hs_node_member_count(d->node);
+    size_t total = hs_node_member_count(node);
     hs_member_info *list = calloc(total ? total : 1, sizeof(*list));
     if (!list) {
         hsd_http_error(req, 500, "out of memory");
@@ -70,7 +71,7 @@ void hsd_api_members(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
     size_t n = 0;
     for (size_t i = 0; i < total; i++) {
         hs_member_info mi;
-        if (!hs_node_member_at(d->node, i, &mi)) continue;
+        if (!hs_node_member_at(node, i, &mi)) continue;
         if (any_status && ((unsigned)mi.status > 3 || !want[mi.status])) continue;
         if (!tags_match(&mi, q)) continue;
         list[n++] = mi;
@@ -85,9 +86,9 @@ void hsd_api_members(hsd *d, struct evhttp_request *req, struct evkeyvalq *q)
     hsd_http_json(req, 200, o);
 }
 
-static json_t *stats_json(hsd *d)
+static json_t *stats_json(hsd_engine *e)
 {
-    const hs_node_stats *s = hs_node_stats_get(d->node);
+    const hs_node_stats *s = hs_node_stats_get(hs_agent_node(hsd_engine_agent(e)));
     json_t *o = json_object();
 #define F(x) json_object_set_new(o, #x, json_integer((json_int_t)s->x))
     F(msgs_in);
@@ -110,39 +111,40 @@ static json_t *stats_json(hsd *d)
     F(syncs);
 #undef F
     json_object_set_new(o, "uptime_ms",
-                        json_integer((json_int_t)(hsd_now_ms() - d->start_mono_ms)));
+                        json_integer((json_int_t)(hsd_now_ms() - hsd_engine_started_ms(e))));
     return o;
 }
 
-void hsd_api_self(hsd *d, struct evhttp_request *req)
+void hsd_api_self(hsd_engine *e, struct evhttp_request *req)
 {
     hs_member_info mi;
-    if (!hs_node_find(d->node, d->opt.name, &mi)) {
+    if (!hs_node_find(hs_agent_node(hsd_engine_agent(e)), hsd_engine_options(e)->name, &mi)) {
         hsd_http_error(req, 500, "this agent is missing from its own member table");
         return;
     }
     json_t *o = hsd_json_member(&mi, hsd_now_ms());
-    json_object_set_new(o, "stats", stats_json(d));
+    json_object_set_new(o, "stats", stats_json(e));
     hsd_http_json(req, 200, o);
 }
 
-void hsd_api_health(hsd *d, struct evhttp_request *req)
+void hsd_api_health(hsd_engine *e, struct evhttp_request *req)
 {
+    const hs_node *node = hs_agent_node(hsd_engine_agent(e));
     size_t counts[4] = {0, 0, 0, 0};
-    hs_node_status_counts(d->node, counts);
+    hs_node_status_counts(node, counts);
     json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(d->leaving ? "leaving" : "ok"));
-    json_object_set_new(o, "insecure", json_boolean(d->env.insecure));
-    json_object_set_new(o, "members", json_integer((json_int_t)hs_node_member_count(d->node)));
+    json_object_set_new(o, "status", json_string(hsd_engine_leaving(e) ? "leaving" : "ok"));
+    json_object_set_new(o, "insecure", json_boolean(hsd_engine_envelope(e)->insecure));
+    json_object_set_new(o, "members", json_integer((json_int_t)hs_node_member_count(node)));
     json_object_set_new(o, "alive", json_integer((json_int_t)counts[HS_ALIVE]));
     json_object_set_new(o, "suspect", json_integer((json_int_t)counts[HS_SUSPECT]));
     json_object_set_new(o, "failed", json_integer((json_int_t)counts[HS_FAILED]));
     json_object_set_new(o, "left", json_integer((json_int_t)counts[HS_LEFT]));
-    json_object_set_new(o, "raft", hsd_json_raft(d));
+    json_object_set_new(o, "raft", hsd_json_raft(e));
     hsd_http_json(req, 200, o);
 }
 
-void hsd_api_join(hsd *d, struct evhttp_request *req)
+void hsd_api_join(hsd_engine *e, struct evhttp_request *req)
 {
     json_t *body = hsd_http_body_json(req);
     if (!body) return;
@@ -166,31 +168,30 @@ void hsd_api_join(hsd *d, struct evhttp_request *req)
         n++;
     }
     json_decref(body);
-    if (d->leaving) {
+    if (hsd_engine_leaving(e)) {
         hsd_http_error(req, 503, "this agent is leaving");
         return;
     }
-    hs_node_join(d->node, hsd_now_ms(), addrs, n);
-    hsd_drive(d);
+    hsd_engine_join(e, addrs, n);
     json_t *o = json_object();
     json_object_set_new(o, "contacted", json_integer((json_int_t)n));
     hsd_http_json(req, 200, o);
 }
 
-void hsd_api_leave(hsd *d, struct evhttp_request *req)
+void hsd_api_leave(hsd_engine *e, struct evhttp_request *req)
 {
     json_t *o = json_object();
     json_object_set_new(o, "left", json_true());
     hsd_http_json(req, 200, o);
-    hsd_begin_leave(d);
+    hsd_engine_leave(e);
 }
 
-void hsd_api_tags(hsd *d, struct evhttp_request *req)
+void hsd_api_tags(hsd_engine *e, struct evhttp_request *req)
 {
     json_t *body = hsd_http_body_json(req);
     if (!body) return;
     hs_member_info mi;
-    if (!hs_node_find(d->node, d->opt.name, &mi)) {
+    if (!hs_node_find(hs_agent_node(hsd_engine_agent(e)), hsd_engine_options(e)->name, &mi)) {
         json_decref(body);
         hsd_http_error(req, 500, "this agent is missing from its own member table");
         return;
@@ -239,11 +240,10 @@ void hsd_api_tags(hsd *d, struct evhttp_request *req)
         }
     }
     t.len = len;
-    if (hs_tags_validate(t) != 0 || hs_node_set_tags(d->node, hsd_now_ms(), t) != 0) {
+    if (hs_tags_validate(t) != 0 || hsd_engine_set_tags(e, t) != 0) {
         err = "tags rejected (malformed or too large)";
         goto out;
     }
-    hsd_drive(d);
 out:
     json_decref(body);
     if (err) {

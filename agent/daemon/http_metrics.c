@@ -5,9 +5,12 @@
 
 #include <event2/buffer.h>
 
+#include "handlers.h"
 #include "hearsay/cluster_config.h"
 #include "hearsay/raft.h"
+#include "clock.h"
 #include "http_internal.h"
+#include "state.h"
 
 static void metric(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
@@ -35,11 +38,12 @@ static void gauge(struct evbuffer *b, const char *name, const char *help, uint64
 }
 
 /* The API's limits (http_conns.c, http_slots.c, events.c; docs/api.md "Limits"). */
-static void api_limits(struct evbuffer *b, hsd *d)
+static void api_limits(struct evbuffer *b)
 {
     char lab[96];
+    const hsd_http_stats *hs = hsd_http_get_stats();
     gauge(b, "hearsay_api_connections", "Open connections on the API socket.",
-          hsd_http_conns_open(d));
+          hsd_http_conns_open());
     uint64_t refused = 0;
     for (int w = HSD_SLOT_FULL; w < HSD_SLOT_WHYS; w++)
         refused += hsd_slots_refused(HSD_SLOT_CONN, w);
@@ -66,23 +70,28 @@ static void api_limits(struct evbuffer *b, hsd *d)
     metric(b, "hearsay_api_deadline_closed_total", "counter",
            "API connections closed because the request was not complete or the answer not "
            "written by its deadline.");
-    val(b, "hearsay_api_deadline_closed_total", "phase=\"request\"", d->c.api_deadline_closed[0]);
-    val(b, "hearsay_api_deadline_closed_total", "phase=\"answer\"", d->c.api_deadline_closed[1]);
+    val(b, "hearsay_api_deadline_closed_total", "phase=\"request\"", hs->deadline_closed[0]);
+    val(b, "hearsay_api_deadline_closed_total", "phase=\"answer\"", hs->deadline_closed[1]);
     counter(b, "hearsay_event_streams_lagged_total",
             "Event streams ended because their client fell more than the event buffer behind.",
-            d->c.events_lagged);
+            hsd_events_lagged());
 }
 
-void hsd_api_metrics(hsd *d, struct evhttp_request *req)
+void hsd_api_metrics(hsd_engine *e, struct evhttp_request *req)
 {
+    const hs_agent *a = hsd_engine_agent(e);
+    const hs_node *node = hs_agent_node(a);
+    const hsd_wire_stats *w = hsd_engine_wire(e);
+    const hsd_handlers_stats *hst = hsd_handlers_get_stats();
+    const hsd_state_stats *sst = hsd_state_get_stats();
     struct evbuffer *b = evbuffer_new();
     if (!b) {
         evhttp_send_error(req, 500, NULL);
         return;
     }
-    const hs_node_stats *s = hs_node_stats_get(d->node);
+    const hs_node_stats *s = hs_node_stats_get(node);
     size_t counts[4] = {0, 0, 0, 0};
-    hs_node_status_counts(d->node, counts);
+    hs_node_status_counts(node, counts);
     char lab[96];
 
     metric(b, "hearsay_members", "gauge", "Members known to this agent by status.");
@@ -91,11 +100,11 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
         val(b, "hearsay_members", lab, counts[st]);
     }
     gauge(b, "hearsay_member_table_bytes", "Bytes used by the member table.",
-          hs_node_table_bytes(d->node));
-    gauge(b, "hearsay_incarnation", "Our own incarnation number.", d->incarnation);
+          hs_node_table_bytes(node));
+    gauge(b, "hearsay_incarnation", "Our own incarnation number.", hs_agent_incarnation(a));
     gauge(b, "hearsay_uptime_seconds", "Seconds since the agent started.",
-          (hsd_now_ms() - d->start_mono_ms) / 1000);
-    gauge(b, "hearsay_leaving", "1 while the agent is leaving the cluster.", d->leaving);
+          (hsd_now_ms() - hsd_engine_started_ms(e)) / 1000);
+    gauge(b, "hearsay_leaving", "1 while the agent is leaving the cluster.", hsd_engine_leaving(e));
 
     counter(b, "hearsay_messages_in_total", "Messages accepted by the membership core.",
             s->msgs_in);
@@ -124,42 +133,42 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
     counter(b, "hearsay_gossip_pushes_total", "Gossip pushes sent.", s->gossip_pushes);
     counter(b, "hearsay_syncs_total", "Full-state exchanges (join and anti-entropy).", s->syncs);
     gauge(b, "hearsay_tombstones", "Reaped members whose last incarnation is kept.",
-          hs_node_tombstone_count(d->node));
+          hs_node_tombstone_count(node));
     counter(b, "hearsay_tombstone_refused_total",
             "Entries about reaped members that their tombstone refused.", s->tombstone_refused);
 
     metric(b, "hearsay_transport_packets_in_total", "counter",
            "Datagrams and stream frames received.");
-    val(b, "hearsay_transport_packets_in_total", "transport=\"udp\"", d->c.udp_in);
-    val(b, "hearsay_transport_packets_in_total", "transport=\"tcp\"", d->c.tcp_frames_in);
+    val(b, "hearsay_transport_packets_in_total", "transport=\"udp\"", w->udp_in);
+    val(b, "hearsay_transport_packets_in_total", "transport=\"tcp\"", w->tcp_frames_in);
     metric(b, "hearsay_transport_packets_out_total", "counter",
            "Datagrams and stream frames sent.");
-    val(b, "hearsay_transport_packets_out_total", "transport=\"udp\"", d->c.udp_out);
-    val(b, "hearsay_transport_packets_out_total", "transport=\"tcp\"", d->c.tcp_frames_out);
+    val(b, "hearsay_transport_packets_out_total", "transport=\"udp\"", w->udp_out);
+    val(b, "hearsay_transport_packets_out_total", "transport=\"tcp\"", w->tcp_frames_out);
     metric(b, "hearsay_transport_bytes_in_total", "counter", "Bytes received, envelopes included.");
-    val(b, "hearsay_transport_bytes_in_total", "transport=\"udp\"", d->c.udp_bytes_in);
-    val(b, "hearsay_transport_bytes_in_total", "transport=\"tcp\"", d->c.tcp_bytes_in);
+    val(b, "hearsay_transport_bytes_in_total", "transport=\"udp\"", w->udp_bytes_in);
+    val(b, "hearsay_transport_bytes_in_total", "transport=\"tcp\"", w->tcp_bytes_in);
     metric(b, "hearsay_transport_bytes_out_total", "counter", "Bytes sent, envelopes included.");
-    val(b, "hearsay_transport_bytes_out_total", "transport=\"udp\"", d->c.udp_bytes_out);
-    val(b, "hearsay_transport_bytes_out_total", "transport=\"tcp\"", d->c.tcp_bytes_out);
+    val(b, "hearsay_transport_bytes_out_total", "transport=\"udp\"", w->udp_bytes_out);
+    val(b, "hearsay_transport_bytes_out_total", "transport=\"tcp\"", w->tcp_bytes_out);
     metric(b, "hearsay_transport_dropped_total", "counter",
            "Packets and frames the agent dropped before the core, by reason.");
     for (int r = 1; r < HS_ENV_RESULT_COUNT; r++) {
         snprintf(lab, sizeof(lab), "reason=\"%s\"", hs_env_result_name((hs_env_result)r));
-        val(b, "hearsay_transport_dropped_total", lab, d->c.env_drops[r]);
+        val(b, "hearsay_transport_dropped_total", lab, w->env_drops[r]);
     }
     for (int r = 0; r < HSD_DROP_COUNT; r++) {
         snprintf(lab, sizeof(lab), "reason=\"%s\"", hsd_drop_name(r));
-        val(b, "hearsay_transport_dropped_total", lab, d->c.drops[r]);
+        val(b, "hearsay_transport_dropped_total", lab, w->drops[r]);
     }
     static const hs_ch_verdict refused[] = {HS_CH_REPLAY, HS_CH_UNPROVEN, HS_CH_BAD_COOKIE,
                                             HS_CH_MALFORMED};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         snprintf(lab, sizeof(lab), "reason=\"%s%s\"",
                  refused[i] == HS_CH_MALFORMED ? "channel_" : "", hs_ch_verdict_name(refused[i]));
-        val(b, "hearsay_transport_dropped_total", lab, d->c.ch_drops[refused[i]]);
+        val(b, "hearsay_transport_dropped_total", lab, w->ch_drops[refused[i]]);
     }
-    const hs_ch_stats *cs = hs_channel_stats(d->ch);
+    const hs_ch_stats *cs = hs_channel_stats(hsd_engine_channel(e));
     counter(b, "hearsay_channel_challenges_sent_total",
             "Challenges sent to senders not proven at their address.", cs->challenges_sent);
     counter(b, "hearsay_channel_challenges_limited_total",
@@ -175,36 +184,35 @@ void hsd_api_metrics(hsd *d, struct evhttp_request *req)
             "Proven senders forgotten to make room (they prove themselves again).",
             cs->peers_evicted);
     unsigned cin = 0, cout = 0;
-    hsd_tcp_conn_counts(d, &cin, &cout);
+    hsd_engine_conns(e, &cin, &cout);
     metric(b, "hearsay_tcp_connections", "gauge", "Open TCP connections by direction.");
     val(b, "hearsay_tcp_connections", "direction=\"in\"", cin);
     val(b, "hearsay_tcp_connections", "direction=\"out\"", cout);
-    counter(b, "hearsay_tcp_accepted_total", "TCP connections accepted.", d->c.tcp_accepted);
-    counter(b, "hearsay_tcp_connects_total", "TCP connections opened.", d->c.tcp_connects);
-    counter(b, "hearsay_events_total", "Membership events published.", d->c.events_total);
-    counter(b, "hearsay_handlers_run_total", "Event handlers started.", d->c.handlers_run);
+    counter(b, "hearsay_tcp_accepted_total", "TCP connections accepted.", w->tcp_accepted);
+    counter(b, "hearsay_tcp_connects_total", "TCP connections opened.", w->tcp_connects);
+    counter(b, "hearsay_events_total", "Membership events published.", hsd_engine_events_total(e));
+    counter(b, "hearsay_handlers_run_total", "Event handlers started.", hst->run);
     counter(b, "hearsay_handlers_failed_total", "Event handlers that exited non-zero.",
-            d->c.handlers_failed);
+            hst->failed);
     counter(b, "hearsay_handlers_timeout_total", "Event handlers killed at their timeout.",
-            d->c.handlers_timeout);
+            hst->timeout);
     counter(b, "hearsay_handlers_dropped_total", "Events dropped: handler queue full.",
-            d->c.handlers_dropped);
-    gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams(d));
-    counter(b, "hearsay_http_requests_total", "HTTP API requests.", d->c.http_requests);
-    api_limits(b, d);
-    hs_raft *r = hsd_raft_node(d);
+            hst->dropped);
+    gauge(b, "hearsay_event_streams", "Open GET /v1/events streams.", hsd_events_streams());
+    counter(b, "hearsay_http_requests_total", "HTTP API requests.", hsd_http_get_stats()->requests);
+    api_limits(b);
+    const hs_raft *r = hs_agent_raft(a);
     gauge(b, "hearsay_config_version", "Version of the cluster configuration this agent holds.",
-          d->cc ? d->cc->version : 0);
+          hs_agent_config(a)->version);
     gauge(b, "hearsay_raft_is_leader", "1 on the Raft leader (seeds only).",
           r && hs_raft_get_role(r) == HS_RAFT_LEADER);
     gauge(b, "hearsay_raft_term", "Current Raft term (seeds only).", r ? hs_raft_term(r) : 0);
     gauge(b, "hearsay_raft_commit_index", "Raft commit index (seeds only).",
           r ? hs_raft_commit(r) : 0);
-    gauge(b, "hearsay_raft_applied_index", "Raft applied index (seeds only).", hsd_raft_applied(d));
-    counter(b, "hearsay_state_saves_total", "State files written to the data dir.",
-            d->c.state_saves);
+    gauge(b, "hearsay_raft_applied_index", "Raft applied index (seeds only).", hs_agent_applied(a));
+    counter(b, "hearsay_state_saves_total", "State files written to the data dir.", sst->saves);
     counter(b, "hearsay_state_save_errors_total", "State files that could not be written.",
-            d->c.state_save_errors);
+            sst->save_errors);
 
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "http_internal.h"
 
 #define STREAMS_MAX 64
 #define SURVEYS_MAX 16

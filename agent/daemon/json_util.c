@@ -1,5 +1,6 @@
 /* json_util.c: builds the JSON objects of docs/api.md (MEMBER, tags, RAFT). */
 #include "json_util.h"
+#include "clock.h"
 #include "hearsay/cluster_config.h"
 #include "hearsay/raft.h"
 
@@ -59,29 +60,32 @@ json_t *hsd_json_member(const hs_member_info *mi, uint64_t now_ms)
     return o;
 }
 
-json_t *hsd_json_raft(const hsd *d)
+json_t *hsd_json_raft(const hsd_engine *e)
 {
+    const hs_agent *a = hsd_engine_agent(e);
+    const hsd_options *opt = hsd_engine_options(e);
+    const hs_cluster_config *cc = hs_agent_config(a);
     json_t *o = json_object();
-    hs_raft *r = hsd_raft_node(d);
-    const char *leader = hsd_sync_leader(d);
+    const hs_raft *r = hs_agent_raft(a);
+    const char *leader = hs_agent_leader(a, hsd_now_ms());
     json_object_set_new(o, "state",
                         json_string(r ? hs_raft_role_name(hs_raft_get_role(r)) : "none"));
     json_object_set_new(o, "leader", leader ? hsd_json_str(leader) : json_null());
     json_object_set_new(o, "term", json_integer(r ? (json_int_t)hs_raft_term(r) : 0));
     json_object_set_new(o, "commit", json_integer(r ? (json_int_t)hs_raft_commit(r) : 0));
-    json_object_set_new(o, "applied", json_integer((json_int_t)hsd_raft_applied(d)));
-    json_object_set_new(o, "config_version", json_integer(d->cc ? (json_int_t)d->cc->version : 0));
+    json_object_set_new(o, "applied", json_integer((json_int_t)hs_agent_applied(a)));
+    json_object_set_new(o, "config_version", json_integer((json_int_t)cc->version));
     json_t *seeds = json_array();
     if (r) {
         const hs_raft_conf *c = hs_raft_get_conf(r);
         for (uint32_t i = 0; i < c->n; i++)
             json_array_append_new(seeds, hsd_json_str(c->peers[i].name));
-    } else if (d->cc && d->cc->n_seeds) {
-        for (uint32_t i = 0; i < d->cc->n_seeds; i++)
-            json_array_append_new(seeds, hsd_json_str(d->cc->seeds[i].name));
+    } else if (cc->n_seeds) {
+        for (uint32_t i = 0; i < cc->n_seeds; i++)
+            json_array_append_new(seeds, hsd_json_str(cc->seeds[i].name));
     } else {
-        for (size_t i = 0; i < d->opt.seed_count; i++)
-            json_array_append_new(seeds, hsd_json_str(d->opt.seeds[i].name));
+        for (size_t i = 0; i < opt->seed_count; i++)
+            json_array_append_new(seeds, hsd_json_str(opt->seeds[i].name));
     }
     json_object_set_new(o, "seeds", seeds);
     if (r) {
@@ -89,5 +93,23 @@ json_t *hsd_json_raft(const hsd *d)
         json_object_set_new(o, "first_index", json_integer((json_int_t)hs_raft_first_index(r)));
         json_object_set_new(o, "recovering", json_boolean(hs_raft_recovering(r)));
     }
+    return o;
+}
+
+json_t *hsd_json_event(const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
+{
+    char b[HS_ADDR_STRLEN];
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer((json_int_t)id));
+    json_object_set_new(o, "event", json_string(hs_event_kind_name(ev->kind)));
+    json_object_set_new(o, "name", hsd_json_str(ev->name));
+    json_object_set_new(o, "addr", json_string(hs_addr_format(&ev->addr, b, sizeof(b))));
+    json_object_set_new(o, "status", json_string(hs_status_name(ev->status)));
+    json_object_set_new(o, "prev_status", json_string(hs_status_name(ev->prev_status)));
+    json_object_set_new(o, "incarnation", json_integer((json_int_t)ev->incarnation));
+    json_object_set_new(o, "tags", hsd_json_tags(ev->tags));
+    if (hs_event_kind_fields(ev->kind) & HS_EVF_CONFIG)
+        json_object_set_new(o, "config_version", json_integer((json_int_t)ev->config_version));
+    json_object_set_new(o, "time_ms", json_integer((json_int_t)unix_ms));
     return o;
 }

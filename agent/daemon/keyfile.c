@@ -9,8 +9,9 @@
 
 #include <sodium.h>
 
-#include "daemon.h"
+#include "exit_status.h"
 #include "file_io.h"
+#include "keyfile.h"
 
 #define KEYFILE_MAX 4096
 

@@ -1,33 +1,39 @@
-/* main.c: hearsayd startup and shutdown: options, key ring, data dir, sockets, the node, config
- * distribution, Raft (on a seed), the HTTP API, signals and sd_notify, then the libevent loop
- * until a leave completes. */
+/* main.c: hearsayd start-up and shutdown: options, the data dir, the engine (engine.c: key
+ * ring, channel, transports, Raft storage, the agent core), the HTTP front-end, handlers,
+ * signals and sd_notify; then the loop until a leave has been gossiped. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <sodium.h>
+#include <event2/event.h>
+#include <jansson.h>
 
-#include "daemon.h"
+#include "engine.h"
+#include "exit_status.h"
 #include "failpoint.h"
-#include "hearsay/cluster_config.h"
-#include "raft_storage.h"
+#include "handlers.h"
+#include "http.h"
+#include "json_util.h"
 #include "log.h"
 #include "net.h"
+#include "raft_storage.h"
+#include "sd_notify.h"
+#include "signals.h"
+#include "state.h"
 
-static int dev_defaults(hsd *d)
+static char dev_dir[HSD_PATH_MAX];
+
+/* --dev: an agent of its own in a fresh temporary directory, insecure unless a key is given. */
+static int dev_defaults(hsd_options *o)
 {
-    hsd_options *o = &d->opt;
     char tmpl[] = "/tmp/hearsay-dev-XXXXXX";
     if (!mkdtemp(tmpl)) {
         log_err("cannot create a temporary directory: %s", strerror(errno));
         return -1;
     }
-    snprintf(d->dev_dir, sizeof(d->dev_dir), "%s", tmpl);
+    snprintf(dev_dir, sizeof(dev_dir), "%s", tmpl);
     if (!o->name[0]) strcpy(o->name, "dev");
     if (!o->have_bind) {
         o->bind = hs_addr_v4(127, 0, 0, 1, HSD_DEFAULT_PORT);
@@ -39,181 +45,140 @@ static int dev_defaults(hsd *d)
     return 0;
 }
 
-static void dev_cleanup(hsd *d)
+static void dev_cleanup(void)
 {
-    if (!d->dev_dir[0]) return;
-    static const char *const files[] = {
-        "data/incarnation",        "data/members.json",  "data/incarnation.tmp",
-        "data/members.json.tmp",   "data/config.bin",    "data/config.bin.tmp",
-        "data/raft/log",           "data/raft/log.tmp",  "data/raft/hardstate",
-        "data/raft/hardstate.tmp", "data/raft/snapshot", "data/raft/snapshot.tmp",
-        "data/raft/commit",        "data/lock",          "api.sock"};
+    if (!dev_dir[0]) return;
+    static const char *const files[] = {"data/incarnation",
+                                        "data/members.json",
+                                        "data/incarnation.tmp",
+                                        "data/members.json.tmp",
+                                        "data/config.bin",
+                                        "data/config.bin.tmp",
+                                        "data/raft/log",
+                                        "data/raft/log.tmp",
+                                        "data/raft/hardstate",
+                                        "data/raft/hardstate.tmp",
+                                        "data/raft/snapshot",
+                                        "data/raft/snapshot.tmp",
+                                        "data/raft/commit",
+                                        "data/keyring",
+                                        "data/keyring.tmp",
+                                        "data/lock",
+                                        "api.sock"};
     char p[HSD_PATH_MAX + 64];
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", d->dev_dir, files[i]);
+        snprintf(p, sizeof(p), "%s/%s", dev_dir, files[i]);
         unlink(p);
     }
-    snprintf(p, sizeof(p), "%s/data/raft", d->dev_dir);
+    snprintf(p, sizeof(p), "%s/data/raft", dev_dir);
     rmdir(p);
-    snprintf(p, sizeof(p), "%s/data", d->dev_dir);
+    snprintf(p, sizeof(p), "%s/data", dev_dir);
     rmdir(p);
-    rmdir(d->dev_dir);
+    rmdir(dev_dir);
 }
 
-static int setup_keys(hsd *d)
+/* The journal: every event as one log line (a subscriber like the others). */
+static void log_event(void *arg, const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
 {
-    if (hs_env_init(&d->env, d->opt.cluster, d->opt.insecure) != 0) {
-        log_err("cannot initialise libsodium or bad cluster name");
-        return -1;
-    }
-    if (d->opt.insecure) {
-        log_warn("running INSECURE: gossip is neither encrypted nor authenticated");
-        return 0;
-    }
+    (void)arg;
+    json_t *o = hsd_json_event(ev, id, unix_ms);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text) log_info("event %s", text);
+    free(text);
+}
+
+/* Options as the interface contract has them; an exit status, or -1 to go on. */
+static int options(hsd_options *o, int argc, char **argv)
+{
     char err[512];
-    int rc = hsd_load_key_file(&d->env, d->opt.key_file, err, sizeof(err));
-    if (rc != 0) {
-        log_err("%s", err);
-        return rc;
-    }
-    bool saved = false;
-    rc = hsd_keys_load_saved(d, &saved, err, sizeof(err));
-    if (rc != 0) {
-        log_err("%s", err);
-        return rc;
-    }
-    if (saved)
-        log_info("key ring loaded: %zu key(s) from %s/keyring (the last replicated ring; the "
-                 "key file counts only when that file is absent)",
-                 d->env.key_count, d->opt.data_dir);
-    else
-        log_info("key ring loaded: %zu key(s)", d->env.key_count);
-    return 0;
-}
-
-/* The secure channel around the envelope: a new instance and cookie secret every start. */
-static int setup_channel(hsd *d)
-{
-    hs_ch_cfg c;
-    hs_ch_cfg_default(&c);
-    while (!c.instance) randombytes_buf(&c.instance, sizeof(c.instance));
-    randombytes_buf(c.secret, sizeof(c.secret));
-    d->ch = hs_channel_new(&c, &d->env, hsd_now_ms());
-    sodium_memzero(c.secret, sizeof(c.secret));
-    if (!d->ch) {
-        log_err("cannot create the secure channel");
-        return -1;
-    }
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    static hsd D;
-    hsd *d = &D;
-    d->udp_fd = -1;
-    d->http_fd = -1;
-    d->lock_fd = -1;
-    d->argc = argc;
-    d->argv = argv;
-    d->start_mono_ms = hsd_now_ms();
-    char err[512];
-    if (hsd_options_parse(&d->opt, argc, argv, err, sizeof(err)) != 0) {
+    if (hsd_options_parse(o, argc, argv, err, sizeof(err)) != 0) {
         fprintf(stderr, "hearsayd: %s\n", err);
         return HSD_EXIT_CONFIG;
     }
     HSD_FAILPOINT("hearsayd", "start"); /* lets a test see whether failpoints are compiled in */
-    if (d->opt.help) {
+    if (o->help) {
         hsd_options_usage(stdout);
         return 0;
     }
-    if (d->opt.version) {
+    if (o->version) {
         printf("hearsayd 0.1.0\n");
         return 0;
     }
-    hsd_log_set_level(d->opt.log_level);
-    if (d->opt.dev && dev_defaults(d) != 0) return HSD_EXIT_ERROR;
-    if (hsd_options_check(&d->opt, err, sizeof(err)) != 0) {
+    hsd_log_set_level(o->log_level);
+    if (o->dev && dev_defaults(o) != 0) return HSD_EXIT_ERROR;
+    if (hsd_options_check(o, err, sizeof(err)) != 0) {
         fprintf(stderr, "hearsayd: %s\n", err);
         hsd_options_usage(stderr);
         return HSD_EXIT_CONFIG;
     }
-    if (d->opt.have_advertise) {
-        d->advertise = d->opt.advertise;
-        if (hsd_addr_is_wildcard(&d->advertise) || d->advertise.port == 0) {
+    if (o->have_advertise) {
+        if (hsd_addr_is_wildcard(&o->advertise) || o->advertise.port == 0) {
             fprintf(stderr, "hearsayd: --advertise must be a concrete HOST:PORT\n");
             return HSD_EXIT_CONFIG;
         }
-    } else if (hsd_addr_is_wildcard(&d->opt.bind)) {
+    } else if (hsd_addr_is_wildcard(&o->bind)) {
         fprintf(stderr, "hearsayd: --bind is a wildcard address; give --advertise HOST:PORT\n");
         return HSD_EXIT_CONFIG;
     }
+    return -1;
+}
 
-    if (d->opt.raft_reset) { /* an offline repair: no sockets, no keys */
-        int st = hsd_state_prepare(d);
-        if (st == 0) st = hsd_raft_reset(d->opt.data_dir);
-        hsd_state_release(d);
+int main(int argc, char **argv)
+{
+    static hsd_options opt;
+    int rc = options(&opt, argc, argv);
+    if (rc >= 0) return rc;
+    if (opt.raft_reset) { /* an offline repair: no sockets, no keys */
+        int st = hsd_state_prepare(opt.data_dir);
+        if (st == 0) st = hsd_raft_reset(opt.data_dir);
+        hsd_state_release();
         return st < 0 ? HSD_EXIT_ERROR : st;
     }
-
-    int rc = HSD_EXIT_ERROR, st;
-    if ((st = setup_keys(d)) != 0 || (st = setup_channel(d)) != 0 ||
-        (st = hsd_state_prepare(d)) != 0) {
-        if (st > 0) rc = st;
+    rc = HSD_EXIT_ERROR;
+    struct event_base *base = NULL;
+    hsd_engine *e = NULL;
+    int st = hsd_state_prepare(opt.data_dir);
+    if (st != 0) {
+        rc = st;
         goto out;
     }
-    d->base = event_base_new();
-    if (!d->base) goto out;
-    if (hsd_udp_open(d) != 0 || hsd_tcp_open(d) != 0) goto out;
-    if (!d->opt.have_advertise) d->advertise = d->opt.bind;
-    if (hsd_events_init(d) != 0) goto out;
-    if (hsd_handlers_init(d) != 0) goto out;
-    if (hsd_http_open(d) != 0) goto out;
-    d->cc = malloc(sizeof(*d->cc));
-    if (!d->cc) goto out;
-    hs_cc_init(d->cc);
-    if (hsd_driver_start(d) != 0) goto out;
-    if (hsd_sync_init(d) != 0) goto out;
-    if (hsd_keys_init(d) != 0) goto out;
-    if ((st = hsd_raft_start(d)) != 0) {
-        if (st > 0) rc = st;
+    base = event_base_new();
+    if (!base) goto out;
+    e = hsd_engine_new(&opt, base, &st);
+    if (!e) {
+        rc = st ? st : HSD_EXIT_ERROR;
         goto out;
     }
-    if (hsd_signals_init(d) != 0) goto out;
-    hsd_notify_init(d);
+    if (hsd_engine_subscribe(e, log_event, NULL) != 0 || hsd_handlers_init(e) != 0 ||
+        hsd_http_open(e) != 0 || hsd_signals_init(e, argc, argv) != 0)
+        goto out;
+    hsd_notify_init(e);
+    hsd_engine_start(e);
 
     char b1[HS_ADDR_STRLEN], b2[HS_ADDR_STRLEN];
-    log_info("hearsayd %s started: cluster %s, bind %s, advertise %s, socket %s", d->opt.name,
-             d->opt.cluster, hs_addr_format(&d->opt.bind, b1, sizeof(b1)),
-             hs_addr_format(&d->advertise, b2, sizeof(b2)), d->opt.socket_path);
-    if (d->opt.dev) {
+    hs_addr adv = hsd_engine_advertise(e);
+    log_info("hearsayd %s started: cluster %s, bind %s, advertise %s, socket %s", opt.name,
+             opt.cluster, hs_addr_format(&opt.bind, b1, sizeof(b1)),
+             hs_addr_format(&adv, b2, sizeof(b2)), opt.socket_path);
+    if (opt.dev) {
         printf("hearsayd dev agent %s on %s\nsocket: %s\n"
                "try: curl --unix-socket %s http://localhost/v1/members\n",
-               d->opt.name, b1, d->opt.socket_path, d->opt.socket_path);
+               opt.name, b1, opt.socket_path, opt.socket_path);
         fflush(stdout);
     }
-    hsd_notify_ready(d);
-    if (event_base_dispatch(d->base) < 0) goto out;
-    rc = 0;
+    hsd_notify_ready();
+    if (hsd_engine_run(e) == 0) rc = 0;
 out:
-    hsd_notify_stopping(d);
-    hsd_notify_free(d);
-    hsd_signals_free(d);
-    hsd_handlers_free(d);
-    hsd_events_free(d);
-    hsd_http_close(d);
-    hsd_keys_free(d);
-    hsd_sync_free(d);
-    hsd_raft_stop(d);
-    hsd_driver_stop(d);
-    free(d->cc);
-    hsd_tcp_close(d);
-    hsd_udp_close(d);
-    hs_channel_free(d->ch);
-    hs_env_clear(&d->env);
-    if (d->base) event_base_free(d->base);
-    hsd_state_release(d);
-    dev_cleanup(d);
+    hsd_notify_stopping();
+    hsd_notify_free();
+    hsd_signals_free();
+    hsd_handlers_free();
+    hsd_http_close();
+    hsd_engine_free(e);
+    if (base) event_base_free(base);
+    hsd_state_release();
+    dev_cleanup();
     if (rc != 0) log_err("hearsayd exiting on error (exit status %d)", rc);
     return rc;
 }

@@ -1,5 +1,7 @@
-/* net.c: hs_addr <-> struct sockaddr conversions shared by the transports. */
+/* net.c: hs_addr <-> struct sockaddr conversions shared by the transports, and the names of
+ * the transports' drop reasons (metric labels). */
 #include "net.h"
+#include "transport.h"
 
 #include <netinet/in.h>
 #include <string.h>
@@ -55,4 +57,17 @@ int hsd_addr_is_wildcard(const hs_addr *a)
     if (a->family == 4) return memcmp(a->ip, zero, 4) == 0;
     if (a->family == 6) return memcmp(a->ip, zero, 16) == 0;
     return 1;
+}
+
+static const char *const drop_names[HSD_DROP_COUNT] = {
+    [HSD_DROP_OVERSIZE] = "oversize",           [HSD_DROP_SEND_FAILED] = "send_failed",
+    [HSD_DROP_SEAL_FAILED] = "seal_failed",     [HSD_DROP_CONN_LIMIT] = "conn_limit",
+    [HSD_DROP_MALFORMED] = "malformed",         [HSD_DROP_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+    [HSD_DROP_PREAUTH_LIMIT] = "preauth_limit",
+};
+
+const char *hsd_drop_name(int reason)
+{
+    if (reason < 0 || reason >= HSD_DROP_COUNT) return "unknown";
+    return drop_names[reason];
 }

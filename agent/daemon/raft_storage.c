@@ -308,3 +308,41 @@ void hsd_rstore_close(hsd_rstore *s)
     memset(s, 0, sizeof(*s));
     s->log_fd = s->commit_fd = -1;
 }
+
+/* ---- the agent core's callbacks ---- */
+
+static int cb_hard(void *ctx, const hs_raft_hard_state *h)
+{
+    hsd_rstore *s = ctx;
+    if (s->hard.recovering && !h->recovering)
+        log_info("raft: caught up after --raft-reset (commit %llu, term %llu): this seed votes "
+                 "again from term %llu on",
+                 (unsigned long long)h->commit, (unsigned long long)h->term,
+                 (unsigned long long)h->term + 1);
+    return hsd_rstore_set_hard(s, h);
+}
+
+static int cb_snapshot(void *ctx, const hs_raft_snapshot *snap)
+{
+    return hsd_rstore_set_snapshot(ctx, snap);
+}
+
+static int cb_append(void *ctx, const hs_raft_entry *e, size_t n)
+{
+    return hsd_rstore_append(ctx, e, n);
+}
+
+static int cb_sync(void *ctx)
+{
+    return hsd_rstore_sync(ctx);
+}
+
+static int cb_commit(void *ctx, uint64_t commit)
+{
+    return hsd_rstore_set_commit(ctx, commit);
+}
+
+hs_agent_storage hsd_rstore_callbacks(hsd_rstore *s)
+{
+    return (hs_agent_storage){s, cb_hard, cb_snapshot, cb_append, cb_sync, cb_commit};
+}

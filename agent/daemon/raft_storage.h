@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hearsay/agent.h"
 #include "hearsay/raft.h"
 
 #define HSD_RSTORE_LOG_MAX (512L * 1024 * 1024) /* bytes of log file the loader accepts */
@@ -90,6 +91,10 @@ int hsd_rstore_sync(hsd_rstore *s);
 /* Step 5, after the sync: overwrites the commit file in place, without fsync (a process crash
  * keeps it, a power loss may bring back an older one; both are safe). */
 int hsd_rstore_set_commit(hsd_rstore *s, uint64_t commit);
+
+/* The agent core's storage callbacks (agent.h) over s: set_hard, set_snapshot, append, sync
+ * and set_commit above, in the order the core calls them. */
+hs_agent_storage hsd_rstore_callbacks(hsd_rstore *s);
 
 /* ---- repair (raft_reset.c) ---- */
 

@@ -3,7 +3,8 @@
  * state is loaded; STATUS=alive=N suspect=N failed=N raft=ROLE when it changes (at most one per
  * second; a change inside that second is sent when it ends); WATCHDOG=1 every WATCHDOG_USEC/2
  * from the event loop when WATCHDOG_USEC is set and WATCHDOG_PID is unset or ours;
- * STOPPING=1 on graceful shutdown. Without NOTIFY_SOCKET every call is a no-op. */
+ * STOPPING=1 on graceful shutdown. Without NOTIFY_SOCKET every call is a no-op. The engine
+ * tells it when the status may have changed (hsd_engine_on_status). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include <event2/event.h>
+
+#include "clock.h"
 #include "hearsay/raft.h"
 #include "log.h"
+#include "sd_notify.h"
 
 #define STATUS_MIN_MS 1000
 
-struct hsd_notify {
+static struct hsd_notify {
+    hsd_engine *e;
     int fd;
     struct sockaddr_un sun;
     socklen_t sl;
@@ -27,7 +32,7 @@ struct hsd_notify {
     uint64_t last_status_at;
     bool status_pending;
     bool stopping_sent;
-};
+} * N_;
 
 static void send_msg(struct hsd_notify *N, const char *msg)
 {
@@ -39,23 +44,23 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    hsd *d = arg;
-    send_msg(d->notify, "WATCHDOG=1");
+    send_msg(arg, "WATCHDOG=1");
 }
 
-static void status_now(hsd *d)
+static void status_now(struct hsd_notify *N)
 {
-    struct hsd_notify *N = d->notify;
+    const hs_agent *a = hsd_engine_agent(N->e);
+    const hs_node *node = hs_agent_node(a);
     unsigned alive = 0, suspect = 0, failed = 0;
-    size_t total = hs_node_member_count(d->node);
+    size_t total = hs_node_member_count(node);
     hs_member_info mi;
     for (size_t i = 0; i < total; i++) {
-        if (!hs_node_member_at(d->node, i, &mi)) continue;
+        if (!hs_node_member_at(node, i, &mi)) continue;
         alive += mi.status == HS_ALIVE;
         suspect += mi.status == HS_SUSPECT;
         failed += mi.status == HS_FAILED;
     }
-    hs_raft *r = hsd_raft_node(d);
+    const hs_raft *r = hs_agent_raft(a);
     char msg[128];
     snprintf(msg, sizeof(msg), "STATUS=alive=%u suspect=%u failed=%u raft=%s", alive, suspect,
              failed, r ? hs_raft_role_name(hs_raft_get_role(r)) : "none");
@@ -73,13 +78,23 @@ static void on_status_timer(evutil_socket_t fd, short what, void *arg)
     status_now(arg);
 }
 
-void hsd_notify_status(hsd *d)
+void hsd_notify_stopping(void)
 {
-    struct hsd_notify *N = d->notify;
-    if (!N || !d->node || N->status_pending) return;
+    struct hsd_notify *N = N_;
+    if (!N || N->stopping_sent) return;
+    N->stopping_sent = true;
+    send_msg(N, "STOPPING=1");
+}
+
+/* The engine's status hook: a member or Raft change, or the start of a leave. */
+static void on_status(void *arg)
+{
+    struct hsd_notify *N = arg;
+    if (hsd_engine_leaving(N->e)) hsd_notify_stopping();
+    if (N->status_pending) return;
     uint64_t now = hsd_now_ms();
     if (now >= N->last_status_at + STATUS_MIN_MS) {
-        status_now(d);
+        status_now(N);
         return;
     }
     uint64_t wait = N->last_status_at + STATUS_MIN_MS - now;
@@ -88,7 +103,7 @@ void hsd_notify_status(hsd *d)
     evtimer_add(N->status_timer, &tv);
 }
 
-void hsd_notify_init(hsd *d)
+void hsd_notify_init(hsd_engine *e)
 {
     const char *path = getenv("NOTIFY_SOCKET");
     if (!path || (path[0] != '/' && path[0] != '@')) return;
@@ -109,8 +124,10 @@ void hsd_notify_init(hsd *d)
         free(N);
         return;
     }
-    N->status_timer = evtimer_new(d->base, on_status_timer, d);
-    d->notify = N;
+    N->e = e;
+    N->status_timer = evtimer_new(hsd_engine_base(e), on_status_timer, N);
+    N_ = N;
+    hsd_engine_on_status(e, on_status, N);
     const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
     if (usec && (!pid || strtol(pid, NULL, 10) == (long)getpid())) {
         char *end = NULL;
@@ -118,33 +135,26 @@ void hsd_notify_init(hsd *d)
         if (end && !*end && us > 0) {
             us /= 2;
             struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
-            N->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+            N->watchdog = event_new(hsd_engine_base(e), -1, EV_PERSIST, on_watchdog, N);
             if (N->watchdog) event_add(N->watchdog, &tv);
         }
     }
 }
 
-void hsd_notify_ready(hsd *d)
+void hsd_notify_ready(void)
 {
-    if (!d->notify) return;
-    send_msg(d->notify, "READY=1");
-    status_now(d);
+    if (!N_) return;
+    send_msg(N_, "READY=1");
+    status_now(N_);
 }
 
-void hsd_notify_stopping(hsd *d)
+void hsd_notify_free(void)
 {
-    if (!d->notify || d->notify->stopping_sent) return;
-    d->notify->stopping_sent = true;
-    send_msg(d->notify, "STOPPING=1");
-}
-
-void hsd_notify_free(hsd *d)
-{
-    struct hsd_notify *N = d->notify;
+    struct hsd_notify *N = N_;
     if (!N) return;
     if (N->watchdog) event_free(N->watchdog);
     if (N->status_timer) event_free(N->status_timer);
     close(N->fd);
     free(N);
-    d->notify = NULL;
+    N_ = NULL;
 }

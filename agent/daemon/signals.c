@@ -5,69 +5,75 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon.h"
-#include "log.h"
+#include <event2/event.h>
 
-static void reload(hsd *d)
+#include "handlers.h"
+#include "log.h"
+#include "signals.h"
+
+static struct {
+    hsd_engine *e;
+    int argc;
+    char **argv;
+    struct event *ev[3];
+} S;
+
+static void reload(void)
 {
     hsd_options o;
     char err[512];
-    if (hsd_options_parse(&o, d->argc, d->argv, err, sizeof(err)) != 0) {
+    if (hsd_options_parse(&o, S.argc, S.argv, err, sizeof(err)) != 0) {
         log_err("reload failed, keeping the current settings: %s", err);
         return;
     }
     hsd_log_set_level(o.log_level);
-    hsd_handlers_reload(d, &o);
+    hsd_handlers_reload(&o);
     hs_member_info mi;
-    bool same = hs_node_find(d->node, d->opt.name, &mi) && mi.tags.len == o.tags_len &&
+    const hs_node *node = hs_agent_node(hsd_engine_agent(S.e));
+    bool same = hs_node_find(node, hsd_engine_options(S.e)->name, &mi) &&
+                mi.tags.len == o.tags_len &&
                 (o.tags_len == 0 || memcmp(mi.tags.data, o.tags, o.tags_len) == 0);
-    if (!same) {
-        hs_tags t = {o.tags, o.tags_len};
-        if (hs_node_set_tags(d->node, hsd_now_ms(), t) != 0) {
-            log_err("reload: tags rejected (malformed or too large)");
-        } else {
-            memcpy(d->opt.tags, o.tags, sizeof(o.tags));
-            d->opt.tags_len = o.tags_len;
-            hsd_drive(d);
-        }
-    }
-    d->opt.log_level = o.log_level;
+    if (!same && hsd_engine_set_tags(S.e, (hs_tags){o.tags, o.tags_len}) != 0)
+        log_err("reload: tags rejected (malformed or too large)");
     log_info("configuration reloaded");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
-    hsd *d = arg;
+    (void)arg;
     if (sig == SIGHUP) {
-        reload(d);
+        reload();
         return;
     }
-    if (d->leaving) {
+    if (hsd_engine_leaving(S.e)) {
         log_info("second signal, exiting now");
-        event_base_loopexit(d->base, NULL);
+        event_base_loopexit(hsd_engine_base(S.e), NULL);
         return;
     }
     log_info("got %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    hsd_begin_leave(d);
+    hsd_engine_leave(S.e);
 }
 
-int hsd_signals_init(hsd *d)
+int hsd_signals_init(hsd_engine *e, int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    S.e = e;
+    S.argc = argc;
+    S.argv = argv;
     int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
-        d->sig_ev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
-        if (!d->sig_ev[i] || event_add(d->sig_ev[i], NULL) != 0) return -1;
+        S.ev[i] = evsignal_new(hsd_engine_base(e), sigs[i], on_signal, NULL);
+        if (!S.ev[i] || event_add(S.ev[i], NULL) != 0) return -1;
     }
     return 0;
 }
 
-void hsd_signals_free(hsd *d)
+void hsd_signals_free(void)
 {
     for (int i = 0; i < 3; i++)
-        if (d->sig_ev[i]) {
-            event_free(d->sig_ev[i]);
-            d->sig_ev[i] = NULL;
+        if (S.ev[i]) {
+            event_free(S.ev[i]);
+            S.ev[i] = NULL;
         }
 }

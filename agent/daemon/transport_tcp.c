@@ -26,10 +26,10 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "daemon.h"
-#include "hearsay/channel.h"
+#include "clock.h"
 #include "log.h"
 #include "net.h"
+#include "transport.h"
 
 #define FRAME_MAX      (4u * 1024u * 1024u) /* sealed bytes in one authenticated frame */
 #define CONNS_IN_MAX   64
@@ -52,7 +52,7 @@ typedef struct pending {
 } pending;
 
 typedef struct conn {
-    hsd *d;
+    hsd_tcp *t;
     struct bufferevent *bev;
     bool outbound;
     uint8_t klass;        /* outbound: HSD_PEER_* of the destination */
@@ -67,6 +67,7 @@ typedef struct conn {
 } conn;
 
 struct hsd_tcp {
+    hsd_transport_cfg cfg;
     struct evconnlistener *lis;
     conn *head;
     unsigned n_in, n_out, n_preauth;
@@ -79,7 +80,7 @@ static bool authenticated(const conn *c)
 
 static void conn_free(conn *c)
 {
-    struct hsd_tcp *t = c->d->tcp;
+    hsd_tcp *t = c->t;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -106,7 +107,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     conn *c = arg;
-    c->d->c.drops[c->outbound ? HSD_DROP_SEND_FAILED : HSD_DROP_HANDSHAKE_TIMEOUT]++;
+    c->t->cfg.stats->drops[c->outbound ? HSD_DROP_SEND_FAILED : HSD_DROP_HANDSHAKE_TIMEOUT]++;
     if (c->outbound) {
         char b[HS_ADDR_STRLEN];
         log_debug("tcp to %s: not connected and challenged within %d s",
@@ -115,31 +116,31 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     conn_free(c);
 }
 
-static conn *conn_new(hsd *d, struct bufferevent *bev, bool outbound, const hs_addr *peer,
+static conn *conn_new(hsd_tcp *t, struct bufferevent *bev, bool outbound, const hs_addr *peer,
                       int deadline_s)
 {
     conn *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
-    c->d = d;
+    c->t = t;
     c->bev = bev;
     c->outbound = outbound;
     c->peer = *peer;
     c->used_ms = c->opened_ms = hsd_now_ms();
     c->q_tail = &c->q;
-    c->timer = evtimer_new(d->base, on_deadline, c);
+    c->timer = evtimer_new(t->cfg.base, on_deadline, c);
     struct timeval tv = {deadline_s, 0};
     if (!c->timer || evtimer_add(c->timer, &tv) != 0) {
         if (c->timer) event_free(c->timer);
         free(c);
         return NULL;
     }
-    c->next = d->tcp->head;
+    c->next = t->head;
     if (c->next) c->next->prev = c;
-    d->tcp->head = c;
+    t->head = c;
     if (outbound)
-        d->tcp->n_out++;
+        t->n_out++;
     else
-        d->tcp->n_in++;
+        t->n_in++;
     return c;
 }
 
@@ -147,17 +148,17 @@ static conn *conn_new(hsd *d, struct bufferevent *bev, bool outbound, const hs_a
 static void handshake_done(conn *c)
 {
     evtimer_del(c->timer);
-    if (!c->outbound) c->d->tcp->n_preauth--;
+    if (!c->outbound) c->t->n_preauth--;
 }
 
 /* Writes one length-prefixed frame of already sealed bytes. */
-static void put_frame(hsd *d, conn *c, const uint8_t *sealed, size_t n)
+static void put_frame(conn *c, const uint8_t *sealed, size_t n)
 {
     uint8_t hdr[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
     bufferevent_write(c->bev, hdr, 4);
     bufferevent_write(c->bev, sealed, n);
-    d->c.tcp_frames_out++;
-    d->c.tcp_bytes_out += 4 + (uint64_t)n;
+    c->t->cfg.stats->tcp_frames_out++;
+    c->t->cfg.stats->tcp_bytes_out += 4 + (uint64_t)n;
 }
 
 /* Reads the next whole frame of in into *frame (contiguous in the buffer): 1 when there is
@@ -185,30 +186,31 @@ static int next_frame(struct bufferevent *bev, size_t max, uint8_t **frame, uint
 }
 
 /* Counts a refused frame by the channel's verdict or the envelope's reason. */
-static void count_refusal(hsd *d, hs_ch_verdict v, hs_env_result env)
+static void count_refusal(hsd_wire_stats *st, hs_ch_verdict v, hs_env_result env)
 {
     if (v == HS_CH_ENVELOPE)
-        d->c.env_drops[env]++;
+        st->env_drops[env]++;
     else
-        d->c.ch_drops[v]++;
+        st->ch_drops[v]++;
 }
 
 static void on_in_read(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
-    hsd *d = c->d;
+    hsd_tcp *t = c->t;
+    hsd_wire_stats *st = t->cfg.stats;
     for (;;) {
         uint8_t *frame;
         uint32_t len;
         int k = next_frame(bev, authenticated(c) ? FRAME_MAX : HS_CH_HELLO_MAX, &frame, &len);
         if (k == 0) return;
         if (k < 0) {
-            d->c.drops[HSD_DROP_OVERSIZE]++;
+            st->drops[HSD_DROP_OVERSIZE]++;
             conn_free(c);
             return;
         }
-        d->c.tcp_frames_in++;
-        d->c.tcp_bytes_in += 4 + (uint64_t)len;
+        st->tcp_frames_in++;
+        st->tcp_bytes_in += 4 + (uint64_t)len;
         uint8_t *plain = malloc(len);
         if (!plain) {
             conn_free(c);
@@ -219,7 +221,7 @@ static void on_in_read(struct bufferevent *bev, void *arg)
         hs_ch_sender who;
         bool was_open = authenticated(c);
         hs_ch_verdict v =
-            hs_ch_stream_open(d->ch, &c->cs, frame, len, plain, len, &plen, &env, &who);
+            hs_ch_stream_open(t->cfg.ch, &c->cs, frame, len, plain, len, &plen, &env, &who);
         evbuffer_drain(bufferevent_get_input(bev), 4 + (size_t)len);
         if (v == HS_CH_CONTROL && !was_open) {
             handshake_done(c);
@@ -229,11 +231,10 @@ static void on_in_read(struct bufferevent *bev, void *arg)
         } else if (v == HS_CH_DELIVER) {
             c->used_ms = hsd_now_ms();
             hs_addr from = c->peer;
-            hsd_keys_opened(d, &who);
-            hsd_dispatch(d, &from, plain, plen, true);
+            t->cfg.deliver(t->cfg.arg, &from, plain, plen, true, who.instance ? &who : NULL);
         } else {
             /* a peer that breaks the stream rules gets no second chance on this connection */
-            count_refusal(d, v, env);
+            count_refusal(st, v, env);
             free(plain);
             conn_free(c);
             return;
@@ -253,24 +254,24 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         log_debug("tcp to %s: %s", hs_addr_format(&c->peer, b, sizeof(b)),
                   evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         if (c->q || evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
-            c->d->c.drops[HSD_DROP_SEND_FAILED]++;
+            c->t->cfg.stats->drops[HSD_DROP_SEND_FAILED]++;
     }
     conn_free(c);
 }
 
 /* Seals payload as the next frame of an open outbound connection. */
-static void write_frame(hsd *d, conn *c, const uint8_t *payload, size_t len)
+static void write_frame(conn *c, const uint8_t *payload, size_t len)
 {
     size_t cap = len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG;
     uint8_t *buf = malloc(cap);
     if (!buf) return;
     size_t out_len = 0;
-    if (hs_ch_seal_frame(d->ch, &c->cs, payload, len, buf, cap, &out_len) != HS_ENV_OK) {
+    if (hs_ch_seal_frame(c->t->cfg.ch, &c->cs, payload, len, buf, cap, &out_len) != HS_ENV_OK) {
         free(buf);
-        d->c.drops[HSD_DROP_SEAL_FAILED]++;
+        c->t->cfg.stats->drops[HSD_DROP_SEAL_FAILED]++;
         return;
     }
-    put_frame(d, c, buf, out_len);
+    put_frame(c, buf, out_len);
     free(buf);
     /* restart the idle clock: the read timeout closes a connection unused for OUT_IDLE_S */
     struct timeval idle = {OUT_IDLE_S, 0}, io = {IO_TIMEOUT_S, 0};
@@ -284,9 +285,9 @@ static void write_frame(hsd *d, conn *c, const uint8_t *payload, size_t len)
 static void on_out_read(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
-    hsd *d = c->d;
+    hsd_tcp *t = c->t;
     if (authenticated(c)) {
-        d->c.drops[HSD_DROP_MALFORMED]++;
+        t->cfg.stats->drops[HSD_DROP_MALFORMED]++;
         conn_free(c);
         return;
     }
@@ -297,22 +298,23 @@ static void on_out_read(struct bufferevent *bev, void *arg)
     uint8_t hello[HS_CH_HELLO_MAX];
     size_t hlen = 0;
     hs_env_result env = HS_ENV_OK;
-    hs_ch_verdict v = k < 0 ? HS_CH_MALFORMED
-                            : hs_ch_stream_challenged(d->ch, &c->cs, frame, len, &d->advertise,
-                                                      hello, sizeof(hello), &hlen, &env);
+    hs_ch_verdict v =
+        k < 0 ? HS_CH_MALFORMED
+              : hs_ch_stream_challenged(t->cfg.ch, &c->cs, frame, len, &t->cfg.advertise, hello,
+                                        sizeof(hello), &hlen, &env);
     if (v != HS_CH_CONTROL) {
-        count_refusal(d, v, env);
+        count_refusal(t->cfg.stats, v, env);
         conn_free(c);
         return;
     }
     evbuffer_drain(bufferevent_get_input(bev), 4 + (size_t)len);
-    d->c.tcp_frames_in++;
+    t->cfg.stats->tcp_frames_in++;
     handshake_done(c);
-    put_frame(d, c, hello, hlen);
+    put_frame(c, hello, hlen);
     while (c->q) {
         pending *p = c->q;
         c->q = p->next;
-        write_frame(d, c, p->data, p->len);
+        write_frame(c, p->data, p->len);
         free(p);
     }
     c->q_tail = &c->q;
@@ -323,10 +325,10 @@ static void on_out_read(struct bufferevent *bev, void *arg)
 
 /* The least recently used connection that may make room: inbound, an authenticated idle
  * one; outbound, one of a lower class than klass, else an idle one of the same class. */
-static conn *victim(hsd *d, bool outbound, uint8_t klass)
+static conn *victim(hsd_tcp *t, bool outbound, uint8_t klass)
 {
     conn *best = NULL;
-    for (conn *it = d->tcp->head; it; it = it->next) {
+    for (conn *it = t->head; it; it = it->next) {
         if (it->outbound != outbound) continue;
         bool idle = !it->q && evbuffer_get_length(bufferevent_get_output(it->bev)) == 0;
         if (!outbound) {
@@ -343,18 +345,18 @@ static conn *victim(hsd *d, bool outbound, uint8_t klass)
 
 /* Makes room for an unauthenticated inbound connection from peer: false if it may not have
  * one (its source holds PREAUTH_PER_IP already). The oldest unauthenticated one goes first. */
-static bool preauth_room(hsd *d, const hs_addr *peer)
+static bool preauth_room(hsd_tcp *t, const hs_addr *peer)
 {
     unsigned same = 0;
     conn *oldest = NULL;
-    for (conn *it = d->tcp->head; it; it = it->next) {
+    for (conn *it = t->head; it; it = it->next) {
         if (it->outbound || authenticated(it)) continue;
         if (it->peer.family == peer->family && !memcmp(it->peer.ip, peer->ip, 16)) same++;
         if (!oldest || it->opened_ms < oldest->opened_ms) oldest = it;
     }
     if (same >= PREAUTH_PER_IP) return false;
-    if (d->tcp->n_preauth >= PREAUTH_MAX && oldest) {
-        d->c.drops[HSD_DROP_PREAUTH_LIMIT]++;
+    if (t->n_preauth >= PREAUTH_MAX && oldest) {
+        t->cfg.stats->drops[HSD_DROP_PREAUTH_LIMIT]++;
         conn_free(oldest);
     }
     return true;
@@ -364,43 +366,44 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
                       void *arg)
 {
     (void)lis;
-    hsd *d = arg;
+    hsd_tcp *t = arg;
+    hsd_wire_stats *st = t->cfg.stats;
     hs_addr peer;
-    if (hsd_from_sockaddr(sa, (socklen_t)sl, &peer) != 0 || !preauth_room(d, &peer)) {
-        d->c.drops[HSD_DROP_PREAUTH_LIMIT]++;
+    if (hsd_from_sockaddr(sa, (socklen_t)sl, &peer) != 0 || !preauth_room(t, &peer)) {
+        st->drops[HSD_DROP_PREAUTH_LIMIT]++;
         evutil_closesocket(fd);
         return;
     }
-    if (d->tcp->n_in - d->tcp->n_preauth >= CONNS_IN_MAX) {
-        conn *old = victim(d, false, 0);
+    if (t->n_in - t->n_preauth >= CONNS_IN_MAX) {
+        conn *old = victim(t, false, 0);
         if (old) conn_free(old); /* its sender reconnects when it has more to say */
     }
-    if (d->tcp->n_in - d->tcp->n_preauth >= CONNS_IN_MAX) {
-        d->c.drops[HSD_DROP_CONN_LIMIT]++;
+    if (t->n_in - t->n_preauth >= CONNS_IN_MAX) {
+        st->drops[HSD_DROP_CONN_LIMIT]++;
         evutil_closesocket(fd);
         return;
     }
-    struct bufferevent *bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = bufferevent_socket_new(t->cfg.base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         evutil_closesocket(fd);
         return;
     }
-    conn *c = conn_new(d, bev, false, &peer, PREAUTH_S);
+    conn *c = conn_new(t, bev, false, &peer, PREAUTH_S);
     if (!c) {
         bufferevent_free(bev);
         return;
     }
-    d->tcp->n_preauth++;
-    d->c.tcp_accepted++;
+    t->n_preauth++;
+    st->tcp_accepted++;
     uint8_t chal[HS_CH_HELLO_MAX];
     size_t n = 0;
-    if (hs_ch_stream_accept(d->ch, &c->cs, chal, sizeof(chal), &n) != 0) {
+    if (hs_ch_stream_accept(t->cfg.ch, &c->cs, chal, sizeof(chal), &n) != 0) {
         conn_free(c);
         return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    put_frame(d, c, chal, n);
+    put_frame(c, chal, n);
     bufferevent_setwatermark(bev, EV_READ, 0, 4 + HS_CH_HELLO_MAX);
     bufferevent_setcb(bev, on_in_read, NULL, on_event, c);
     bufferevent_enable(bev, EV_READ);
@@ -414,48 +417,49 @@ static void on_listen_error(struct evconnlistener *lis, void *arg)
     log_warn("tcp accept: %s", evutil_socket_error_to_string(err));
 }
 
-int hsd_tcp_open(hsd *d)
+hsd_tcp *hsd_tcp_open(const hsd_transport_cfg *cfg)
 {
-    d->tcp = calloc(1, sizeof(*d->tcp));
-    if (!d->tcp) return -1;
+    hsd_tcp *t = calloc(1, sizeof(*t));
+    if (!t) return NULL;
+    t->cfg = *cfg;
     struct sockaddr_storage ss;
-    socklen_t sl = hsd_to_sockaddr(&d->opt.bind, &ss);
-    d->tcp->lis = evconnlistener_new_bind(
-        d->base, on_accept, d, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+    socklen_t sl = hsd_to_sockaddr(&cfg->bind, &ss);
+    t->lis = evconnlistener_new_bind(
+        cfg->base, on_accept, t, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
         LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sl);
-    if (!d->tcp->lis) {
+    if (!t->lis) {
         char b[HS_ADDR_STRLEN];
-        log_err("cannot listen on tcp %s: %s", hs_addr_format(&d->opt.bind, b, sizeof(b)),
+        log_err("cannot listen on tcp %s: %s", hs_addr_format(&cfg->bind, b, sizeof(b)),
                 strerror(errno));
-        return -1;
+        free(t);
+        return NULL;
     }
-    evconnlistener_set_error_cb(d->tcp->lis, on_listen_error);
-    return 0;
+    evconnlistener_set_error_cb(t->lis, on_listen_error);
+    return t;
 }
 
-void hsd_tcp_close(hsd *d)
+void hsd_tcp_close(hsd_tcp *t)
 {
-    if (!d->tcp) return;
-    while (d->tcp->head) conn_free(d->tcp->head);
-    if (d->tcp->lis) evconnlistener_free(d->tcp->lis);
-    free(d->tcp);
-    d->tcp = NULL;
+    if (!t) return;
+    while (t->head) conn_free(t->head);
+    if (t->lis) evconnlistener_free(t->lis);
+    free(t);
 }
 
-void hsd_tcp_conn_counts(const hsd *d, unsigned *in, unsigned *out)
+void hsd_tcp_conn_counts(const hsd_tcp *t, unsigned *in, unsigned *out)
 {
-    *in = d->tcp ? d->tcp->n_in : 0;
-    *out = d->tcp ? d->tcp->n_out : 0;
+    *in = t ? t->n_in : 0;
+    *out = t ? t->n_out : 0;
 }
 
 /* A non-blocking stream socket for `to`, bound to the --bind address (port chosen at connect)
  * so that connections leave from the agent's own address on a multi-homed host. */
-static int out_socket(hsd *d, const struct sockaddr_storage *to)
+static int out_socket(const hsd_tcp *t, const struct sockaddr_storage *to)
 {
     int fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
-    if (!hsd_addr_is_wildcard(&d->opt.bind)) {
-        hs_addr local = d->opt.bind;
+    if (!hsd_addr_is_wildcard(&t->cfg.bind)) {
+        hs_addr local = t->cfg.bind;
         local.port = 0;
         struct sockaddr_storage ls;
         socklen_t ll = hsd_to_sockaddr(&local, &ls);
@@ -476,30 +480,30 @@ static int out_socket(hsd *d, const struct sockaddr_storage *to)
 }
 
 /* Opens a connection to `to` (class klass) or returns NULL. */
-static conn *connect_to(hsd *d, const hs_addr *to, uint8_t klass)
+static conn *connect_to(hsd_tcp *t, const hs_addr *to, uint8_t klass)
 {
     unsigned others = 0;
-    for (conn *it = d->tcp->head; it; it = it->next) others += it->outbound && !it->klass;
+    for (conn *it = t->head; it; it = it->next) others += it->outbound && !it->klass;
     if (klass == HSD_PEER_OTHER && others >= OUT_OTHERS_MAX) {
-        conn *old = victim(d, true, klass);
+        conn *old = victim(t, true, klass);
         if (!old) return NULL;
         conn_free(old);
     }
-    if (d->tcp->n_out >= CONNS_OUT_MAX) {
-        conn *old = victim(d, true, klass);
+    if (t->n_out >= CONNS_OUT_MAX) {
+        conn *old = victim(t, true, klass);
         if (old) conn_free(old);
     }
-    if (d->tcp->n_out >= CONNS_OUT_MAX) return NULL;
+    if (t->n_out >= CONNS_OUT_MAX) return NULL;
     struct sockaddr_storage ss;
     socklen_t sl = hsd_to_sockaddr(to, &ss);
-    int fd = sl ? out_socket(d, &ss) : -1;
+    int fd = sl ? out_socket(t, &ss) : -1;
     if (fd < 0) return NULL;
-    struct bufferevent *bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = bufferevent_socket_new(t->cfg.base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         close(fd);
         return NULL;
     }
-    conn *c = conn_new(d, bev, true, to, CONNECT_S);
+    conn *c = conn_new(t, bev, true, to, CONNECT_S);
     if (!c) {
         bufferevent_free(bev);
         return NULL;
@@ -512,35 +516,38 @@ static conn *connect_to(hsd *d, const hs_addr *to, uint8_t klass)
         conn_free(c);
         return NULL;
     }
-    d->c.tcp_connects++;
+    t->cfg.stats->tcp_connects++;
     return c;
 }
 
-void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len)
+void hsd_tcp_send(hsd_tcp *t, const hs_addr *to, const uint8_t *payload, size_t len)
 {
-    if (!d->tcp) return;
+    if (!t) return;
     if (len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG > FRAME_MAX) {
-        d->c.drops[HSD_DROP_OVERSIZE]++;
+        t->cfg.stats->drops[HSD_DROP_OVERSIZE]++;
         return;
     }
     conn *c = NULL;
-    for (conn *it = d->tcp->head; it; it = it->next)
+    for (conn *it = t->head; it; it = it->next)
         if (it->outbound && hs_addr_equal(&it->peer, to)) {
             c = it;
             break;
         }
-    if (!c) c = connect_to(d, to, (uint8_t)hsd_peer_class(d, to));
     if (!c) {
-        d->c.drops[HSD_DROP_CONN_LIMIT]++;
+        int klass = t->cfg.classify ? t->cfg.classify(t->cfg.arg, to) : HSD_PEER_OTHER;
+        c = connect_to(t, to, (uint8_t)klass);
+    }
+    if (!c) {
+        t->cfg.stats->drops[HSD_DROP_CONN_LIMIT]++;
         return;
     }
     size_t queued = c->q_bytes + evbuffer_get_length(bufferevent_get_output(c->bev));
     if (queued + len + HS_ENV_OVERHEAD_MAX > OUT_QUEUE_MAX) {
-        d->c.drops[HSD_DROP_CONN_LIMIT]++;
+        t->cfg.stats->drops[HSD_DROP_CONN_LIMIT]++;
         return;
     }
     if (authenticated(c)) {
-        write_frame(d, c, payload, len);
+        write_frame(c, payload, len);
         return;
     }
     pending *p = malloc(sizeof(*p) + len);

@@ -43,7 +43,7 @@ int hs_event_kind_parse(const char *name);
 /* The kind a membership core event becomes, or -1 when it is none (internal events). */
 int hs_event_kind_of_member(hs_event_type t);
 
-/* One published event. Tags point into the agent's member table: valid during the publish. */
+/* One published event. tags points into tags_data (or is empty). */
 typedef struct hs_agent_event {
     hs_event_kind kind;
     char name[HS_NAME_MAX + 1];
@@ -52,6 +52,7 @@ typedef struct hs_agent_event {
     uint32_t incarnation;
     hs_tags tags;
     uint64_t config_version;
+    char tags_data[HS_TAGS_MAX];
 } hs_agent_event;
 
 #endif

@@ -155,8 +155,9 @@ typedef struct hs_kr_rotation_done {
     uint64_t version;            /* configuration version of the last committed step */
     size_t members;              /* of the last survey, ourselves included */
     size_t acked;                /* ... that held the wanted ring */
-    size_t n_pending;            /* ... that did not (names below) */
+    size_t n_pending;            /* ... members that did not (names below) */
     const hs_kr_answer *pending; /* valid until the next call into the core */
+    bool self_pending;           /* ... and this agent did not either */
     uint64_t elapsed_ms;
     uint8_t new_id[HS_ENV_KEY_ID_BYTES];
     uint32_t removed; /* old keys removed */

@@ -1,10 +1,10 @@
-/* daemon_fixture.h: a hearsayd started in-process the way agent/daemon/main.c does, for the
- * daemon-level harnesses (fuzz_http, fuzz_dispatch): insecure, data dir and API socket in a
- * fresh /tmp directory (removed at exit), the membership node, config distribution and Raft.
- * The UDP and TCP transports are NOT opened, so nothing an input makes the daemon send leaves
- * the process. The agent is named "fuzz"; with three_seeds it is one of the seeds fuzz,
- * seed-b, seed-c (so Raft messages from b and c are from members), otherwise the only seed
- * (so it elects itself and commits configuration changes alone). */
+/* daemon_fixture.h: a hearsayd engine started in-process the way agent/daemon/main.c does, for
+ * the daemon-level harnesses (fuzz_http, fuzz_dispatch): insecure, data dir and API socket in a
+ * fresh /tmp directory (removed at exit), the agent core with its Raft storage, the HTTP
+ * front-end. The transports are NOT opened (hsd_engine_new_offline), so nothing an input makes
+ * the daemon send leaves the process. The agent is named "fuzz"; with three_seeds it is one of
+ * the seeds fuzz, seed-b, seed-c (so Raft messages from b and c are from members), otherwise the
+ * only seed (so it elects itself and commits configuration changes alone). */
 #ifndef HS_FUZZ_DAEMON_FIXTURE_H
 #define HS_FUZZ_DAEMON_FIXTURE_H
 
@@ -14,11 +14,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "hearsay/cluster_config.h"
-#include "log.h"
+#include <event2/event.h>
 
-static hsd D;
+#include "clock.h"
+#include "engine.h"
+#include "handlers.h"
+#include "http.h"
+#include "log.h"
+#include "state.h"
+
+static hsd_engine *E;
+static struct event_base *fixture_base;
+static hsd_options fixture_opt;
 static char fixture_dir[64];
 
 static int fixture_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -32,39 +39,37 @@ static int fixture_rm(const char *path, const struct stat *st, int flag, struct 
 
 static void fixture_cleanup(void)
 {
-    hsd_http_close(&D);
+    hsd_http_close();
     if (fixture_dir[0]) nftw(fixture_dir, fixture_rm, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Runs the event loop without blocking. */
 static void fixture_pump(int rounds)
 {
-    for (int i = 0; i < rounds; i++) event_base_loop(D.base, EVLOOP_NONBLOCK);
+    for (int i = 0; i < rounds; i++) event_base_loop(fixture_base, EVLOOP_NONBLOCK);
 }
 
-static void fixture_start_node(void)
+static void fixture_start_engine(void)
 {
-    if (hsd_driver_start(&D) != 0) abort();
-    hs_node_set_config_version(D.node, D.cc->version);
+    int st;
+    E = hsd_engine_new_offline(&fixture_opt, fixture_base, &st);
+    if (!E || hsd_http_open(E) != 0) abort();
+    hsd_engine_start(E);
 }
 
-/* After an input made the agent leave: a fresh node, so every input meets the same daemon. */
+/* After an input made the agent leave: a fresh engine, so every input meets the same daemon. */
 static void fixture_undo_leave(void)
 {
-    if (!D.leaving) return;
-    hsd_driver_stop(&D);
-    D.leaving = false;
-    fixture_start_node();
+    if (!hsd_engine_leaving(E)) return;
+    hsd_http_close();
+    hsd_engine_free(E);
+    fixture_start_engine();
     fixture_pump(2);
 }
 
 static void fixture_setup(bool three_seeds)
 {
-    if (D.base) return;
-    hsd *d = &D;
-    d->udp_fd = -1;
-    d->http_fd = -1;
-    d->start_mono_ms = hsd_now_ms();
+    if (fixture_base) return;
     hsd_log_set_level(HSD_LOG_ERR);
     snprintf(fixture_dir, sizeof(fixture_dir), "/tmp/hearsay-fuzz-XXXXXX");
     if (!mkdtemp(fixture_dir)) abort();
@@ -84,35 +89,24 @@ static void fixture_setup(bool three_seeds)
                     NULL};
     int argc = three_seeds ? 12 : 8;
     char err[512];
-    if (hsd_options_parse(&d->opt, argc, argv, err, sizeof(err)) != 0) abort();
-    snprintf(d->opt.socket_path, sizeof(d->opt.socket_path), "%s/api.sock", fixture_dir);
-    snprintf(d->opt.data_dir, sizeof(d->opt.data_dir), "%s/data", fixture_dir);
+    if (hsd_options_parse(&fixture_opt, argc, argv, err, sizeof(err)) != 0) abort();
+    snprintf(fixture_opt.socket_path, sizeof(fixture_opt.socket_path), "%s/api.sock", fixture_dir);
+    snprintf(fixture_opt.data_dir, sizeof(fixture_opt.data_dir), "%s/data", fixture_dir);
     static const char tags[] = "role=fuzz";
-    memcpy(d->opt.tags, tags, sizeof(tags));
-    d->opt.tags_len = sizeof(tags);
-    d->advertise = d->opt.bind;
-    if (hs_env_init(&d->env, d->opt.cluster, true) != 0) abort();
-    hs_ch_cfg chc;
-    hs_ch_cfg_default(&chc);
-    chc.instance = 1;
-    d->ch = hs_channel_new(&chc, &d->env, hsd_now_ms());
-    if (!d->ch) abort();
-    if (hsd_state_prepare(d) != 0) abort();
-    d->base = event_base_new();
-    if (!d->base) abort();
-    if (hsd_events_init(d) != 0 || hsd_http_open(d) != 0) abort();
-    d->cc = malloc(sizeof(*d->cc));
-    if (!d->cc) abort();
-    hs_cc_init(d->cc);
-    fixture_start_node();
-    if (hsd_sync_init(d) != 0 || hsd_keys_init(d) != 0 || hsd_raft_start(d) != 0) abort();
+    memcpy(fixture_opt.tags, tags, sizeof(tags));
+    fixture_opt.tags_len = sizeof(tags);
+    if (hsd_state_prepare(fixture_opt.data_dir) != 0) abort();
+    fixture_base = event_base_new();
+    if (!fixture_base) abort();
+    fixture_start_engine();
     /* alone in its group, the agent elects itself within an election timeout or two */
     uint64_t until = hsd_now_ms() + 3000;
-    while (!three_seeds && hsd_now_ms() < until &&
-           (!hsd_raft_node(d) || hs_raft_get_role(hsd_raft_node(d)) != HS_RAFT_LEADER)) {
+    while (!three_seeds && hsd_now_ms() < until) {
+        const hs_raft *r = hs_agent_raft(hsd_engine_agent(E));
+        if (r && hs_raft_get_role(r) == HS_RAFT_LEADER) break;
         struct timeval tv = {0, 20000};
-        event_base_loopexit(d->base, &tv);
-        event_base_dispatch(d->base);
+        event_base_loopexit(fixture_base, &tv);
+        event_base_dispatch(fixture_base);
     }
 }
 

@@ -1,12 +1,13 @@
-/* fuzz_dispatch.c: libFuzzer harness for the daemon's handling of opened payloads
- * (hsd_dispatch in agent/daemon/node_driver.c): membership messages into the node, Raft
- * messages into the Raft driver (decoder, step, durable storage, Ready loop) and configuration
- * messages through config_sync.c into the configuration client core (lib/config_client.c:
- * fetch, fetch reply with a serialized configuration, forwarded requests with their session
- * tags, duplicates and answers) and key-ring surveys into keys.c (0x64/0x65, datagram or
- * stream), as they arrive after the envelope was opened. (This daemon is not a leader, so a
- * forwarded change is answered NOTLEADER; the leader's side of forwarded requests is fuzzed
- * with random messages in tests/unit/test_config_client.c, its local side by fuzz_http.)
+/* fuzz_dispatch.c: libFuzzer harness for the daemon's handling of opened payloads (the engine's
+ * delivery into the agent core, lib/agent.c): membership messages into the node, Raft messages
+ * into the Raft core (decoder, step, the Ready loop and the durable storage of
+ * agent/daemon/raft_storage.c) and configuration messages into the configuration client core
+ * (lib/config_client.c: fetch, fetch reply with a serialized configuration, forwarded requests
+ * with their session tags, duplicates and answers) and key-ring surveys into the key ring core
+ * (lib/keyring.c, 0x64/0x65, datagram or stream), as they arrive after the channel opened them.
+ * (This daemon is not a leader, so a forwarded change is answered NOTLEADER; the leader's side of
+ * forwarded requests is fuzzed with random messages in tests/unit/test_config_client.c, its local
+ * side by fuzz_http.)
  *
  * The daemon is started once (daemon_fixture.h) as one of three seeds. Each input is split
  * into records flags:u8 len:u16 bytes[len]; flags bit 0 = came over a stream (Raft and config
@@ -22,9 +23,9 @@ static uint64_t id_self, id_b, id_c;
 static void setup(void)
 {
     fixture_setup(true);
-    id_self = hsd_seed_id("fuzz");
-    id_b = hsd_seed_id("seed-b");
-    id_c = hsd_seed_id("seed-c");
+    id_self = hs_cc_seed_id("fuzz");
+    id_b = hs_cc_seed_id("seed-b");
+    id_c = hs_cc_seed_id("seed-c");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -60,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             put_u64(msg + 1, who == 0 ? id_b : id_c);
             put_u64(msg + 9, id_self);
         }
-        hsd_dispatch(&D, &from, msg, len, flags & 1);
+        hsd_engine_deliver(E, &from, msg, len, flags & 1);
         free(msg);
         fixture_pump(2);
     }

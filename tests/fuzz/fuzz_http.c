@@ -35,7 +35,7 @@ static int connect_api(void)
     struct sockaddr_un sun;
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", D.opt.socket_path);
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", fixture_opt.socket_path);
     if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) abort();
     return fd;
 }

@@ -14,7 +14,9 @@
 
 #include <cmocka.h>
 
-#include "daemon.h"
+#include "exit_status.h"
+#include "keyfile.h"
+#include "options.h"
 #include "file_io.h"
 
 #define KEY_LINE "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"

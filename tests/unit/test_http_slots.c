@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "daemon.h"
+#include "http_internal.h"
 
 static const hsd_peer ROOT = {0, true};
 static const hsd_peer ADMIN = {1000, true}; /* --admin-group or the agent's uid */

@@ -1,6 +1,6 @@
-/* events.c: the event feed. Membership events become EVENT JSON lines (docs/api.md) with
- * increasing ids, kept in a ring of the last RING_SIZE for `?since=ID` and for the open
- * GET /v1/events streams: each stream is a cursor into the ring, and the agent queues at most
+/* http_events.c: GET /v1/events, a subscriber of the engine's events. Each event becomes an
+ * EVENT JSON line (docs/api.md), kept in a ring of the last RING_SIZE for `?since=ID` and for the
+ * open GET /v1/events streams: each stream is a cursor into the ring, and the agent queues at most
  * STREAM_BUFFER bytes for it, the next lines when the client has taken those. A stream whose
  * next event has left the ring (its client fell more than RING_SIZE events behind) ends with
  * a last line {"event":"lagged","missed":N,"resume_since":ID} and is closed LAG_GRACE_MS
@@ -15,7 +15,8 @@
 #include <event2/http.h>
 #include <jansson.h>
 
-#include "daemon.h"
+#include "clock.h"
+#include "http_internal.h"
 #include "json_util.h"
 #include "log.h"
 
@@ -32,7 +33,9 @@ typedef struct stream {
     struct stream *prev, *next_s;
 } stream;
 
-struct hsd_events {
+static struct hsd_events {
+    bool on;
+    uint64_t lagged;
     char *ring[RING_SIZE]; /* JSON line including '\n' */
     size_t ring_len[RING_SIZE];
     uint64_t ring_id[RING_SIZE];
@@ -40,101 +43,79 @@ struct hsd_events {
     uint64_t next_id;  /* id of the next event */
     stream *streams;
     unsigned nstreams;
-};
+} E_;
 
-static const char *event_name(hs_event_type t)
+static struct hsd_events *const E = &E_;
+
+static void on_event(void *arg, const hs_agent_event *ev, uint64_t id, uint64_t unix_ms);
+
+int hsd_events_init(hsd_engine *e)
 {
-    switch (t) {
-    case HS_EV_JOIN:
-        return "member-join";
-    case HS_EV_UPDATE:
-        return "member-update";
-    case HS_EV_SUSPECT:
-        return "member-suspect";
-    case HS_EV_ALIVE:
-        return "member-alive";
-    case HS_EV_FAILED:
-        return "member-failed";
-    case HS_EV_LEFT:
-        return "member-leave";
-    case HS_EV_REAP:
-        return "member-reap";
-    case HS_EV_CONFIG_SEEN:
-        return "config-change";
-    default:
-        return NULL;
-    }
+    memset(E, 0, sizeof(*E));
+    E->on = true;
+    E->first_id = E->next_id = hsd_engine_first_event_id(e);
+    return hsd_engine_subscribe(e, on_event, NULL);
 }
 
-int hsd_events_init(hsd *d)
-{
-    d->events = calloc(1, sizeof(*d->events));
-    if (!d->events) return -1;
-    /* Ids go on growing across restarts (the start time in ms, times 1000), so a watcher
-     * that reconnects to a restarted agent with ?since=ID misses nothing the new agent has. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    d->events->next_id = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000000 * 1000 + 1;
-    d->events->first_id = d->events->next_id;
-    return 0;
-}
-
-static void stream_unlink(hsd *d, stream *s)
+static void stream_unlink(stream *s)
 {
     if (s->prev)
         s->prev->next_s = s->next_s;
     else
-        d->events->streams = s->next_s;
+        E->streams = s->next_s;
     if (s->next_s) s->next_s->prev = s->prev;
-    d->events->nstreams--;
+    E->nstreams--;
     hsd_slot_put(HSD_SLOT_STREAM, &s->peer);
     free(s);
 }
 
-void hsd_events_free(hsd *d)
+void hsd_events_free(void)
 {
-    if (!d->events) return;
-    while (d->events->streams) {
-        stream *s = d->events->streams;
+    if (!E->on) return;
+    while (E->streams) {
+        stream *s = E->streams;
         evhttp_connection_set_closecb(s->evcon, NULL, NULL);
         if (!s->ending) evhttp_send_reply_end(s->req);
-        stream_unlink(d, s);
+        stream_unlink(s);
     }
-    for (size_t i = 0; i < RING_SIZE; i++) free(d->events->ring[i]);
-    free(d->events);
-    d->events = NULL;
+    for (size_t i = 0; i < RING_SIZE; i++) free(E->ring[i]);
+    memset(E, 0, sizeof(*E));
 }
 
-unsigned hsd_events_streams(const hsd *d)
+unsigned hsd_events_streams(void)
 {
-    return d->events ? d->events->nstreams : 0;
+    return E->nstreams;
+}
+
+uint64_t hsd_events_lagged(void)
+{
+    return E->lagged;
 }
 
 /* The oldest event id the ring still holds (or would hold, before it is full). */
-static uint64_t oldest_id(const struct hsd_events *E)
+static uint64_t oldest_id(void)
 {
     return E->next_id - E->first_id > RING_SIZE ? E->next_id - RING_SIZE : E->first_id;
 }
 
-static void pump(hsd *d, stream *s);
+static void pump(stream *s);
 
 /* evhttp: everything queued on a stream's connection has gone to the socket. */
 static void on_drained(struct evhttp_connection *evcon, void *arg)
 {
-    hsd *d = arg;
-    for (stream *s = d->events->streams; s; s = s->next_s)
+    (void)arg;
+    for (stream *s = E->streams; s; s = s->next_s)
         if (s->evcon == evcon) {
-            pump(d, s);
+            pump(s);
             return;
         }
 }
 
 /* The client fell out of the ring: the last line, the end of the reply, and a deadline for
  * the client to read them (http_conns.c closes the connection then). s may be freed here. */
-static void lag(hsd *d, stream *s, uint64_t oldest)
+static void lag(stream *s, uint64_t oldest)
 {
-    struct hsd_events *E = d->events;
-    d->c.events_lagged++;
+    E->lagged++;
     s->ending = true;
     log_warn("events: dropping a stream of uid %lu that is %llu events behind (%llu lost)",
              (unsigned long)s->peer.uid, (unsigned long long)(E->next_id - s->next),
@@ -155,17 +136,16 @@ static void lag(hsd *d, stream *s, uint64_t oldest)
 }
 
 /* Queues the stream's next events, up to STREAM_BUFFER bytes queued in all. */
-static void pump(hsd *d, stream *s)
+static void pump(stream *s)
 {
-    struct hsd_events *E = d->events;
     if (s->ending) return;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
     if (!bev) return;
     /* bytes the client sends on a stream are of no use; keep reading them to see its EOF */
     evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
-    uint64_t oldest = oldest_id(E);
+    uint64_t oldest = oldest_id();
     if (s->next < oldest) {
-        lag(d, s, oldest);
+        lag(s, oldest);
         return;
     }
     size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
@@ -178,35 +158,15 @@ static void pump(hsd *d, stream *s)
         evbuffer_add(b, E->ring[slot], E->ring_len[slot]);
         queued += E->ring_len[slot];
     }
-    if (evbuffer_get_length(b)) evhttp_send_reply_chunk_with_cb(s->req, b, on_drained, d);
+    if (evbuffer_get_length(b)) evhttp_send_reply_chunk_with_cb(s->req, b, on_drained, NULL);
     evbuffer_free(b);
 }
 
-void hsd_events_publish(hsd *d, const hs_event *ev)
+static void on_event(void *arg, const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
 {
-    const char *name = event_name(ev->type);
-    if (!name) return;
-    struct hsd_events *E = d->events;
-    char b[HS_ADDR_STRLEN];
-    json_t *o = json_object();
-    uint64_t id = E->next_id++;
-    json_object_set_new(o, "id", json_integer((json_int_t)id));
-    json_object_set_new(o, "event", json_string(name));
-    json_object_set_new(o, "name", hsd_json_str(ev->name));
-    json_object_set_new(o, "addr", json_string(hs_addr_format(&ev->addr, b, sizeof(b))));
-    json_object_set_new(o, "status", json_string(hs_status_name(ev->status)));
-    json_object_set_new(o, "prev_status", json_string(hs_status_name(ev->prev_status)));
-    json_object_set_new(o, "incarnation", json_integer((json_int_t)ev->incarnation));
-    hs_member_info mi;
-    if (ev->type != HS_EV_CONFIG_SEEN && hs_node_find(d->node, ev->name, &mi))
-        json_object_set_new(o, "tags", hsd_json_tags(mi.tags));
-    else
-        json_object_set_new(o, "tags", json_object());
-    if (ev->type == HS_EV_CONFIG_SEEN)
-        json_object_set_new(o, "config_version", json_integer((json_int_t)ev->config_version));
-    json_object_set_new(o, "time_ms", json_integer((json_int_t)hsd_unix_ms()));
-    char *text = json_dumps(o, JSON_COMPACT);
-    if (text) hsd_handlers_dispatch(d, name, o, text);
+    (void)arg;
+    json_t *o = hsd_json_event(ev, id, unix_ms);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) return;
     size_t n = strlen(text);
@@ -218,32 +178,29 @@ void hsd_events_publish(hsd *d, const hs_event *ev)
     memcpy(line, text, n);
     line[n] = '\n';
     line[n + 1] = '\0';
-    d->c.events_total++;
-    log_info("event %s", text);
     free(text);
-
+    if (id >= E->next_id) E->next_id = id + 1;
     size_t slot = (size_t)(id % RING_SIZE);
     free(E->ring[slot]);
     E->ring[slot] = line;
     E->ring_len[slot] = n + 1;
     E->ring_id[slot] = id;
-
     for (stream *s = E->streams, *next; s; s = next) {
         next = s->next_s;
-        pump(d, s);
+        pump(s);
     }
 }
 
 static void on_stream_close(struct evhttp_connection *evcon, void *arg)
 {
-    hsd *d = arg;
-    for (stream *s = d->events->streams; s; s = s->next_s)
+    (void)arg;
+    for (stream *s = E->streams; s; s = s->next_s)
         if (s->evcon == evcon) {
             /* when the client went away, evhttp has detached the unfinished request and
              * leaves freeing it to us; otherwise (and once the reply ended) the connection
              * frees it */
             struct evhttp_request *req = s->ending ? NULL : s->req;
-            stream_unlink(d, s);
+            stream_unlink(s);
             if (req && evhttp_request_get_connection(req) == NULL) evhttp_send_reply_end(req);
             return;
         }
@@ -266,9 +223,8 @@ static void refuse(struct evhttp_request *req, const char *msg)
     evbuffer_free(b);
 }
 
-void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool have_since)
+void hsd_events_serve(struct evhttp_request *req, uint64_t since, bool have_since)
 {
-    struct hsd_events *E = d->events;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     hsd_peer peer;
     if (!evcon || !hsd_http_peer(req, &peer)) {
@@ -298,7 +254,7 @@ void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool h
     /* the first event to send: the oldest buffered one after ?since=, else the next one */
     s->next = E->next_id;
     if (have_since) {
-        uint64_t oldest = oldest_id(E);
+        uint64_t oldest = oldest_id();
         s->next = since < oldest ? oldest : since < E->next_id ? since + 1 : E->next_id;
     }
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -310,6 +266,6 @@ void hsd_events_serve(hsd *d, struct evhttp_request *req, uint64_t since, bool h
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     if (bev) bufferevent_set_timeouts(bev, NULL, NULL);
     hsd_http_conn_deadline(req, 0);
-    evhttp_connection_set_closecb(evcon, on_stream_close, d);
-    pump(d, s);
+    evhttp_connection_set_closecb(evcon, on_stream_close, NULL);
+    pump(s);
 }
