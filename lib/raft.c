@@ -89,6 +89,7 @@ static void become_follower(hs_raft *r, uint64_t term, uint64_t lead)
     if (term != r->term) {
         r->term = term;
         r->vote = 0;
+        r->recover_read = 0;
     }
     if (r->role == HS_RAFT_LEADER) drop_reads(r);
     r->role = HS_RAFT_FOLLOWER;
@@ -214,6 +215,44 @@ static void campaign(hs_raft *r, bool pre)
         return;
     }
     send_vote_requests(r, pre);
+}
+
+/* ---- recovery of a node that lost its log (hs_raft_hard_state.recovering) ---- */
+
+/* Asks the leader for a read index (at most once per election_min_ms, until one arrived in
+ * this term). Its answer comes only after a quorum of the others (this node's acks do not
+ * count, see recover_cap_ack) answered a heartbeat round of the leader's term that started
+ * after this node was back. */
+static void recover_probe(hs_raft *r)
+{
+    if (!r->recovering || r->lead == 0 || r->now < r->recover_probe_at ||
+        (r->recover_read != 0 && r->recover_term == r->term))
+        return;
+    r->recover_probe_at = r->now + r->emin;
+    hs_raft_msg *m = new_msg(r, HS_RAFT_MSG_READINDEX, r->lead);
+    if (m) m->ctx = HS_RAFT_RECOVER_CTX;
+}
+
+/* Up to date: this node holds everything up to a read index of the current leader, which
+ * covers an entry of the leader's term and so every entry committed before. It votes again,
+ * but not in this term (it may have voted in it before it lost its state): the vote goes to
+ * the leader, who has already won it. */
+static void recover_check(hs_raft *r)
+{
+    if (!r->recovering || r->recover_read == 0 || r->recover_term != r->term ||
+        r->commit < r->recover_read)
+        return;
+    r->recovering = false;
+    if (r->vote == 0) r->vote = r->recover_lead;
+}
+
+/* A recovering node acknowledges nothing past the leader's commit index and takes part in no
+ * read round, so it never helps a commit or a read index before it is up to date. */
+static void recover_cap_ack(const hs_raft *r, hs_raft_msg *resp)
+{
+    if (!r->recovering) return;
+    if (!resp->reject && resp->index > r->commit) resp->index = r->commit;
+    resp->ctx = 0;
 }
 
 /* ---- replication ---- */
@@ -361,6 +400,7 @@ static void handle_vote(hs_raft *r, const hs_raft_msg *m)
         can_vote = m->term > r->term;
     else
         can_vote = r->vote == m->from || (r->vote == 0 && r->lead == 0);
+    if (r->recovering) can_vote = false;
     /* A node outside its own configuration (a non-seed, a removed seed) votes only for a
      * candidate whose log is strictly ahead of its own: such a candidate may know of a later
      * configuration that includes us, and refusing it could leave the group without a quorum.
@@ -414,6 +454,7 @@ static void handle_append(hs_raft *r, const hs_raft_msg *m)
         if (hint < r->commit) hint = r->commit;
         resp->reject = true;
         resp->index = hint;
+        recover_cap_ack(r, resp);
         return;
     }
     for (uint32_t i = 0; i < m->n_entries; i++) {
@@ -430,6 +471,7 @@ static void handle_append(hs_raft *r, const hs_raft_msg *m)
             resp->index = hs_rlog_last_index(&r->log);
             if (resp->index > m->log_index + i) resp->index = m->log_index + i;
             if (resp->index < r->commit) resp->index = r->commit;
+            recover_cap_ack(r, resp);
             return;
         }
     }
@@ -439,6 +481,8 @@ static void handle_append(hs_raft *r, const hs_raft_msg *m)
         if (c > r->commit) r->commit = c;
     }
     resp->index = matched > r->commit ? matched : r->commit;
+    recover_cap_ack(r, resp);
+    recover_check(r);
 }
 
 static void handle_snapshot(hs_raft *r, const hs_raft_msg *m)
@@ -448,11 +492,14 @@ static void handle_snapshot(hs_raft *r, const hs_raft_msg *m)
     if (!resp) return;
     if (s->index <= r->commit) {
         resp->index = r->commit;
+        recover_cap_ack(r, resp);
         return;
     }
     if (hs_rlog_term(&r->log, s->index) == s->term && s->index > r->log.base_index) {
         r->commit = s->index; /* we hold the entry: just fast-forward */
         resp->index = s->index;
+        recover_cap_ack(r, resp);
+        recover_check(r);
         return;
     }
     hs_raft_snapshot copy;
@@ -471,6 +518,8 @@ static void handle_snapshot(hs_raft *r, const hs_raft_msg *m)
     r->conf = s->conf;
     r->conf_through = s->index;
     resp->index = s->index;
+    recover_cap_ack(r, resp);
+    recover_check(r);
 }
 
 static int read_request(hs_raft *r, uint64_t from, uint64_t ctx)
@@ -519,6 +568,12 @@ static void step_leader(hs_raft *r, const hs_raft_msg *m)
     pr->active = true;
     if (m->ctx > pr->read_ack && m->ctx <= r->read_round) pr->read_ack = m->ctx;
     if (m->reject) {
+        /* The hint is the follower's last index or the start of its conflicting term. Below
+         * match the follower holds less than it acknowledged: its storage lost entries (a
+         * reset seed), or this reject is older than its last ack. Either way resending from
+         * the hint repairs it, and match must follow it down, or every heartbeat probes past
+         * the cut again and the two ping-pong forever. The commit index never moves back. */
+        if (m->index < pr->match) pr->match = m->index;
         uint64_t next = m->index + 1;
         if (next > pr->next) next = pr->next;
         if (next < pr->match + 1) next = pr->match + 1;
@@ -577,9 +632,18 @@ static void step_follower(hs_raft *r, const hs_raft_msg *m)
             handle_append(r, m);
         else
             handle_snapshot(r, m);
+        recover_probe(r); /* the leader's messages pace the probes */
         break;
     case HS_RAFT_MSG_READINDEX_RESP:
-        if (!m->reject) push_read_state(r, m->ctx, m->index);
+        if (m->ctx != HS_RAFT_RECOVER_CTX) {
+            if (!m->reject) push_read_state(r, m->ctx, m->index);
+        } else if (r->recovering && !m->reject && m->index > 0 &&
+                   (r->recover_read == 0 || r->recover_term != r->term)) {
+            r->recover_read = m->index;
+            r->recover_term = r->term;
+            r->recover_lead = m->from;
+            recover_check(r);
+        }
         break;
     default:
         break;
@@ -664,7 +728,12 @@ void hs_raft_tick(hs_raft *r, uint64_t now_ms)
         }
         return;
     }
-    if (r->now >= r->election_deadline) campaign(r, true);
+    if (r->now >= r->election_deadline) {
+        if (r->recovering)
+            hs_raft__reset_election_timer(r); /* never campaigns */
+        else
+            campaign(r, true);
+    }
 }
 
 uint64_t hs_raft_next_deadline(const hs_raft *r)
@@ -721,6 +790,7 @@ int hs_raft_propose_conf(hs_raft *r, const hs_raft_conf_change *cc, uint64_t *in
 
 int hs_raft_read_index(hs_raft *r, uint64_t ctx)
 {
+    if (ctx == HS_RAFT_RECOVER_CTX) return HS_RAFT_EINVAL;
     return read_request(r, r->id, ctx);
 }
 

@@ -51,6 +51,12 @@ struct hs_raft {
     hs_raft_read_state *rstates;
     size_t nrstates, caprstates;
 
+    /* recovering: see hs_raft_hard_state. recover_read is the read index a leader answered
+     * this node's probe with in term recover_term (0: none yet); recover_lead that leader. */
+    bool recovering;
+    uint64_t recover_read, recover_term, recover_lead;
+    uint64_t recover_probe_at; /* no probe before this time (one per election_min_ms) */
+
     hs_raft_hard_state prev_hs;
     hs_raft_role prev_role;
     uint64_t prev_lead, prev_term;

@@ -9,12 +9,14 @@
 
 static hs_raft_hard_state hard_state(const hs_raft *r)
 {
-    return (hs_raft_hard_state){.term = r->term, .vote = r->vote, .commit = r->commit};
+    return (hs_raft_hard_state){
+        .term = r->term, .vote = r->vote, .commit = r->commit, .recovering = r->recovering};
 }
 
 static bool hs_changed(const hs_raft_hard_state *a, const hs_raft_hard_state *b)
 {
-    return a->term != b->term || a->vote != b->vote || a->commit != b->commit;
+    return a->term != b->term || a->vote != b->vote || a->commit != b->commit ||
+           a->recovering != b->recovering;
 }
 
 bool hs_raft_has_ready(const hs_raft *r)
@@ -144,6 +146,7 @@ hs_raft *hs_raft_new(const hs_raft_cfg *cfg, uint64_t now_ms)
     r->term = cfg->hard.term;
     r->vote = cfg->hard.vote;
     r->commit = cfg->hard.commit;
+    r->recovering = cfg->hard.recovering;
     if (r->commit < r->log.base_index) r->commit = r->log.base_index;
     if (r->commit > hs_rlog_last_index(&r->log)) r->commit = hs_rlog_last_index(&r->log);
     r->applied = r->log.base_index;
@@ -203,6 +206,10 @@ uint64_t hs_raft_commit(const hs_raft *r)
 uint64_t hs_raft_applied(const hs_raft *r)
 {
     return r->applied;
+}
+bool hs_raft_recovering(const hs_raft *r)
+{
+    return r->recovering;
 }
 uint64_t hs_raft_first_index(const hs_raft *r)
 {

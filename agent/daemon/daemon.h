@@ -10,6 +10,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "exit_status.h"
 #include "hearsay/channel.h"
 #include "hearsay/config_client.h"
 #include "hearsay/envelope.h"
@@ -73,6 +74,7 @@ typedef struct hsd {
     struct event *exit_timer;
     struct event *sig_ev[3];
     int udp_fd;
+    int lock_fd; /* DATA_DIR/lock, held (flock) while the agent runs */
     struct event *udp_ev;
     struct hsd_tcp *tcp;
     struct evhttp *http;
@@ -122,11 +124,14 @@ void hsd_tcp_close(hsd *d);
 void hsd_tcp_send(hsd *d, const hs_addr *to, const uint8_t *payload, size_t len);
 void hsd_tcp_conn_counts(const hsd *d, unsigned *in, unsigned *out);
 
-/* keyfile.c */
+/* keyfile.c: 0; HSD_EXIT_CONFIG for a missing, unsafe (owner, mode, link) or malformed key
+ * file; -1 if reading it failed */
 int hsd_load_key_file(hs_envelope *env, const char *path, char *err, size_t errlen);
 
-/* state.c */
+/* state.c: creates, checks (HSD_EXIT_CONFIG if unsafe) and locks the data dir (-1 if another
+ * agent holds it) */
 int hsd_state_prepare(hsd *d);
+void hsd_state_release(hsd *d);
 uint32_t hsd_state_load_incarnation(hsd *d);
 int hsd_state_save_incarnation(hsd *d, uint32_t inc);
 /* Fills addrs with saved members (not ourselves); returns the count. */
@@ -196,7 +201,8 @@ bool hsd_auth_may_change(hsd *d, struct evhttp_request *req);
 /* raft_driver.c (seeds only) */
 uint64_t hsd_seed_id(const char *name);
 bool hsd_is_seed(const hsd *d);
-int hsd_raft_start(hsd *d); /* no-op on a non-seed */
+/* no-op on a non-seed; HSD_EXIT_DATA if the Raft storage is damaged, -1 on other errors */
+int hsd_raft_start(hsd *d);
 void hsd_raft_stop(hsd *d);
 void hsd_raft_receive(hsd *d, const hs_addr *from, const uint8_t *data, size_t len);
 void hsd_raft_drive(hsd *d);                 /* the Ready loop; call after every input */

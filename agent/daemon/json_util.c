@@ -87,6 +87,7 @@ json_t *hsd_json_raft(const hsd *d)
     if (r) {
         json_object_set_new(o, "last_index", json_integer((json_int_t)hs_raft_last_index(r)));
         json_object_set_new(o, "first_index", json_integer((json_int_t)hs_raft_first_index(r)));
+        json_object_set_new(o, "recovering", json_boolean(hs_raft_recovering(r)));
     }
     return o;
 }

@@ -24,12 +24,9 @@
  *   {"key":"BASE64"}: the change is committed through Raft (config_sync.c operations), then
  *   the answer waits until every alive member holds the new ring: 200 when all did, 202 with
  *   the names of those that did not by the deadline (?wait_ms=, default 10000). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -37,6 +34,7 @@
 
 #include "hearsay/cluster_config.h"
 #include "hearsay/codec.h"
+#include "file_io.h"
 #include "hearsay/wire.h"
 #include "http_internal.h"
 #include "json_util.h"
@@ -153,9 +151,8 @@ static void keyring_path(const hsd *d, char *out, size_t cap)
 
 static void save_ring(hsd *d)
 {
-    char path[HSD_PATH_MAX + 16], tmp[HSD_PATH_MAX + 24];
+    char path[HSD_PATH_MAX + 16], err[600];
     keyring_path(d, path, sizeof(path));
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     char text[HS_ENV_KEYS_MAX * (HS_ENV_KEY_B64_LEN + 1) + 128];
     size_t n = (size_t)snprintf(text, sizeof(text),
                                 "# written by hearsayd: the replicated key ring, primary first\n");
@@ -164,15 +161,9 @@ static void save_ring(hsd *d)
         n += strlen(text + n);
         text[n++] = '\n';
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    bool ok =
-        fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-    if (fd >= 0) close(fd);
+    if (hsd_file_replace(path, text, n, 0600, err, sizeof(err)) != 0)
+        log_warn("cannot save the key ring: %s", err);
     sodium_memzero(text, sizeof(text));
-    if (!ok || rename(tmp, path) != 0) {
-        log_warn("cannot save %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
 }
 
 void hsd_keys_config_changed(hsd *d)
@@ -207,9 +198,10 @@ int hsd_keys_load_saved(hsd *d, bool *loaded, char *err, size_t errlen)
     if (access(path, F_OK) != 0) return 0;
     hs_envelope e;
     if (hs_env_init(&e, d->opt.cluster, false) != 0) return -1;
-    if (hsd_load_key_file(&e, path, err, errlen) != 0) {
+    int rc = hsd_load_key_file(&e, path, err, errlen);
+    if (rc != 0) {
         hs_env_clear(&e);
-        return -1;
+        return rc;
     }
     /* the key file's keys are NOT merged in: one of them may have been removed from the
      * cluster ring since, and a removed key must stay refused */

@@ -13,7 +13,9 @@
 #include <sodium.h>
 
 #include "daemon.h"
+#include "failpoint.h"
 #include "hearsay/cluster_config.h"
+#include "raft_storage.h"
 #include "log.h"
 #include "net.h"
 
@@ -40,19 +42,12 @@ static int dev_defaults(hsd *d)
 static void dev_cleanup(hsd *d)
 {
     if (!d->dev_dir[0]) return;
-    static const char *const files[] = {"data/incarnation",
-                                        "data/members.json",
-                                        "data/incarnation.tmp",
-                                        "data/members.json.tmp",
-                                        "data/config.bin",
-                                        "data/config.bin.tmp",
-                                        "data/raft/log",
-                                        "data/raft/log.tmp",
-                                        "data/raft/hardstate",
-                                        "data/raft/hardstate.tmp",
-                                        "data/raft/snapshot",
-                                        "data/raft/snapshot.tmp",
-                                        "api.sock"};
+    static const char *const files[] = {
+        "data/incarnation",        "data/members.json",  "data/incarnation.tmp",
+        "data/members.json.tmp",   "data/config.bin",    "data/config.bin.tmp",
+        "data/raft/log",           "data/raft/log.tmp",  "data/raft/hardstate",
+        "data/raft/hardstate.tmp", "data/raft/snapshot", "data/raft/snapshot.tmp",
+        "data/raft/commit",        "data/lock",          "api.sock"};
     char p[HSD_PATH_MAX + 64];
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", d->dev_dir, files[i]);
@@ -76,14 +71,16 @@ static int setup_keys(hsd *d)
         return 0;
     }
     char err[512];
-    if (hsd_load_key_file(&d->env, d->opt.key_file, err, sizeof(err)) != 0) {
+    int rc = hsd_load_key_file(&d->env, d->opt.key_file, err, sizeof(err));
+    if (rc != 0) {
         log_err("%s", err);
-        return -1;
+        return rc;
     }
     bool saved = false;
-    if (hsd_keys_load_saved(d, &saved, err, sizeof(err)) != 0) {
+    rc = hsd_keys_load_saved(d, &saved, err, sizeof(err));
+    if (rc != 0) {
         log_err("%s", err);
-        return -1;
+        return rc;
     }
     if (saved)
         log_info("key ring loaded: %zu key(s) from %s/keyring (the last replicated ring; the "
@@ -116,14 +113,16 @@ int main(int argc, char **argv)
     hsd *d = &D;
     d->udp_fd = -1;
     d->http_fd = -1;
+    d->lock_fd = -1;
     d->argc = argc;
     d->argv = argv;
     d->start_mono_ms = hsd_now_ms();
     char err[512];
     if (hsd_options_parse(&d->opt, argc, argv, err, sizeof(err)) != 0) {
         fprintf(stderr, "hearsayd: %s\n", err);
-        return 2;
+        return HSD_EXIT_CONFIG;
     }
+    HSD_FAILPOINT("hearsayd", "start"); /* lets a test see whether failpoints are compiled in */
     if (d->opt.help) {
         hsd_options_usage(stdout);
         return 0;
@@ -133,26 +132,36 @@ int main(int argc, char **argv)
         return 0;
     }
     hsd_log_set_level(d->opt.log_level);
-    if (d->opt.dev && dev_defaults(d) != 0) return 1;
+    if (d->opt.dev && dev_defaults(d) != 0) return HSD_EXIT_ERROR;
     if (hsd_options_check(&d->opt, err, sizeof(err)) != 0) {
         fprintf(stderr, "hearsayd: %s\n", err);
         hsd_options_usage(stderr);
-        return 2;
+        return HSD_EXIT_CONFIG;
     }
     if (d->opt.have_advertise) {
         d->advertise = d->opt.advertise;
         if (hsd_addr_is_wildcard(&d->advertise) || d->advertise.port == 0) {
             fprintf(stderr, "hearsayd: --advertise must be a concrete HOST:PORT\n");
-            return 2;
+            return HSD_EXIT_CONFIG;
         }
     } else if (hsd_addr_is_wildcard(&d->opt.bind)) {
         fprintf(stderr, "hearsayd: --bind is a wildcard address; give --advertise HOST:PORT\n");
-        return 2;
+        return HSD_EXIT_CONFIG;
     }
 
-    int rc = 1;
-    if (setup_keys(d) != 0 || setup_channel(d) != 0) goto out;
-    if (hsd_state_prepare(d) != 0) goto out;
+    if (d->opt.raft_reset) { /* an offline repair: no sockets, no keys */
+        int st = hsd_state_prepare(d);
+        if (st == 0) st = hsd_raft_reset(d->opt.data_dir);
+        hsd_state_release(d);
+        return st < 0 ? HSD_EXIT_ERROR : st;
+    }
+
+    int rc = HSD_EXIT_ERROR, st;
+    if ((st = setup_keys(d)) != 0 || (st = setup_channel(d)) != 0 ||
+        (st = hsd_state_prepare(d)) != 0) {
+        if (st > 0) rc = st;
+        goto out;
+    }
     d->base = event_base_new();
     if (!d->base) goto out;
     if (hsd_udp_open(d) != 0 || hsd_tcp_open(d) != 0) goto out;
@@ -166,7 +175,10 @@ int main(int argc, char **argv)
     if (hsd_driver_start(d) != 0) goto out;
     if (hsd_sync_init(d) != 0) goto out;
     if (hsd_keys_init(d) != 0) goto out;
-    if (hsd_raft_start(d) != 0) goto out;
+    if ((st = hsd_raft_start(d)) != 0) {
+        if (st > 0) rc = st;
+        goto out;
+    }
     if (hsd_signals_init(d) != 0) goto out;
     hsd_notify_init(d);
 
@@ -200,7 +212,8 @@ out:
     hs_channel_free(d->ch);
     hs_env_clear(&d->env);
     if (d->base) event_base_free(d->base);
+    hsd_state_release(d);
     dev_cleanup(d);
-    if (rc != 0) log_err("hearsayd exiting on error");
+    if (rc != 0) log_err("hearsayd exiting on error (exit status %d)", rc);
     return rc;
 }

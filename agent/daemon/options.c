@@ -9,9 +9,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
+#include "file_io.h"
 #include "log.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -88,6 +90,9 @@ static const hsd_optdef ROWS[] = {
         "handlers running at once (256 more events wait)"),
     ROW("dev", 0, NULL, set_bool, dev, 0, 0, "false", 0,
         "one-node development agent: insecure, data dir and socket under /tmp"),
+    ROW("raft-reset", 0, NULL, set_bool, raft_reset, 0, 0, NULL, HSD_OPT_CLI,
+        "repair a seed whose Raft data is damaged: move DATA_DIR/raft aside, mark the seed "
+        "recovering, exit; started again it catches up from the other seeds"),
     ROW("help", 'h', NULL, set_bool, help, 0, 0, NULL, HSD_OPT_CLI, "print this help and exit"),
     ROW("version", 'V', NULL, set_bool, version, 0, 0, NULL, HSD_OPT_CLI,
         "print the version and exit"),
@@ -416,15 +421,15 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 
 static int load_file(hsd_options *o, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
-        snprintf(err, errlen, "config file %s is not a regular file of at most 1 MiB", path);
-        fclose(f);
+    char why[600];
+    int rc0 = hsd_file_open(path, CONFIG_FILE_MAX, &fd, &st, why, sizeof(why));
+    if (rc0 == HSD_FILE_ABSENT) snprintf(why, sizeof(why), "%s: %s", path, strerror(ENOENT));
+    FILE *f = rc0 == HSD_FILE_OK ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (rc0 == HSD_FILE_OK) close(fd);
+        snprintf(err, errlen, "config file: %s", why);
         return -1;
     }
     char inner[300] = "";

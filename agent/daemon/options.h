@@ -60,6 +60,7 @@ typedef struct hsd_options {
     unsigned max_api_connections; /* open API socket connections at most (default 256) */
     bool dev;
     bool help, version;
+    bool raft_reset; /* --raft-reset: repair DATA_DIR/raft and exit (command line only) */
     /* internal: which repeatable lists the command line has started to replace */
     bool cli_seeds, cli_joins;
 } hsd_options;

@@ -1,8 +1,9 @@
 /* raft_driver.c: runs the Raft core on a seed (a node whose --name is in its --seed list).
  * Seed ids are a hash of the seed name (hsd_seed_id), so every seed derives the same ids
  * from the same list and a seed added later has an id known from its name alone. Runs the
- * Ready loop exactly per include/hearsay/raft.h: snapshot, entries and hard state are made
- * durable (raft_storage.c, fsync) before the Ready's messages leave over the TCP transport;
+ * Ready loop per include/hearsay/raft.h: hard state, snapshot and entries are made durable
+ * (raft_storage.c, fsync) before the Ready's messages leave over the TCP transport, and the
+ * commit index is kept so that a restart applies the local log up to it before the API answers;
  * committed entries are applied to the cluster configuration, whose version then rides on
  * every Ping (hs_node_set_config_version). Compacts the log into a snapshot past
  * COMPACT_EVERY entries. A non-seed never creates a Raft node. */
@@ -17,7 +18,22 @@
 #include "raft_storage.h"
 
 #define COMPACT_EVERY 1024
-#define TIMER_MAX_MS  1000
+#ifdef HS_FAILPOINTS
+#define compact_every() hsd_test_compact_every()
+/* test builds only: HEARSAY_COMPACT_EVERY=N compacts every N applied entries (crash tests) */
+static uint64_t hsd_test_compact_every(void)
+{
+    static uint64_t n;
+    if (!n) {
+        const char *v = getenv("HEARSAY_COMPACT_EVERY");
+        n = v && strtoull(v, NULL, 10) > 0 ? strtoull(v, NULL, 10) : COMPACT_EVERY;
+    }
+    return n;
+}
+#else
+#define compact_every() COMPACT_EVERY
+#endif
+#define TIMER_MAX_MS 1000
 
 struct hsd_raft {
     hs_raft *r;
@@ -82,7 +98,7 @@ static void apply_entry(hsd *d, const hs_raft_entry *e)
 static void maybe_compact(hsd *d)
 {
     struct hsd_raft *R = d->raft;
-    if (R->applied < R->st.snap.index + COMPACT_EVERY) return;
+    if (R->applied < R->st.snap.index + compact_every()) return;
     uint8_t *buf = malloc(HS_CC_SNAPSHOT_MAX);
     if (!buf) return;
     size_t n = hs_cc_serialize_snapshot(d->cc, buf, HS_CC_SNAPSHOT_MAX); /* sessions too */
@@ -165,7 +181,18 @@ void hsd_raft_drive(hsd *d)
     while (hs_raft_get_ready(R->r, &rd)) {
         uint64_t v0 = d->cc->version;
         int rc = 0;
-        if (rd.snapshot) {
+        /* raft_storage.c: hard state first (its term never below one in the log), snapshot,
+         * entries, fdatasync, then the commit index (never past what is durable) */
+        if (rd.has_hard_state) {
+            if (R->st.hard.recovering && !rd.hard_state.recovering)
+                log_info("raft: caught up after --raft-reset (commit %llu, term %llu): this "
+                         "seed votes again from term %llu on",
+                         (unsigned long long)rd.hard_state.commit,
+                         (unsigned long long)rd.hard_state.term,
+                         (unsigned long long)rd.hard_state.term + 1);
+            rc |= hsd_rstore_set_hard(&R->st, &rd.hard_state);
+        }
+        if (rd.snapshot && rc == 0) {
             rc |= hsd_rstore_set_snapshot(&R->st, rd.snapshot);
             if (hs_cc_deserialize(rd.snapshot->data, rd.snapshot->len, d->cc) != 0)
                 log_err("raft: snapshot %llu holds a bad configuration",
@@ -174,9 +201,9 @@ void hsd_raft_drive(hsd *d)
             hs_node_set_config_version(d->node, d->cc->version);
             hsd_sync_on_restored(d, R->applied);
         }
-        if (rd.n_entries) rc |= hsd_rstore_append(&R->st, rd.entries, rd.n_entries);
-        if (rd.has_hard_state) rc |= hsd_rstore_set_hard(&R->st, &rd.hard_state);
-        if (rd.n_entries || rd.snapshot) rc |= hsd_rstore_sync(&R->st);
+        if (rd.n_entries && rc == 0) rc |= hsd_rstore_append(&R->st, rd.entries, rd.n_entries);
+        if ((rd.n_entries || rd.snapshot) && rc == 0) rc |= hsd_rstore_sync(&R->st);
+        if (rd.has_hard_state && rc == 0) rc |= hsd_rstore_set_commit(&R->st, rd.hard_state.commit);
         if (rc != 0) {
             /* never send what we could not make durable: stop taking part */
             log_err("raft: storage failed; this seed stops taking part in Raft");
@@ -239,8 +266,9 @@ int hsd_raft_start(hsd *d)
     struct hsd_raft *R = calloc(1, sizeof(*R));
     if (!R) return -1;
     d->raft = R;
-    R->st.log_fd = -1;
-    if (hsd_rstore_open(&R->st, d->opt.data_dir) != 0) return -1;
+    R->st.log_fd = R->st.commit_fd = -1;
+    int rc = hsd_rstore_open(&R->st, d->opt.data_dir);
+    if (rc != 0) return rc;
     hs_raft_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.id = hsd_seed_id(d->opt.name);

@@ -1,15 +1,18 @@
-/* raft_storage.c: a seed's durable Raft state in DATA_DIR/raft/.
- * - hardstate: "HSHS", term, vote, commit, CRC32; replaced atomically (temp file, fsync, rename,
- *   fsync of the directory) whenever the term or the vote changes. The commit index is volatile
- *   in Raft (the node learns it again from the leader), so a Ready that only moves it costs no
- *   write at all, as etcd's MustSync; the file holds the commit index of the last term/vote
- *   change, and on load it is raised to the snapshot's index.
- * - log: records [u32 body length][u32 CRC32 of body][body = term u64, index u64, type u8,
- *   data], appended and fdatasync'd; an entry that replaces a suffix truncates the file at the
- *   offset of its index first. On load a torn or corrupt final record is cut off.
- * - snapshot: "HSSN", index, term, seed set, data (hs_cc_serialize output), CRC32; replaced
- *   atomically; the log is rewritten (atomically) to the entries that follow it.
- * All integers big-endian (codec.h). A mirror of the log stays in memory (compaction bounds it). */
+/* raft_storage.c: a seed's durable Raft state in DATA_DIR/raft/ (formats in raft_load.c, rules
+ * in docs/raft.md "Storage"). Per Ready, in this order:
+ * 1. hardstate (term, vote, recovering): replaced through file_io.c (temp file, fsync, rename,
+ *    fsync of the directory) whenever one of them changes, before anything else, so the hard
+ *    state's term is never below a term in the log;
+ * 2. snapshot: replaced the same way, then the log is rewritten (atomically) to the entries
+ *    that follow it;
+ * 3. log: the Ready's records in one pwrite; an entry that replaces a suffix truncates the file
+ *    at the offset of its index first;
+ * 4. fdatasync of the log;
+ * 5. commit (index, term of that entry): overwritten in place, no fsync, only after 4, so it
+ *    never names an entry that is not durable.
+ * Crash points (failpoint.h): log.truncated, log.appended, log.fdatasynced, commit.written, and
+ * those of file_io.c for hardstate, snapshot and log (the rewrite). A mirror of the log stays in
+ * memory (compaction bounds it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,111 +21,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hearsay/codec.h"
+#include "exit_status.h"
+#include "failpoint.h"
+#include "file_io.h"
 #include "log.h"
 #include "raft_storage.h"
-
-#define REC_HDR  8
-#define BODY_MIN 17
-#define BODY_MAX (BODY_MIN + HS_RAFT_MAX_ENTRY)
-#define SNAP_MAX (HS_RAFT_MAX_SNAPSHOT + 4096)
-
-static uint32_t crc_table[256];
-
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    if (!crc_table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            crc_table[i] = c;
-        }
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
-}
 
 static void path_of(const hsd_rstore *s, const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", s->dir, name);
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Writes name atomically: NAME.tmp, fsync, rename, fsync(dir) (the last one only if sync_dir). */
-static int atomic_write_ex(hsd_rstore *s, const char *name, const uint8_t *p, size_t n,
-                           bool sync_dir)
-{
-    char path[400], tmp[410];
-    path_of(s, name, path, sizeof(path));
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) goto fail;
-    if (write_all(fd, p, n) != 0 || fsync(fd) != 0) {
-        close(fd);
-        goto fail;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0 || (sync_dir && fsync_dir(s->dir) != 0)) goto fail;
-    return 0;
-fail:
-    log_err("raft storage: cannot write %s: %s", path, strerror(errno));
-    return -1;
-}
-
-static int atomic_write(hsd_rstore *s, const char *name, const uint8_t *p, size_t n)
-{
-    return atomic_write_ex(s, name, p, n, true);
-}
-
-/* Reads a whole small file (at most max bytes); NULL if absent or unreadable. */
-static uint8_t *read_file(const char *path, size_t max, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size > max) {
-        close(fd);
-        return NULL;
-    }
-    uint8_t *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR) continue;
-            break;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    if (buf && got != (size_t)st.st_size) {
-        free(buf);
-        return NULL;
-    }
-    *len = got;
-    return buf;
 }
 
 static void free_entries(hs_raft_entry *e, size_t n)
@@ -130,151 +37,65 @@ static void free_entries(hs_raft_entry *e, size_t n)
     for (size_t i = 0; i < n; i++) free(e[i].data);
 }
 
-static int mirror_push(hsd_rstore *s, const hs_raft_entry *e, long off)
-{
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 256;
-        hs_raft_entry *nl = realloc(s->log, nc * sizeof(*nl));
-        if (!nl) return -1;
-        s->log = nl;
-        long *no = realloc(s->off, nc * sizeof(*no));
-        if (!no) return -1;
-        s->off = no;
-        s->cap = nc;
-    }
-    hs_raft_entry *d = &s->log[s->n];
-    *d = *e;
-    d->data = malloc(e->len ? e->len : 1);
-    if (!d->data) return -1;
-    if (e->len) memcpy(d->data, e->data, e->len);
-    s->off[s->n++] = off;
-    return 0;
-}
-
-static size_t encode_record(const hs_raft_entry *e, uint8_t *buf, size_t cap)
-{
-    hs_writer w;
-    hs_writer_init(&w, buf, cap);
-    hs_put_u32(&w, (uint32_t)(BODY_MIN + e->len));
-    hs_put_u32(&w, 0);
-    hs_put_u64(&w, e->term);
-    hs_put_u64(&w, e->index);
-    hs_put_u8(&w, e->type);
-    hs_put_bytes(&w, e->data, e->len);
-    if (!w.ok) return 0;
-    uint32_t c = crc32(buf + REC_HDR, w.len - REC_HDR);
-    buf[4] = (uint8_t)(c >> 24);
-    buf[5] = (uint8_t)(c >> 16);
-    buf[6] = (uint8_t)(c >> 8);
-    buf[7] = (uint8_t)c;
-    return w.len;
-}
-
-/* ---- snapshot ---- */
-
-static size_t encode_snapshot(const hs_raft_snapshot *sn, uint8_t *buf, size_t cap)
-{
-    hs_writer w;
-    hs_writer_init(&w, buf, cap);
-    hs_put_bytes(&w, "HSSN", 4);
-    hs_put_u64(&w, sn->index);
-    hs_put_u64(&w, sn->term);
-    hs_put_u8(&w, (uint8_t)sn->conf.n);
-    for (uint32_t i = 0; i < sn->conf.n && i < HS_RAFT_MAX_PEERS; i++) {
-        const hs_raft_peer *p = &sn->conf.peers[i];
-        char a[HS_ADDR_STRLEN];
-        hs_addr_format(&p->addr, a, sizeof(a));
-        hs_put_u64(&w, p->id);
-        hs_put_str8(&w, p->name, strlen(p->name));
-        hs_put_str8(&w, a, strlen(a));
-    }
-    hs_put_u32(&w, sn->len);
-    hs_put_bytes(&w, sn->data, sn->len);
-    if (!w.ok || w.len + 4 > cap) return 0;
-    uint32_t c = crc32(buf, w.len);
-    hs_put_u32(&w, c);
-    return w.ok ? w.len : 0;
-}
-
-static int decode_snapshot(const uint8_t *buf, size_t len, hs_raft_snapshot *sn)
-{
-    memset(sn, 0, sizeof(*sn));
-    if (len < 8) return -1;
-    uint32_t c = (uint32_t)buf[len - 4] << 24 | (uint32_t)buf[len - 3] << 16 |
-                 (uint32_t)buf[len - 2] << 8 | buf[len - 1];
-    if (crc32(buf, len - 4) != c || memcmp(buf, "HSSN", 4) != 0) return -1;
-    hs_reader r;
-    hs_reader_init(&r, buf + 4, len - 8);
-    sn->index = hs_get_u64(&r);
-    sn->term = hs_get_u64(&r);
-    uint8_t n = hs_get_u8(&r);
-    if (n == 0 || n > HS_RAFT_MAX_PEERS) return -1;
-    sn->conf.n = n;
-    for (uint32_t i = 0; i < n; i++) {
-        hs_raft_peer *p = &sn->conf.peers[i];
-        char a[HS_ADDR_STRLEN];
-        p->id = hs_get_u64(&r);
-        hs_get_str8(&r, p->name, sizeof(p->name), true);
-        hs_get_str8(&r, a, sizeof(a), true);
-        if (!r.ok || hs_addr_parse(&p->addr, a, 0) != 0) return -1;
-    }
-    uint32_t dl = hs_get_u32(&r);
-    if (dl > HS_RAFT_MAX_SNAPSHOT) return -1;
-    const uint8_t *d = hs_get_bytes(&r, dl);
-    if (!r.ok || hs_reader_left(&r) != 0) return -1;
-    sn->len = dl;
-    sn->data = malloc(dl ? dl : 1);
-    if (!sn->data) return -1;
-    if (dl) memcpy(sn->data, d, dl);
-    return 0;
-}
-
 /* Rewrites the log file to hold exactly the mirror (atomically), and reopens it. */
 static int rewrite_log(hsd_rstore *s)
 {
-    char path[400], tmp[410];
+    char path[400], err[600];
     path_of(s, "log", path, sizeof(path));
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return -1;
-    uint8_t *buf = malloc(REC_HDR + BODY_MAX);
-    long off = 0;
+    hsd_file_tx tx;
+    if (hsd_file_begin(&tx, path, 0600, err, sizeof(err)) != 0) goto fail;
+    uint8_t *buf = malloc(HSD_RSTORE_REC_MAX);
+    long off = HSD_RSTORE_LOG_HDR;
     int rc = buf ? 0 : -1;
+    if (buf) {
+        hsd_rstore_encode_log_header(buf);
+        rc = hsd_file_write(&tx, buf, HSD_RSTORE_LOG_HDR, err, sizeof(err));
+    }
     for (size_t i = 0; rc == 0 && i < s->n; i++) {
-        size_t n = encode_record(&s->log[i], buf, REC_HDR + BODY_MAX);
-        if (n == 0 || write_all(fd, buf, n) != 0) rc = -1;
+        size_t n = hsd_rstore_encode_record(&s->log[i], buf, HSD_RSTORE_REC_MAX);
+        if (n == 0 || hsd_file_write(&tx, buf, n, err, sizeof(err)) != 0) rc = -1;
         s->off[i] = off;
         off += (long)n;
     }
     free(buf);
-    if (rc == 0 && fsync(fd) != 0) rc = -1;
-    close(fd);
-    if (rc == 0 && (rename(tmp, path) != 0 || fsync_dir(s->dir) != 0)) rc = -1;
     if (rc != 0) {
-        log_err("raft storage: cannot rewrite %s: %s", path, strerror(errno));
-        return -1;
+        hsd_file_abort(&tx);
+        goto fail;
     }
+    if (hsd_file_commit(&tx, err, sizeof(err)) != 0) goto fail;
     if (s->log_fd >= 0) close(s->log_fd);
-    s->log_fd = open(path, O_WRONLY | O_CLOEXEC);
+    s->log_fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     s->log_end = off;
-    return s->log_fd >= 0 ? 0 : -1;
+    if (s->log_fd >= 0) return 0;
+    snprintf(err, sizeof(err), "cannot reopen %s: %s", path, strerror(errno));
+fail:
+    log_err("raft storage: rewriting the log: %s", err);
+    return -1;
 }
 
 int hsd_rstore_set_snapshot(hsd_rstore *s, const hs_raft_snapshot *sn)
 {
-    uint8_t *buf = malloc(SNAP_MAX);
+    char path[400], err[600];
+    path_of(s, "snapshot", path, sizeof(path));
+    uint8_t *buf = malloc(HSD_RSTORE_SNAP_MAX);
     if (!buf) return -1;
-    size_t n = encode_snapshot(sn, buf, SNAP_MAX);
-    int rc = n ? atomic_write(s, "snapshot", buf, n) : -1;
+    size_t n = hsd_rstore_encode_snapshot(sn, buf, HSD_RSTORE_SNAP_MAX);
+    int rc = n ? hsd_file_replace(path, buf, n, 0600, err, sizeof(err)) : -1;
     free(buf);
-    if (rc != 0) return -1;
+    if (rc != 0) {
+        log_err("raft storage: %s", n ? err : "snapshot too large");
+        return -1;
+    }
     /* keep the log suffix only if it continues the snapshot */
     size_t keep_from = s->n;
     for (size_t i = 0; i < s->n; i++)
         if (s->log[i].index == sn->index && s->log[i].term == sn->term) keep_from = i + 1;
-    free_entries(s->log, keep_from);
-    memmove(s->log, s->log + keep_from, (s->n - keep_from) * sizeof(*s->log));
-    s->n -= keep_from;
+    if (keep_from > 0) {
+        free_entries(s->log, keep_from);
+        if (s->n > keep_from)
+            memmove(s->log, s->log + keep_from, (s->n - keep_from) * sizeof(*s->log));
+        s->n -= keep_from;
+    }
     free(s->snap.data);
     s->snap = *sn;
     s->snap.data = malloc(sn->len ? sn->len : 1);
@@ -286,6 +107,8 @@ int hsd_rstore_set_snapshot(hsd_rstore *s, const hs_raft_snapshot *sn)
 int hsd_rstore_append(hsd_rstore *s, const hs_raft_entry *e, size_t n)
 {
     if (n == 0) return 0;
+    char path[400];
+    path_of(s, "log", path, sizeof(path));
     /* an entry at index i replaces every persisted entry >= i */
     size_t cut = s->n;
     while (cut > 0 && s->log[cut - 1].index >= e[0].index) cut--;
@@ -294,167 +117,194 @@ int hsd_rstore_append(hsd_rstore *s, const hs_raft_entry *e, size_t n)
         free_entries(s->log + cut, s->n - cut);
         s->n = cut;
         if (ftruncate(s->log_fd, off) != 0) {
-            log_err("raft storage: truncate log: %s", strerror(errno));
+            log_err("raft storage: truncate %s: %s", path, strerror(errno));
             return -1;
         }
         s->log_end = off;
+        HSD_FAILPOINT(path, "truncated");
     }
-    uint8_t *buf = malloc(REC_HDR + BODY_MAX);
+    size_t total = HSD_RSTORE_LOG_HDR;
+    for (size_t i = 0; i < n; i++) total += HSD_RSTORE_REC_HDR + HSD_RSTORE_REC_MIN + e[i].len;
+    uint8_t *buf = malloc(total);
     if (!buf) return -1;
+    size_t len = 0;
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t len = encode_record(&e[i], buf, REC_HDR + BODY_MAX);
-        if (len == 0 || pwrite(s->log_fd, buf, len, s->log_end) != (ssize_t)len ||
-            mirror_push(s, &e[i], s->log_end) != 0)
-            rc = -1;
-        else
-            s->log_end += (long)len;
+    if (s->log_end == 0) { /* a new log file: its header goes with the first records */
+        hsd_rstore_encode_log_header(buf);
+        len = HSD_RSTORE_LOG_HDR;
     }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t k = hsd_rstore_encode_record(&e[i], buf + len, total - len);
+        if (k == 0 || hsd_rstore_push(s, &e[i], s->log_end + (long)len) != 0) rc = -1;
+        len += k;
+    }
+    /* one write per Ready: a crash leaves at most a prefix of it, whose torn last record the
+     * loader cuts (nothing in it was acknowledged: that waits for the fdatasync) */
+    if (rc == 0 && pwrite(s->log_fd, buf, len, s->log_end) != (ssize_t)len) rc = -1;
     free(buf);
-    if (rc != 0) log_err("raft storage: append: %s", strerror(errno));
-    return rc;
+    if (rc != 0) {
+        log_err("raft storage: append to %s: %s", path, strerror(errno));
+        return -1;
+    }
+    s->log_end += (long)len;
+    HSD_FAILPOINT(path, "appended");
+    return 0;
 }
 
 int hsd_rstore_sync(hsd_rstore *s)
 {
+    char path[400];
+    path_of(s, "log", path, sizeof(path));
     if (fdatasync(s->log_fd) != 0) {
-        log_err("raft storage: fdatasync log: %s", strerror(errno));
+        log_err("raft storage: fdatasync %s: %s", path, strerror(errno));
         return -1;
     }
+    HSD_FAILPOINT(path, "fdatasynced");
     return 0;
 }
 
 int hsd_rstore_set_hard(hsd_rstore *s, const hs_raft_hard_state *h)
 {
-    uint8_t buf[4 + 24 + 4];
-    hs_writer w;
-    hs_writer_init(&w, buf, sizeof(buf));
-    hs_put_bytes(&w, "HSHS", 4);
-    hs_put_u64(&w, h->term);
-    hs_put_u64(&w, h->vote);
-    hs_put_u64(&w, h->commit);
-    hs_put_u32(&w, crc32(buf, 28));
-    /* A change of term or vote is durable (file and directory fsync'd) before anything else
-     * happens. A change of the commit index alone is not written: see the top of the file. */
-    bool same = h->term == s->hard.term && h->vote == s->hard.vote && s->hard_written;
-    if (!same && atomic_write_ex(s, "hardstate", buf, sizeof(buf), true) != 0) return -1;
-    s->hard = *h;
+    if (s->hard_written && h->term == s->hard.term && h->vote == s->hard.vote &&
+        h->recovering == s->hard.recovering)
+        return 0;
+    char path[400], err[600];
+    path_of(s, "hardstate", path, sizeof(path));
+    uint8_t buf[HSD_RSTORE_HARD_LEN];
+    hsd_rstore_encode_hard(h, buf);
+    if (hsd_file_replace(path, buf, sizeof(buf), 0600, err, sizeof(err)) != 0) {
+        log_err("raft storage: %s", err);
+        return -1;
+    }
+    s->hard.term = h->term;
+    s->hard.vote = h->vote;
+    s->hard.recovering = h->recovering;
     s->hard_written = true;
     return 0;
 }
 
-/* Loads the log records; cuts a torn/corrupt tail and anything not following on. */
-static int load_log(hsd_rstore *s)
+int hsd_rstore_set_commit(hsd_rstore *s, uint64_t commit)
 {
+    uint64_t last = s->n ? s->log[s->n - 1].index : s->snap.index;
+    if (commit > last) commit = last; /* never name an entry that is not durable */
+    if (commit <= s->hard.commit || commit < s->snap.index) return 0;
+    uint64_t term =
+        commit == s->snap.index ? s->snap.term : s->log[commit - s->snap.index - 1].term;
+    uint8_t buf[HSD_RSTORE_COMMIT_LEN];
+    hsd_rstore_encode_commit(commit, term, buf);
     char path[400];
-    path_of(s, "log", path, sizeof(path));
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        log_err("raft storage: open %s: %s", path, strerror(errno));
+    path_of(s, "commit", path, sizeof(path));
+    if (pwrite(s->commit_fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
+        log_err("raft storage: write %s: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return -1;
-    }
-    uint8_t *buf = malloc(REC_HDR + BODY_MAX);
-    long off = 0, size = (long)st.st_size;
-    bool dropped_prefix = false;
-    while (buf && off + REC_HDR <= size) {
-        if (pread(fd, buf, REC_HDR, off) != REC_HDR) break;
-        uint32_t len =
-            (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
-        uint32_t c =
-            (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
-        if (len < BODY_MIN || len > BODY_MAX || off + REC_HDR + (long)len > size) break;
-        if (pread(fd, buf + REC_HDR, len, off + REC_HDR) != (ssize_t)len) break;
-        if (crc32(buf + REC_HDR, len) != c) break;
-        hs_reader r;
-        hs_reader_init(&r, buf + REC_HDR, len);
-        hs_raft_entry e;
-        e.term = hs_get_u64(&r);
-        e.index = hs_get_u64(&r);
-        e.type = hs_get_u8(&r);
-        e.len = len - BODY_MIN;
-        e.data = (uint8_t *)hs_get_bytes(&r, e.len);
-        if (!r.ok || e.type > HS_RAFT_ENTRY_CONF) break;
-        uint64_t last = s->n ? s->log[s->n - 1].index : s->snap.index;
-        if (e.index <= s->snap.index) {
-            dropped_prefix = true; /* compacted already: the rewrite below drops it */
-        } else if (e.index != last + 1) {
-            break;
-        } else if (mirror_push(s, &e, off) != 0) {
-            break;
-        }
-        off += REC_HDR + (long)len;
-    }
-    free(buf);
-    s->log_fd = fd;
-    s->log_end = off;
-    if (off < size) {
-        log_warn("raft storage: cut %ld byte(s) of torn or corrupt log tail", size - off);
-        if (ftruncate(fd, off) != 0 || fsync(fd) != 0) return -1;
-    }
-    if (dropped_prefix) return rewrite_log(s);
+    s->hard.commit = commit;
+    HSD_FAILPOINT(path, "written");
     return 0;
+}
+
+/* ---- loading ---- */
+
+static void refuse(const char *path, long long offset, const char *what)
+{
+    char at[64] = "";
+    if (offset >= 0) snprintf(at, sizeof(at), " at byte offset %lld", offset);
+    log_err("raft storage: %s is damaged%s: %s. Refusing to start (exit status %d) rather than "
+            "run with less than this seed acknowledged. To rejoin with the other seeds' data: "
+            "stop it, run `hearsayd --raft-reset` with the same options, start it again "
+            "(docs/operations.md \"A seed refuses to start\")",
+            path, at, what, HSD_EXIT_DATA);
+}
+
+static int read_part(const char *path, size_t max, hsd_buf *b, bool *have)
+{
+    char err[600];
+    int rc = hsd_file_read(path, max, b, err, sizeof(err));
+    *have = rc == HSD_FILE_OK;
+    if (rc == HSD_FILE_ERROR) {
+        refuse(path, -1, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_rw(const char *path, int *fd)
+{
+    *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd >= 0) return 0;
+    log_err("raft storage: open %s: %s", path, strerror(errno));
+    return -1;
 }
 
 int hsd_rstore_open(hsd_rstore *s, const char *data_dir)
 {
     memset(s, 0, sizeof(*s));
-    s->log_fd = -1;
+    s->log_fd = s->commit_fd = -1;
     snprintf(s->dir, sizeof(s->dir), "%s/raft", data_dir);
+    char err[600];
     if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
         log_err("raft storage: mkdir %s: %s", s->dir, strerror(errno));
         return -1;
     }
+    if (hsd_dir_check(s->dir, err, sizeof(err)) != 0) {
+        log_err("raft storage: %s", err);
+        return HSD_EXIT_CONFIG;
+    }
+    static const char *const names[4] = {"hardstate", "commit", "snapshot", "log"};
+    static const size_t caps[4] = {4096, 4096, HSD_RSTORE_SNAP_MAX, HSD_RSTORE_LOG_MAX};
+    hsd_buf b[4] = {{0}};
+    bool have[4] = {false};
     char path[400];
-    size_t len = 0;
-    path_of(s, "snapshot", path, sizeof(path));
-    uint8_t *b = read_file(path, SNAP_MAX, &len);
-    if (b) {
-        int rc = decode_snapshot(b, len, &s->snap);
-        free(b);
-        if (rc != 0) {
-            log_err("raft storage: %s is corrupt; refusing to start", path);
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        path_of(s, names[i], path, sizeof(path));
+        if (read_part(path, caps[i], &b[i], &have[i]) != 0) rc = HSD_EXIT_DATA;
+    }
+    hsd_rstore_files f = {.hard = b[0].data,
+                          .hard_len = b[0].len,
+                          .have_hard = have[0],
+                          .commit = b[1].data,
+                          .commit_len = b[1].len,
+                          .have_commit = have[1],
+                          .snap = b[2].data,
+                          .snap_len = b[2].len,
+                          .have_snap = have[2],
+                          .log = b[3].data,
+                          .log_len = b[3].len};
+    hsd_rstore_damage dmg;
+    if (rc == 0 && hsd_rstore_parse(s, &f, &dmg) != 0) {
+        path_of(s, dmg.file, path, sizeof(path));
+        refuse(path, dmg.offset, dmg.what);
+        rc = HSD_EXIT_DATA;
+    }
+    for (int i = 0; i < 4; i++) hsd_buf_free(&b[i]);
+    if (rc != 0) return rc;
+    path_of(s, "log", path, sizeof(path));
+    if (open_rw(path, &s->log_fd) != 0) return -1;
+    if (s->torn > 0) {
+        log_warn("raft storage: %s ends in a torn record at byte offset %ld (%ld byte(s)): an "
+                 "append cut by a crash before its fdatasync returned, never acknowledged; cut",
+                 path, s->log_end, s->torn);
+        if (ftruncate(s->log_fd, s->log_end) != 0 || fdatasync(s->log_fd) != 0) {
+            log_err("raft storage: truncate %s: %s", path, strerror(errno));
             return -1;
         }
     }
-    path_of(s, "hardstate", path, sizeof(path));
-    b = read_file(path, 64, &len);
-    if (b) {
-        hs_reader r;
-        hs_reader_init(&r, b, len);
-        const uint8_t *magic = hs_get_bytes(&r, 4);
-        s->hard.term = hs_get_u64(&r);
-        s->hard.vote = hs_get_u64(&r);
-        s->hard.commit = hs_get_u64(&r);
-        uint32_t c = hs_get_u32(&r);
-        bool ok = r.ok && len == 32 && !memcmp(magic, "HSHS", 4) && crc32(b, 28) == c;
-        free(b);
-        if (!ok) {
-            log_err("raft storage: %s is corrupt; refusing to start", path);
-            return -1;
-        }
-        s->hard_written = true;
-    }
-    if (s->hard.commit < s->snap.index) s->hard.commit = s->snap.index;
-    if (load_log(s) != 0) return -1;
-    log_info("raft storage: snapshot %llu/%llu, %zu log entries, term %llu, commit %llu",
+    if (s->rewrite && rewrite_log(s) != 0) return -1;
+    path_of(s, "commit", path, sizeof(path));
+    if (open_rw(path, &s->commit_fd) != 0) return -1;
+    log_info("raft storage: snapshot %llu/%llu, %zu log entries, term %llu, commit %llu%s",
              (unsigned long long)s->snap.index, (unsigned long long)s->snap.term, s->n,
-             (unsigned long long)s->hard.term, (unsigned long long)s->hard.commit);
+             (unsigned long long)s->hard.term, (unsigned long long)s->hard.commit,
+             s->hard.recovering ? ", recovering after --raft-reset" : "");
     return 0;
 }
 
 void hsd_rstore_close(hsd_rstore *s)
 {
     if (s->log_fd >= 0) close(s->log_fd);
-    s->log_fd = -1;
-    free_entries(s->log, s->n);
-    free(s->log);
-    free(s->off);
-    free(s->snap.data);
+    if (s->commit_fd >= 0) close(s->commit_fd);
+    hsd_rstore_release(s);
     memset(s, 0, sizeof(*s));
-    s->log_fd = -1;
+    s->log_fd = s->commit_fd = -1;
 }

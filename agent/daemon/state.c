@@ -1,8 +1,7 @@
 /* state.c: what the daemon keeps in --data-dir: our last incarnation ("incarnation") and a
  * snapshot of the member list ("members.json", names and addresses), each written atomically
- * (temp file, fsync, rename, fsync of the directory) and loaded at start. */
+ * (file_io.c) and loaded at start; the data dir itself must not be writable by group/others. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <jansson.h>
 
 #include "daemon.h"
+#include "file_io.h"
 #include "log.h"
 
 #define STATE_FILE_MAX (4 * 1024 * 1024)
@@ -39,16 +39,23 @@ int hsd_state_prepare(hsd *d)
         log_err("cannot create data dir %s: %s", d->opt.data_dir, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (stat(d->opt.data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        log_err("data dir %s is not a directory", d->opt.data_dir);
-        return -1;
+    char err[600];
+    if (hsd_dir_check(d->opt.data_dir, err, sizeof(err)) != 0) {
+        log_err("data dir: %s", err);
+        return HSD_EXIT_CONFIG;
     }
-    if (access(d->opt.data_dir, W_OK) != 0) {
-        log_err("data dir %s is not writable: %s", d->opt.data_dir, strerror(errno));
+    d->lock_fd = hsd_dir_lock(d->opt.data_dir, err, sizeof(err));
+    if (d->lock_fd < 0) {
+        log_err("data dir: %s", err);
         return -1;
     }
     return 0;
+}
+
+void hsd_state_release(hsd *d)
+{
+    if (d->lock_fd >= 0) close(d->lock_fd);
+    d->lock_fd = -1;
 }
 
 static int path_of(const hsd *d, const char *file, char *out, size_t cap)
@@ -57,69 +64,31 @@ static int path_of(const hsd *d, const char *file, char *out, size_t cap)
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
-/* Writes data to data_dir/file atomically and durably. */
+/* Writes data to data_dir/file atomically and durably (file_io.c). */
 static int write_atomic(hsd *d, const char *file, const char *data, size_t len)
 {
-    char path[HSD_PATH_MAX + 64], tmp[HSD_PATH_MAX + 80];
-    if (path_of(d, file, path, sizeof(path)) != 0) return -1;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) goto fail;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            close(fd);
-            goto fail;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        close(fd);
-        goto fail;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) goto fail;
-    int dfd = open(d->opt.data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
+    char path[HSD_PATH_MAX + 64], err[600];
+    if (path_of(d, file, path, sizeof(path)) != 0 ||
+        hsd_file_replace(path, data, len, 0600, err, sizeof(err)) != 0) {
+        log_warn("cannot save %s in %s: %s", file, d->opt.data_dir, err);
+        d->c.state_save_errors++;
+        return -1;
     }
     d->c.state_saves++;
     return 0;
-fail:
-    log_warn("cannot write %s in %s: %s", file, d->opt.data_dir, strerror(errno));
-    unlink(tmp);
-    d->c.state_save_errors++;
-    return -1;
 }
 
-/* Reads a small file; NULL if absent or too big. */
+/* Reads a small file; NULL if absent, or (with a warning) unsafe or too big. */
 static char *read_small(hsd *d, const char *file, size_t *len)
 {
-    char path[HSD_PATH_MAX + 64];
+    char path[HSD_PATH_MAX + 64], err[600];
     if (path_of(d, file, path, sizeof(path)) != 0) return NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > STATE_FILE_MAX) {
-        close(fd);
-        log_warn("ignoring %s: not a regular file or too large", path);
-        return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    while (buf && n < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (buf) buf[n] = '\0';
-    *len = n;
-    return buf;
+    hsd_buf b;
+    int rc = hsd_file_read(path, STATE_FILE_MAX, &b, err, sizeof(err));
+    if (rc == HSD_FILE_ERROR) log_warn("ignoring %s", err);
+    if (rc != HSD_FILE_OK) return NULL;
+    *len = b.len;
+    return (char *)b.data;
 }
 
 uint32_t hsd_state_load_incarnation(hsd *d)

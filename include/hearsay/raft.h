@@ -33,12 +33,13 @@
 
 #include "hearsay/addr.h"
 
-#define HS_RAFT_NAME_MAX      64        /* bytes of a seed name, not counting the NUL */
-#define HS_RAFT_MAX_PEERS     9         /* seeds in one group (3 or 5 in practice) */
-#define HS_RAFT_MAX_ENTRY     65536     /* bytes of one entry's data */
-#define HS_RAFT_MAX_MSG_ENTS  256       /* entries in one Append message */
-#define HS_RAFT_MAX_MSG_BYTES 262144    /* entry bytes a leader packs into one Append */
-#define HS_RAFT_MAX_SNAPSHOT  (1 << 20) /* bytes of snapshot data (sent as one chunk) */
+#define HS_RAFT_NAME_MAX      64         /* bytes of a seed name, not counting the NUL */
+#define HS_RAFT_MAX_PEERS     9          /* seeds in one group (3 or 5 in practice) */
+#define HS_RAFT_MAX_ENTRY     65536      /* bytes of one entry's data */
+#define HS_RAFT_MAX_MSG_ENTS  256        /* entries in one Append message */
+#define HS_RAFT_MAX_MSG_BYTES 262144     /* entry bytes a leader packs into one Append */
+#define HS_RAFT_MAX_SNAPSHOT  (1 << 20)  /* bytes of snapshot data (sent as one chunk) */
+#define HS_RAFT_RECOVER_CTX   UINT64_MAX /* ReadIndex ctx of a recovering node's probe */
 
 /* Error codes (negative). */
 enum {
@@ -98,6 +99,12 @@ typedef struct hs_raft_conf_change {
 
 typedef struct hs_raft_hard_state {
     uint64_t term, vote, commit;
+    /* The node lost its log (and maybe its term and vote: a reset seed). Until a leader has
+     * brought it up to date through a read round a quorum of the others answered, it neither
+     * votes nor campaigns and acknowledges nothing past the leader's commit index; it then
+     * takes the leader's term with a vote for that leader, and this flag clears. Persist it
+     * with term and vote. docs/raft.md "Repairing a seed" has the safety argument. */
+    bool recovering;
 } hs_raft_hard_state;
 
 typedef struct hs_raft_snapshot {
@@ -195,7 +202,7 @@ int hs_raft_propose_conf(hs_raft *r, const hs_raft_conf_change *cc, uint64_t *in
 /* Linearizable read: on the leader, or forwarded to it by a follower. A matching read state
  * (same ctx) comes out of a later Ready; nothing comes out if leadership was lost meanwhile
  * (retry after a timeout). EBUSY if the leader has no current-term commit yet, ENOTLEADER if
- * there is no known leader. */
+ * there is no known leader. ctx HS_RAFT_RECOVER_CTX is reserved (EINVAL). */
 int hs_raft_read_index(hs_raft *r, uint64_t ctx);
 /* Compacts the log up to index, which must equal the applied index. data is the state machine
  * at that index, already persisted by the caller; the node keeps a copy. */
@@ -214,6 +221,7 @@ uint64_t hs_raft_term(const hs_raft *r);
 uint64_t hs_raft_vote(const hs_raft *r);
 uint64_t hs_raft_commit(const hs_raft *r);
 uint64_t hs_raft_applied(const hs_raft *r);
+bool hs_raft_recovering(const hs_raft *r);      /* see hs_raft_hard_state.recovering */
 uint64_t hs_raft_first_index(const hs_raft *r); /* first entry in memory (snapshot index+1) */
 uint64_t hs_raft_last_index(const hs_raft *r);
 /* Term of the entry at index (snapshot term at the snapshot index); 0 if unknown/compacted. */

@@ -2,14 +2,13 @@
  * the INI config file (-c FILE, through inih) and the command-line flags, both of which end in
  * hsd_options_set, then hsd_options_check.
  *
- * The input is (1) written to a memfd and parsed as the config file, and (2) split at NUL bytes
- * into argv. Arguments naming another config file (-c, --config) are skipped so the fuzzer
+ * The input is (1) written to a scratch file and parsed as the config file, and (2) split at NUL
+ * bytes into argv. Arguments naming another config file (-c, --config) are skipped so the fuzzer
  * never opens files of its choosing. Checked: every parsed string is NUL-terminated within
  * its buffer and the list counts stay within their capacities. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -18,12 +17,20 @@
 static int memfd = -1;
 static char path[64];
 
+static void remove_file(void)
+{
+    unlink(path);
+}
+
+/* A real file (not /proc/self/fd/N of a memfd: the daemon opens its config file with
+ * O_NOFOLLOW, and that path is a link), removed at exit. */
 static void setup(void)
 {
     if (memfd >= 0) return;
-    memfd = memfd_create("fuzz-options", 0);
+    snprintf(path, sizeof(path), "/tmp/hearsay-fuzz-options-XXXXXX");
+    memfd = mkstemp(path);
     if (memfd < 0) abort();
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+    atexit(remove_file);
     hsd_log_set_level(HSD_LOG_ERR);
 }
 

@@ -48,7 +48,7 @@ static hs_raft *make_node(uint64_t now)
     cfg.peers.peers[0] = peer(1, "seed-1", 1);
     cfg.peers.peers[1] = peer(2, "seed-2", 2);
     cfg.peers.peers[2] = peer(3, "seed-3", 3);
-    cfg.hard = (hs_raft_hard_state){2, 0, 2};
+    cfg.hard = (hs_raft_hard_state){.term = 2, .vote = 0, .commit = 2};
     cfg.entries = ents;
     cfg.n_entries = 3;
     hs_raft *r = hs_raft_new(&cfg, now);

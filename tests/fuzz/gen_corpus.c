@@ -15,6 +15,9 @@
  *   dispatch/        records (flags:u8 len:u16 payload) of membership, Raft and configuration
  *                    messages (fetch, fetch reply, forwarded requests with their session tags,
  *                    duplicates and answers) for the daemon
+ *   raft_load/       a seed's storage files (hard state, commit, snapshot, log): a fresh seed,
+ *                    a log with a seed change, a torn tail, a flipped byte, a snapshot with and
+ *                    without the prefix it covers, a recovering hard state
  * The text corpora (options/, http/) are written by hand and committed as they are.
  * Usage: gen_corpus CORPUS_DIR (the NAME/ directories must exist). Deterministic. */
 #include <stdio.h>
@@ -28,6 +31,9 @@
 #include "hearsay/wire.h"
 #include "hearsay/membership.h"
 #include "hearsay/raft.h"
+#ifdef HS_GEN_RAFT_LOAD
+#include "raft_storage.h"
+#endif
 
 static const char *root;
 
@@ -823,6 +829,98 @@ static void gen_dispatch(void)
     save("dispatch", "keys", seqbuf, seqlen);
 }
 
+/* ---------------- raft_load: storage files ---------------- */
+#ifdef HS_GEN_RAFT_LOAD
+
+static uint8_t lbuf[8192];
+static size_t llen;
+
+static void lput(const void *p, size_t n)
+{
+    if (llen + n > sizeof(lbuf)) abort();
+    memcpy(lbuf + llen, p, n);
+    llen += n;
+}
+
+/* header hard_len:u16 commit_len:u16 snap_len:u32 flags:u8, then the parts and the log */
+static void save_load(const char *name, const uint8_t *hard, size_t hl, const uint8_t *commit,
+                      size_t cl, const uint8_t *snap, size_t sl, uint8_t flags, const uint8_t *log,
+                      size_t ll)
+{
+    llen = 0;
+    uint8_t h[9] = {(uint8_t)(hl >> 8), (uint8_t)hl,         (uint8_t)(cl >> 8),
+                    (uint8_t)cl,        (uint8_t)(sl >> 24), (uint8_t)(sl >> 16),
+                    (uint8_t)(sl >> 8), (uint8_t)sl,         flags};
+    lput(h, 9);
+    lput(hard, hl);
+    lput(commit, cl);
+    lput(snap, sl);
+    lput(log, ll);
+    save("raft_load", name, lbuf, llen);
+}
+
+static void gen_raft_load(void)
+{
+    uint8_t hard[HSD_RSTORE_HARD_LEN], commit[HSD_RSTORE_COMMIT_LEN], log[4096], snap[1024];
+    hs_raft_hard_state hs = {.term = 3, .vote = 2};
+    hsd_rstore_encode_hard(&hs, hard);
+    save_load("fresh", NULL, 0, NULL, 0, NULL, 0, 0, NULL, 0);
+    /* entries 1..6 of terms 1,1,2,2,3,3, one a seed change; commit 5 */
+    size_t ll = HSD_RSTORE_LOG_HDR, offs[7];
+    hsd_rstore_encode_log_header(log);
+    static const uint64_t terms[] = {1, 1, 2, 2, 3, 3};
+    uint8_t cc[128];
+    hs_raft_conf_change ch = {.op = HS_RAFT_ADD_SEED, .peer = peer(4, "s4", 4)};
+    size_t ccn = hs_raft_conf_change_encode(&ch, cc, sizeof(cc));
+    for (int i = 0; i < 6; i++) {
+        hs_raft_entry e = {
+            .term = terms[i], .index = (uint64_t)i + 1, .type = HS_RAFT_ENTRY_NORMAL};
+        if (i == 0) e.type = HS_RAFT_ENTRY_NOOP;
+        if (i == 3) {
+            e.type = HS_RAFT_ENTRY_CONF;
+            e.data = cc;
+            e.len = (uint32_t)ccn;
+        } else if (i) {
+            e.data = (uint8_t *)"set k v";
+            e.len = 7;
+        }
+        offs[i] = ll;
+        ll += hsd_rstore_encode_record(&e, log + ll, sizeof(log) - ll);
+    }
+    offs[6] = ll;
+    hsd_rstore_encode_commit(5, 3, commit);
+    save_load("log6-commit5", hard, sizeof(hard), commit, sizeof(commit), NULL, 0, 3, log, ll);
+    save_load("torn-tail", hard, sizeof(hard), commit, sizeof(commit), NULL, 0, 3, log,
+              offs[5] + 15);
+    save_load("no-commit-file", hard, sizeof(hard), NULL, 0, NULL, 0, 1, log, ll);
+    uint8_t bad[4096];
+    memcpy(bad, log, ll);
+    bad[offs[2] + 20] ^= 0x40;
+    save_load("flipped-byte", hard, sizeof(hard), commit, sizeof(commit), NULL, 0, 3, bad, ll);
+    /* a snapshot at 2 (term 1) and the old log: the prefix it covers is dropped */
+    hs_raft_snapshot sn = {.index = 2, .term = 1, .len = 4, .data = (uint8_t *)"HSCC"};
+    sn.conf.n = 3;
+    for (uint8_t i = 0; i < 3; i++) sn.conf.peers[i] = peer(i + 1, i == 0 ? "s1" : "s2", i + 1);
+    snprintf(sn.conf.peers[2].name, sizeof(sn.conf.peers[2].name), "s3");
+    size_t sl = hsd_rstore_encode_snapshot(&sn, snap, sizeof(snap));
+    if (!sl) abort();
+    save_load("snapshot-covered-prefix", hard, sizeof(hard), commit, sizeof(commit), snap, sl, 7,
+              log, ll);
+    /* the log rewritten after the snapshot: entries 3..6 only */
+    uint8_t after[4096];
+    hsd_rstore_encode_log_header(after);
+    memcpy(after + HSD_RSTORE_LOG_HDR, log + offs[2], ll - offs[2]);
+    save_load("snapshot-then-log", hard, sizeof(hard), commit, sizeof(commit), snap, sl, 7, after,
+              HSD_RSTORE_LOG_HDR + ll - offs[2]);
+    /* after hearsayd --raft-reset: a recovering hard state alone */
+    hs_raft_hard_state rec = {.term = 3, .vote = 2, .recovering = true};
+    hsd_rstore_encode_hard(&rec, hard);
+    save_load("recovering", hard, sizeof(hard), NULL, 0, NULL, 0, 1, NULL, 0);
+}
+#else
+static void gen_raft_load(void) {}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -836,6 +934,7 @@ int main(int argc, char **argv)
     gen_raft_step();
     gen_cluster_config();
     gen_dispatch();
+    gen_raft_load();
     gen_tombs(); /* last: the others pick from the captures by their count */
     printf("gen_corpus: %zu membership messages captured\n", ncap);
     for (size_t i = 0; i < ncap; i++) free(cap[i].data);

@@ -71,9 +71,12 @@ def percentile_summary(xs):
 # Process bookkeeping
 
 
-def spawn(argv, logfile):
+def spawn(argv, logfile, env=None):
+    """Starts argv with its output appended to logfile; env: extra environment variables."""
     out = open(logfile, "ab")
-    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    full = dict(os.environ, **env) if env else None
+    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         env=full)
     out.close()
     _procs[p.pid] = p
     return p
@@ -163,6 +166,15 @@ def api(sock_path, method, path, body=None, timeout=2.0, headers=None):
         c.close()
 
 
+def raft_status(node, timeout=1.0):
+    """GET /v1/raft of node as a dict; {} if it does not answer (down, stopped, starting)."""
+    try:
+        st, body = node.api("GET", "/v1/raft", timeout=timeout)
+    except OSError:
+        return {}
+    return body if st == 200 and isinstance(body, dict) else {}
+
+
 # ---------------------------------------------------------------------------------------
 # Ports
 
@@ -211,6 +223,7 @@ class Node:
         self.join = []
         self.stopped = False
         self.wrapper = None  # argv prefix for this node (e.g. valgrind); None: the cluster's
+        self.env = {}  # extra environment variables for the next starts
         os.makedirs(self.data_dir, exist_ok=True)
 
     def argv(self):
@@ -236,7 +249,7 @@ class Node:
             os.unlink(self.sock)
         with open(self.logfile, "a") as f:
             f.write("==== start at %.3f: %s\n" % (time.monotonic() - T0, " ".join(self.argv())))
-        self.proc = spawn(self.argv(), self.logfile)
+        self.proc = spawn(self.argv(), self.logfile, self.env)
         self.started_at = time.monotonic()
         self.stopped = False
         if wait:
@@ -534,6 +547,53 @@ class Cut(Rules):
         pairs = [(src, dst)] + ([(dst, src)] if both else [])
         super().__init__("INPUT", [["-i", "lo", "-s", ",".join(a), "-d", ",".join(b)]
                                    for a, b in pairs])
+
+
+class CutTcpOf:
+    """Drops every TCP segment that the process pid sends on loopback from the sockets it has
+    now (its connections and its listener, found with `ss -tnp`), whoever they go to; unlike
+    Cut it does not depend on the source address agents connect from, and segments the kernel
+    retransmits for the process after it died stay dropped as long as the rules stand:
+        with CutTcpOf(node.proc.pid): ...
+    Exactly the added rules are deleted by spec on exit, on exception and at exit."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.added = []
+        self.tag = "hearsay-it-%d" % os.getpid()
+
+    def ports(self):
+        out = subprocess.run(["ss", "-tnpH", "state", "established"], capture_output=True,
+                             text=True).stdout
+        out += subprocess.run(["ss", "-tnlpH"], capture_output=True, text=True).stdout
+        ports = set()
+        for line in out.splitlines():
+            if "pid=%d," % self.pid not in line:
+                continue
+            fields = line.split()
+            local = fields[2] if fields[0].isdigit() else fields[3]
+            ports.add(int(local.rsplit(":", 1)[1]))
+        return sorted(ports)
+
+    def __enter__(self):
+        _insert_rules(self, "INPUT", [["-i", "lo", "-p", "tcp", "--sport", str(port), "-m",
+                                       "comment", "--comment", self.tag, "-j", "DROP"]
+                                      for port in self.ports()])
+        return self
+
+    def remove(self):
+        while self.added:
+            spec = self.added.pop()
+            p = subprocess.run(["iptables", "-w", "-D", "INPUT"] + spec, capture_output=True,
+                               text=True)
+            log("iptables: removed the rule for tcp from port %s (rc %d)" % (spec[5],
+                                                                              p.returncode))
+
+    def __exit__(self, *exc):
+        self.remove()
+        if self.remove in _cleanups:
+            _cleanups.remove(self.remove)
+        return False
 
 
 def skip_unless_iptables():

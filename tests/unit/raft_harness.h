@@ -25,6 +25,7 @@ typedef struct net {
     net_pkt q[NET_QMAX];
     size_t qh, qt;
     uint64_t now;
+    uint64_t delivered; /* messages stepped into a node so far */
     /* what the last drains produced, per node */
     uint64_t applied[NET_MAX + 1];
     hs_raft_read_state reads[NET_MAX + 1][16];
@@ -116,6 +117,7 @@ static inline void net_settle(net *t)
         hs_raft_msg m;
         if (hs_raft_msg_decode(p.buf, p.len, &m) == 0) {
             if (t->r[m.to]) hs_raft_step(t->r[m.to], t->now, &m);
+            t->delivered++;
             hs_raft_msg_release(&m);
         }
         free(p.buf);

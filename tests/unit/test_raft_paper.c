@@ -848,6 +848,171 @@ static void test_non_member_votes_only_for_candidate_ahead(void **state)
     hs_raft_free(r);
 }
 
+/* Repair of a follower that holds less than it acknowledged (its log was cut, e.g. a seed whose
+ * damaged log was reset): the leader must back off below what it believed matched and resend
+ * what is missing, instead of probing past the cut forever. Before the fix the leader never
+ * went below match + 1, the follower rejected every probe and the two ping-ponged without end. */
+static void test_follower_with_lost_suffix_is_repaired(void **state)
+{
+    (void)state;
+    net *t = net_new(3);
+    net_campaign(t, 1);
+    assert_int_equal(net_leader(t), 1);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(hs_raft_propose(t->r[1], "abc", 3, NULL, NULL), 0);
+    net_run(t, 100);
+    hs_raft *l = t->r[1];
+    uint64_t last = hs_raft_last_index(l);
+    assert_int_equal(hs_raft_commit(t->r[3]), last);
+    /* node 3 comes back with only its first 3 entries (same term and vote) */
+    hs_raft_entry kept[3];
+    for (uint64_t i = 1; i <= 3; i++) kept[i - 1] = *hs_raft_entry_at(l, i);
+    hs_raft_cfg cfg = {.id = 3,
+                       .rng_seed = 3,
+                       .peers = net_conf(3),
+                       .hard = {.term = hs_raft_term(t->r[3]), .vote = hs_raft_vote(t->r[3])},
+                       .entries = kept,
+                       .n_entries = 3};
+    hs_raft *cut = hs_raft_new(&cfg, t->now);
+    assert_non_null(cut);
+    hs_raft_free(t->r[3]);
+    t->r[3] = cut;
+    uint64_t before = t->delivered;
+    net_run(t, 120); /* two heartbeat rounds */
+    assert_int_equal(net_leader(t), 1);
+    assert_int_equal(hs_raft_last_index(t->r[3]), last);
+    assert_int_equal(hs_raft_commit(t->r[3]), last);
+    for (uint64_t i = 1; i <= last; i++)
+        assert_int_equal(hs_raft_term_at(t->r[3], i), hs_raft_term_at(l, i));
+    /* a handful of heartbeats and one repair, not a message storm */
+    assert_true(t->delivered - before < 100);
+    net_free(t);
+}
+
+/* A node of a 3-node group after hearsayd --raft-reset: no log, the given term, recovering. */
+static hs_raft *recovering_node(uint64_t id, uint64_t term, uint64_t now)
+{
+    hs_raft_cfg cfg = {
+        .id = id, .rng_seed = id, .peers = net_conf(3), .hard = {.term = term, .recovering = true}};
+    return hs_raft_new(&cfg, now);
+}
+
+/* Repair (hearsayd --raft-reset): a node that lost its log, and maybe its term and vote, is
+ * "recovering". It grants no vote or pre-vote and never campaigns, whatever the timers say. */
+static void test_recovering_node_neither_votes_nor_campaigns(void **state)
+{
+    (void)state;
+    hs_raft *r = recovering_node(1, 4, 0);
+    assert_true(hs_raft_recovering(r));
+    hs_raft_msg m = mk(HS_RAFT_MSG_VOTE, 2, 1, 5);
+    hs_raft_step(r, 1000, &m);
+    msgbuf out;
+    take_msgs(r, &out, NULL);
+    assert_int_equal(out.n, 1);
+    assert_true(out.m[0].reject);
+    assert_int_equal(hs_raft_term(r), 5);
+    assert_int_equal(hs_raft_vote(r), 0);
+    m = mk(HS_RAFT_MSG_PREVOTE, 3, 1, 6);
+    hs_raft_step(r, 2000, &m);
+    take_msgs(r, &out, NULL);
+    assert_true(out.m[0].reject);
+    for (int i = 0; i < 20; i++) {
+        hs_raft_tick(r, hs_raft_next_deadline(r));
+        take_msgs(r, &out, NULL);
+        assert_int_equal(out.n, 0);
+    }
+    assert_int_equal(hs_raft_get_role(r), HS_RAFT_FOLLOWER);
+    assert_int_equal(hs_raft_term(r), 5);
+    hs_raft_free(r);
+}
+
+/* A recovering node stores what the leader sends but acknowledges nothing past the leader's
+ * commit index and no read round, so it never helps a commit or a read; it asks the leader for
+ * a read index instead. */
+static void test_recovering_node_acks_at_most_commit(void **state)
+{
+    (void)state;
+    hs_raft *r = recovering_node(1, 5, 0);
+    hs_raft_entry e[3] = {ent(1, 5), ent(2, 5), ent(3, 5)};
+    hs_raft_msg m = mk(HS_RAFT_MSG_APPEND, 2, 1, 5);
+    m.entries = e;
+    m.n_entries = 3;
+    m.commit = 1;
+    m.ctx = 3;
+    hs_raft_step(r, 100, &m);
+    assert_int_equal(hs_raft_last_index(r), 3);
+    hs_raft_ready rd;
+    assert_true(hs_raft_get_ready(r, &rd));
+    assert_int_equal(rd.n_entries, 3);
+    assert_true(rd.hard_state.recovering);
+    size_t acks = 0, probes = 0;
+    for (size_t i = 0; i < rd.n_msgs; i++) {
+        if (rd.msgs[i].type == HS_RAFT_MSG_APPEND_RESP) {
+            acks++;
+            assert_false(rd.msgs[i].reject);
+            assert_int_equal(rd.msgs[i].index, 1);
+            assert_int_equal(rd.msgs[i].ctx, 0);
+        }
+        if (rd.msgs[i].type == HS_RAFT_MSG_READINDEX) {
+            probes++;
+            assert_int_equal(rd.msgs[i].to, 2);
+            assert_true(rd.msgs[i].ctx == HS_RAFT_RECOVER_CTX);
+        }
+    }
+    assert_int_equal(acks, 1);
+    assert_int_equal(probes, 1);
+    hs_raft_advance(r, &rd);
+    assert_int_equal(hs_raft_read_index(r, HS_RAFT_RECOVER_CTX), HS_RAFT_EINVAL);
+    hs_raft_free(r);
+}
+
+/* A reset node rejoins only while the others hold a quorum: with one of them cut off it stays
+ * a learner, and the leader cannot commit with its help; once they answer, it is brought up to
+ * date, votes again (for the leader in this term, so never twice in a term it may have voted
+ * in before), and counts again. */
+static void test_reset_node_rejoins_only_with_a_quorum_of_the_others(void **state)
+{
+    (void)state;
+    net *t = net_new(3);
+    net_campaign(t, 1);
+    for (int i = 0; i < 5; i++) assert_int_equal(hs_raft_propose(t->r[1], "abc", 3, NULL, NULL), 0);
+    net_run(t, 100);
+    hs_raft *l = t->r[1];
+    uint64_t term = hs_raft_term(l), commit0 = hs_raft_commit(l);
+    hs_raft_free(t->r[3]);
+    t->r[3] = recovering_node(3, 0, t->now); /* lost everything, term and vote too */
+    net_isolate(t, 2, true);
+    uint64_t idx;
+    assert_int_equal(hs_raft_propose(l, "new", 3, &idx, NULL), 0);
+    net_run(t, 600);
+    assert_int_equal(net_leader(t), 1);
+    assert_true(hs_raft_recovering(t->r[3]));
+    assert_int_equal(hs_raft_last_index(t->r[3]), idx); /* stored, not acknowledged */
+    assert_int_equal(hs_raft_commit(l), commit0);       /* no commit with a learner's help */
+    net_isolate(t, 2, false);
+    net_run(t, 300);
+    assert_false(hs_raft_recovering(t->r[3]));
+    assert_int_equal(hs_raft_commit(t->r[3]), idx);
+    assert_int_equal(hs_raft_term(t->r[3]), term);
+    assert_int_equal(hs_raft_vote(t->r[3]), 1);
+    assert_int_equal(t->hs[3].vote, 1); /* durable */
+    assert_false(t->hs[3].recovering);
+    /* no second vote in this term; a vote in a later one */
+    uint64_t later = t->now + 1000;
+    hs_raft_msg m = mk(HS_RAFT_MSG_VOTE, 2, 3, term);
+    m.log_index = 100;
+    m.log_term = term;
+    hs_raft_step(t->r[3], later, &m);
+    msgbuf out;
+    take_msgs(t->r[3], &out, NULL);
+    assert_true(out.m[0].reject);
+    m.term = term + 1;
+    hs_raft_step(t->r[3], later, &m);
+    take_msgs(t->r[3], &out, NULL);
+    assert_false(out.m[0].reject);
+    net_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -882,6 +1047,10 @@ int main(void)
         cmocka_unit_test(test_async_ready_with_conflicting_rewrite),
         cmocka_unit_test(test_non_member_votes_only_for_candidate_ahead),
         cmocka_unit_test(test_queued_ack_clamped_by_truncation),
+        cmocka_unit_test(test_follower_with_lost_suffix_is_repaired),
+        cmocka_unit_test(test_recovering_node_neither_votes_nor_campaigns),
+        cmocka_unit_test(test_recovering_node_acks_at_most_commit),
+        cmocka_unit_test(test_reset_node_rejoins_only_with_a_quorum_of_the_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

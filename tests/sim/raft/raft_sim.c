@@ -3,7 +3,10 @@
  * 3- or 5-node clusters run on a virtual clock and a virtual network with per-message random
  * latency (hence reordering), drops, duplicates, partitions (symmetric and one-way), crashes that
  * lose everything not yet fsynced (the Ready being persisted is lost with the node) and restarts
- * from the durable state. Every message goes through the wire codec. After every event the
+ * from the durable state, and resets (hearsayd --raft-reset: a crashed seed comes back with no
+ * log or snapshot, half of the time without its term and vote, marked recovering; one seed at a
+ * time, only in a group of at least 3, no seed change meanwhile, down at least RESET_DOWN_MS).
+ * Every message goes through the wire codec. After every event the
  * simulator checks Election Safety, Leader Append-Only, Log Matching, Leader Completeness, State
  * Machine Safety, that no acknowledged write is lost and that ReadIndex reads are not stale. At
  * the end of each seed the faults stop and the cluster must converge (liveness).
@@ -222,6 +225,8 @@ typedef struct node {
     uint64_t id;
     bool up;
     uint64_t restart_at;
+    bool reset; /* the next restart is after hearsayd --raft-reset: see reset_storage */
+    uint64_t reset_earliest; /* ... and not before this time */
     hs_raft *r;
     bool rd_pending;
     hs_raft_ready rd;
@@ -272,7 +277,12 @@ static size_t nreads, capreads;
 
 /* stats */
 static uint64_t st_events, st_msgs, st_crashes, st_elections, st_acked, st_reads, st_snapshots,
-    st_confs;
+    st_confs, st_resets;
+
+/* A reset node is down at least this long: longer than an election timeout plus the longest
+ * message latency, so no candidacy it voted in is still collecting votes and none of its
+ * messages is still in flight when it comes back (docs/raft.md "Repairing a seed"). */
+#define RESET_DOWN_MS 400
 
 static void durable_truncate(node *n, uint64_t from)
 {
@@ -517,8 +527,27 @@ static void collect_ready(node *n)
     n->rd_done_at = now + (fsync_max ? rnd_range(0, fsync_max) : 0);
 }
 
+/* hearsayd --raft-reset on a crashed node: its log and snapshot are gone, and half of the time
+ * its hard state too (term and vote 0); it comes back recovering. */
+static void reset_storage(node *n)
+{
+    for (size_t i = 0; i < n->nlog; i++) free(n->log[i].data);
+    n->nlog = 0;
+    free(n->snap.data);
+    memset(&n->snap, 0, sizeof(n->snap));
+    bool keep = chance(500);
+    if (!keep) n->hs.term = n->hs.vote = 0;
+    n->hs.commit = 0;
+    n->hs.recovering = true;
+    n->reset = false;
+    st_resets++;
+    trace("n%" PRIu64 " reset: log and snapshot discarded, %s", n->id,
+          keep ? "term and vote kept" : "term and vote lost");
+}
+
 static void start_node(node *n)
 {
+    if (n->reset) reset_storage(n);
     hs_raft_cfg cfg = {.id = n->id,
                        .rng_seed = rnd(),
                        .election_min_ms = 150,
@@ -657,12 +686,38 @@ static int find_leader(void)
     return best;
 }
 
+/* A node is being reset (down for it, or back and recovering, up or down). */
+static bool resetting(void)
+{
+    for (int i = 0; i < nn; i++)
+        if (nodes[i].reset || nodes[i].hs.recovering ||
+            (nodes[i].up && hs_raft_recovering(nodes[i].r)))
+            return true;
+    return false;
+}
+
+/* The operator's rule for hearsayd --raft-reset: one seed at a time, a member of a group of at
+ * least 3 (so that the others hold a quorum without it), no seed change under way. */
+static bool may_reset(const node *n)
+{
+    int l = find_leader();
+    if (l < 0 || resetting()) return false;
+    hs_raft *r = nodes[l].r;
+    for (uint64_t i = hs_raft_applied(r) + 1; i <= hs_raft_last_index(r); i++) {
+        const hs_raft_entry *e = hs_raft_entry_at(r, i);
+        if (e && e->type == HS_RAFT_ENTRY_CONF) return false; /* a seed change under way */
+    }
+    const hs_raft_conf *c = hs_raft_get_conf(r);
+    return c->n >= 3 && hs_raft_conf_find(c, n->id) != NULL;
+}
+
 /* The operator's add-seed / remove-seed, through whichever node leads: remove a random seed
- * (the leader included) when all are members, else add one of the missing ones back. */
+ * (the leader included) when all are members, else add one of the missing ones back. Not
+ * while a seed is being reset. */
 static void client_conf_change(void)
 {
     int l = find_leader();
-    if (l < 0) return;
+    if (l < 0 || resetting()) return;
     hs_raft *r = nodes[l].r;
     const hs_raft_conf *c = hs_raft_get_conf(r);
     hs_raft_conf_change cc;
@@ -757,9 +812,15 @@ static void fault(void)
         int a = (int)rnd_range(0, (uint64_t)nn - 1);
         node *n = &nodes[a];
         if (n->up) {
+            bool reset = chance(60) && may_reset(n); /* its data is damaged: reset it */
             crash_node(n);
             /* quick restarts catch what a node forgets (vote, acked entries) mid-election */
             n->restart_at = now + (chance(500) ? rnd_range(1, 20) : rnd_range(10, 800));
+            if (reset) {
+                n->reset = true;
+                n->reset_earliest = now + RESET_DOWN_MS;
+                n->restart_at = now + rnd_range(RESET_DOWN_MS, 1200);
+            }
         }
     }
 }
@@ -891,7 +952,10 @@ static bool run_seed(uint64_t seed, int nodes_opt)
             faults_on = false;
             memset(blocked, 0, sizeof(blocked));
             for (int i = 0; i < nn; i++)
-                if (!nodes[i].up) nodes[i].restart_at = now;
+                if (!nodes[i].up)
+                    nodes[i].restart_at = nodes[i].reset && nodes[i].reset_earliest > now
+                                              ? nodes[i].reset_earliest
+                                              : now;
             trace("faults end: heal and restart everything");
         }
         if (heap_n && heap[0].t <= now) {
@@ -993,9 +1057,9 @@ int main(int argc, char **argv)
     free(lm);
     printf("raft-sim: seeds %" PRIu64 "..%" PRIu64 " %s: events %" PRIu64 " msgs %" PRIu64
            " elections %" PRIu64 " crashes %" PRIu64 " acked-writes %" PRIu64 " reads %" PRIu64
-           " snapshots-installed %" PRIu64 " seed-changes %" PRIu64 "\n",
+           " snapshots-installed %" PRIu64 " seed-changes %" PRIu64 " resets %" PRIu64 "\n",
            start, start + seeds - 1, failed ? "FAILED" : "ok", st_events, st_msgs, st_elections,
-           st_crashes, st_acked, st_reads, st_snapshots, st_confs);
+           st_crashes, st_acked, st_reads, st_snapshots, st_confs, st_resets);
     if (failed) printf("first failing seed: %" PRIu64 "\n", first_failed);
     return failed ? 1 : 0;
 }
