@@ -122,24 +122,12 @@ static void *field(hsd_options *o, const hsd_optdef *d)
     return (char *)o + d->off;
 }
 
-static bool valid_name(const char *s, size_t max)
+/* n bytes, 1 to max, each a letter, a digit or one of extra (names: "._-"). */
+static bool valid_word(const char *s, size_t n, size_t max, const char *extra)
 {
-    size_t n = strlen(s);
     if (n == 0 || n > max) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!(isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
-    }
-    return true;
-}
-
-static bool valid_tag_key(const char *s, size_t n)
-{
-    if (n == 0 || n > 128) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!(isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c == ':')) return false;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!s[i] || (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))) return false;
     return true;
 }
 
@@ -171,7 +159,8 @@ static int set_str(hsd_options *o, const hsd_optdef *d, const char *v, char *err
 
 static int set_name(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
 {
-    if (valid_name(v, d->size - 1)) return copy_str(field(o, d), d->size, v, false);
+    if (valid_word(v, strlen(v), d->size - 1, "._-"))
+        return copy_str(field(o, d), d->size, v, false);
     snprintf(err, errlen, "bad --%s '%.200s': 1-%zu characters of A-Z a-z 0-9 . _ -", d->name, v,
              d->size - 1);
     return -1;
@@ -263,7 +252,8 @@ static int seed_item(hsd_options *o, char *v, char *err, size_t errlen)
     }
     hsd_seed *s = &o->seeds[o->seed_count];
     if (eq) *eq = '\0';
-    if (!eq || !valid_name(v, HS_NAME_MAX) || hs_addr_parse(&s->addr, eq + 1, HSD_DEFAULT_PORT)) {
+    if (!eq || !valid_word(v, strlen(v), HS_NAME_MAX, "._-") ||
+        hs_addr_parse(&s->addr, eq + 1, HSD_DEFAULT_PORT)) {
         if (eq) *eq = '=';
         snprintf(err, errlen, "bad --seed '%.200s': expected NAME=HOST:PORT", v);
         return -1;
@@ -327,7 +317,7 @@ int hsd_tags_put(char *buf, size_t *len, size_t cap, const char *key, const char
 static int tag_item(hsd_options *o, char *v, char *err, size_t errlen)
 {
     char *eq = strchr(v, '=');
-    if (!eq || !valid_tag_key(v, (size_t)(eq - v)) || !valid_tag_value(eq + 1)) {
+    if (!eq || !valid_word(v, (size_t)(eq - v), 128, "._-/:") || !valid_tag_value(eq + 1)) {
         snprintf(err, errlen, "bad --tag '%.200s': expected KEY=VALUE", v);
         return -1;
     }
