@@ -1,5 +1,5 @@
-/* options.c: parses the command line and the INI config file (inih) into hsd_options.
- * Every value is length-checked and validated; the file is read with inih's line limit. */
+/* options.c: the table of hearsayd's options (spelling, type, field, bounds, default, help,
+ * reload) and the parsers of the INI file (inih, -c FILE) and the command line that use it. */
 #include "options.h"
 
 #include <ctype.h>
@@ -17,30 +17,117 @@
 #include "log.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
+#define STR_(x)         #x
+#define STR(x)          STR_(x)
 
-static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+typedef int set_fn(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen);
+static set_fn set_name, set_str, set_addr, set_bool, set_uint, set_level, set_seeds, set_joins,
+    set_tags, set_handler, set_event;
+
+/* ROW(name, short flag, value placeholder (NULL: a switch), type, field, min, max, default,
+ *     flags, help) */
+#define ROW(n, sf, arg, type, f, lo, hi, def, fl, help)                                            \
+    {                                                                                              \
+        n, sf, arg, type, offsetof(hsd_options, f), sizeof(((hsd_options *)0)->f), lo, hi, def,    \
+            fl, help                                                                               \
+    }
+#define TEN_YEARS (10ULL * 365 * 86400)
+static const hsd_optdef ROWS[] = {
+    ROW("config", 'c', "FILE", set_str, config_file, 0, 0, NULL, HSD_OPT_CLI,
+        "INI file; every other option can be set there (name = value), flags override it"),
+    ROW("name", 0, "NAME", set_name, name, 0, 0, NULL, 0,
+        "this member's name, unique in the cluster (required)"),
+    ROW("cluster", 0, "NAME", set_name, cluster, 0, 0, "hearsay", 0,
+        "cluster name bound into every packet"),
+    ROW("bind", 0, "HOST:PORT", set_addr, bind, 0, 0, NULL, 0,
+        "gossip address, UDP and TCP (port " STR(HSD_DEFAULT_PORT) " if left out; required)"),
+    ROW("advertise", 0, "HOST:PORT", set_addr, advertise, 0, 0, NULL, 0,
+        "address the other members reach us at (required when --bind is a wildcard)"),
+    ROW("socket", 0, "PATH", set_str, socket_path, 0, 0, NULL, 0, "API unix socket (required)"),
+    ROW("data-dir", 0, "DIR", set_str, data_dir, 0, 0, NULL, 0,
+        "directory of durable state (required)"),
+    ROW("seed", 0, "NAME=HOST:PORT", set_seeds, seeds, 0, 0, NULL, 0,
+        "a seed node (the Raft group); repeatable, at most " STR(HSD_SEEDS_MAX)),
+    ROW("join", 0, "HOST:PORT", set_joins, joins, 0, 0, NULL, 0,
+        "a member to contact at start; repeatable, at most " STR(HSD_JOINS_MAX)),
+    ROW("key-file", 0, "FILE", set_str, key_file, 0, 0, NULL, 0,
+        "cluster key ring, one base64 key per line (required unless --insecure)"),
+    ROW("insecure", 0, NULL, set_bool, insecure, 0, 0, "false", 0,
+        "gossip in plaintext, for tests only"),
+    ROW("tag", 0, "KEY=VALUE", set_tags, tags, 0, 0, NULL, HSD_OPT_RELOAD,
+        "a tag of this member; repeatable, " STR(HS_TAGS_MAX) " bytes in all"),
+    ROW("log-level", 0, "LEVEL", set_level, log_level, 0, 0, "info", HSD_OPT_RELOAD,
+        "error, warn, notice, info or debug"),
+    ROW("socket-group", 0, "GROUP", set_str, socket_group, 0, 0, NULL, 0,
+        "group owning the API socket (default: the daemon's)"),
+    ROW("admin-group", 0, "GROUP", set_str, admin_group, 0, 0, NULL, 0,
+        "group that may change state through the API (default: none, only uid 0 and the "
+        "daemon's uid)"),
+    ROW("max-api-connections", 0, "N", set_uint, max_api_connections, 1, HSD_MAX_API_CONNS,
+        STR(HSD_DEFAULT_API_CONNS), 0,
+        "API socket connections open at once (a quarter kept for uid 0, the daemon's uid and "
+        "--admin-group)"),
+    ROW("reap-failed", 0, "SECONDS", set_uint, reap_failed_s, 1, TEN_YEARS, "86400", 0,
+        "forget a failed member after SECONDS"),
+    ROW("reap-left", 0, "SECONDS", set_uint, reap_left_s, 1, TEN_YEARS, "86400", 0,
+        "forget a member that left after SECONDS"),
+    ROW("handler", 0, "EVENT=CMD", set_handler, handlers, 0, 0, NULL, HSD_OPT_RELOAD,
+        "run `sh -c CMD` on EVENT (one of the five below)"),
+    /* the events in handlers.c's order (HSD_HANDLER_EVENTS) */
+    ROW("member-join", 0, "CMD", set_event, handlers[0], 0, 0, NULL, HSD_OPT_RELOAD,
+        "the same as --handler member-join=CMD"),
+    ROW("member-failed", 0, "CMD", set_event, handlers[1], 0, 0, NULL, HSD_OPT_RELOAD,
+        "the same as --handler member-failed=CMD"),
+    ROW("member-leave", 0, "CMD", set_event, handlers[2], 0, 0, NULL, HSD_OPT_RELOAD,
+        "the same as --handler member-leave=CMD"),
+    ROW("member-update", 0, "CMD", set_event, handlers[3], 0, 0, NULL, HSD_OPT_RELOAD,
+        "the same as --handler member-update=CMD"),
+    ROW("config-change", 0, "CMD", set_event, handlers[4], 0, 0, NULL, HSD_OPT_RELOAD,
+        "the same as --handler config-change=CMD"),
+    ROW("handler-timeout", 0, "SECONDS", set_uint, handler_timeout, 1, 86400, "30", HSD_OPT_RELOAD,
+        "kill a handler after SECONDS"),
+    ROW("max-handlers", 0, "N", set_uint, max_handlers, 1, 1024, "8", HSD_OPT_RELOAD,
+        "handlers running at once (256 more events wait)"),
+    ROW("dev", 0, NULL, set_bool, dev, 0, 0, "false", 0,
+        "one-node development agent: insecure, data dir and socket under /tmp"),
+    ROW("raft-reset", 0, NULL, set_bool, raft_reset, 0, 0, NULL, HSD_OPT_CLI,
+        "repair a seed whose Raft data is damaged: move DATA_DIR/raft aside, mark the seed "
+        "recovering, exit; started again it catches up from the other seeds"),
+    ROW("help", 'h', NULL, set_bool, help, 0, 0, NULL, HSD_OPT_CLI, "print this help and exit"),
+    ROW("version", 'V', NULL, set_bool, version, 0, 0, NULL, HSD_OPT_CLI,
+        "print the version and exit"),
+};
+#define NROWS (sizeof(ROWS) / sizeof(ROWS[0]))
+
+const hsd_optdef *hsd_option_rows(size_t *n)
 {
-    if (err && errlen) snprintf(err, errlen, fmt, a, b ? b : "");
+    *n = NROWS;
+    return ROWS;
 }
 
-static bool valid_name(const char *s)
+const hsd_optdef *hsd_option_find(const char *key)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > HS_NAME_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!(isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
-    }
-    return true;
+    char k[32];
+    size_t n = strlen(key);
+    if (n >= sizeof(k)) return NULL;
+    for (size_t i = 0; i <= n; i++)
+        k[i] = key[i] == '_' ? '-' : (char)tolower((unsigned char)key[i]);
+    for (size_t i = 0; i < NROWS; i++)
+        if (!strcmp(ROWS[i].name, k)) return &ROWS[i];
+    return NULL;
 }
 
-static bool valid_tag_key(const char *s, size_t n)
+static void *field(hsd_options *o, const hsd_optdef *d)
 {
-    if (n == 0 || n > 128) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!(isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c == ':')) return false;
-    }
+    return (char *)o + d->off;
+}
+
+/* n bytes, 1 to max, each a letter, a digit or one of extra (names: "._-"). */
+static bool valid_word(const char *s, size_t n, size_t max, const char *extra)
+{
+    if (n == 0 || n > max) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s[i] || (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))) return false;
     return true;
 }
 
@@ -51,27 +138,153 @@ static bool valid_tag_value(const char *s)
     return strlen(s) <= 256;
 }
 
-static int parse_bool(const char *v, bool *out)
+/* Strings are copied with their whole field zeroed first, so that equal settings are equal
+ * bytes (hsd_options_restart_needed compares fields). */
+static int copy_str(char *dst, size_t cap, const char *v, bool empty_ok)
 {
-    if (!v || !*v || !strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-        !strcasecmp(v, "on")) {
-        *out = true;
-        return 0;
-    }
-    if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-        !strcasecmp(v, "off")) {
-        *out = false;
-        return 0;
-    }
+    size_t n = strlen(v);
+    if ((n == 0 && !empty_ok) || n >= cap) return -1;
+    memset(dst, 0, cap);
+    memcpy(dst, v, n);
+    return 0;
+}
+
+static int set_str(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    if (copy_str(field(o, d), d->size, v, false) == 0) return 0;
+    snprintf(err, errlen, "bad --%s '%.200s': empty or longer than %zu bytes", d->name, v,
+             d->size - 1);
     return -1;
 }
 
-static int copy_str(char *dst, size_t cap, const char *v)
+static int set_name(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
 {
-    size_t n = strlen(v);
-    if (n == 0 || n >= cap) return -1;
-    memcpy(dst, v, n + 1);
+    if (valid_word(v, strlen(v), d->size - 1, "._-"))
+        return copy_str(field(o, d), d->size, v, false);
+    snprintf(err, errlen, "bad --%s '%.200s': 1-%zu characters of A-Z a-z 0-9 . _ -", d->name, v,
+             d->size - 1);
+    return -1;
+}
+
+static int set_addr(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    if (hs_addr_parse(field(o, d), v, HSD_DEFAULT_PORT) == 0) {
+        *(d->off == offsetof(hsd_options, bind) ? &o->have_bind : &o->have_advertise) = true;
+        return 0;
+    }
+    snprintf(err, errlen, "bad --%s address '%.200s': expected HOST:PORT", d->name, v);
+    return -1;
+}
+
+static int set_bool(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    static const char *const words[] = {"", "1", "true", "yes", "on", "0", "false", "no", "off"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (!strcasecmp(v, words[i])) {
+            *(bool *)field(o, d) = i < 5; /* a bare --switch (or "name =") means true */
+            return 0;
+        }
+    snprintf(err, errlen, "bad --%s '%.200s': expected true or false", d->name, v);
+    return -1;
+}
+
+static int set_uint(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    char *end = (char *)v;
+    unsigned long long n = 0;
+    errno = 0;
+    if (isdigit((unsigned char)v[0])) n = strtoull(v, &end, 10); /* no sign, no blanks */
+    if (end == v || *end || errno || n < d->min || n > d->max) {
+        snprintf(err, errlen, "bad --%s '%.200s': expected %s from %llu to %llu", d->name, v,
+                 d->arg, (unsigned long long)d->min, (unsigned long long)d->max);
+        return -1;
+    }
+    if (d->size == sizeof(uint64_t)) {
+        uint64_t x = n;
+        memcpy(field(o, d), &x, sizeof(x));
+    } else { /* int or unsigned: every bound fits both */
+        _Static_assert(sizeof(int) == sizeof(uint32_t), "int fields are 32 bits");
+        uint32_t x = (uint32_t)n;
+        memcpy(field(o, d), &x, sizeof(x));
+    }
     return 0;
+}
+
+static int set_level(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    int l = hsd_log_parse_level(v);
+    if (l >= 0) {
+        *(int *)field(o, d) = l;
+        return 0;
+    }
+    snprintf(err, errlen, "bad --%s '%.200s': expected %s", d->name, v, d->help);
+    return -1;
+}
+
+/* Lists (seed, join, tag) may hold several items separated by any of seps. */
+typedef int item_fn(hsd_options *o, char *item, char *err, size_t errlen);
+
+static int each_item(hsd_options *o, const hsd_optdef *d, const char *v, const char *seps,
+                     item_fn *fn, char *err, size_t errlen)
+{
+    char buf[1024];
+    if (strlen(v) >= sizeof(buf)) {
+        snprintf(err, errlen, "value of --%s longer than %zu bytes", d->name, sizeof(buf) - 1);
+        return -1;
+    }
+    strcpy(buf, v);
+    char *save = NULL, *t = strtok_r(buf, seps, &save);
+    if (!t) {
+        snprintf(err, errlen, "empty value for --%s", d->name);
+        return -1;
+    }
+    for (; t; t = strtok_r(NULL, seps, &save))
+        if (fn(o, t, err, errlen) != 0) return -1;
+    return 0;
+}
+
+static int seed_item(hsd_options *o, char *v, char *err, size_t errlen)
+{
+    char *eq = strchr(v, '=');
+    if (o->seed_count >= HSD_SEEDS_MAX) {
+        snprintf(err, errlen, "too many seeds (at most %d)", HSD_SEEDS_MAX);
+        return -1;
+    }
+    hsd_seed *s = &o->seeds[o->seed_count];
+    if (eq) *eq = '\0';
+    if (!eq || !valid_word(v, strlen(v), HS_NAME_MAX, "._-") ||
+        hs_addr_parse(&s->addr, eq + 1, HSD_DEFAULT_PORT)) {
+        if (eq) *eq = '=';
+        snprintf(err, errlen, "bad --seed '%.200s': expected NAME=HOST:PORT", v);
+        return -1;
+    }
+    strcpy(s->name, v);
+    o->seed_count++;
+    return 0;
+}
+
+static int set_seeds(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    return each_item(o, d, v, ", \t", seed_item, err, errlen);
+}
+
+static int join_item(hsd_options *o, char *v, char *err, size_t errlen)
+{
+    if (o->join_count >= HSD_JOINS_MAX) {
+        snprintf(err, errlen, "too many --join addresses (at most %d)", HSD_JOINS_MAX);
+        return -1;
+    }
+    if (hs_addr_parse(&o->joins[o->join_count], v, HSD_DEFAULT_PORT) == 0) {
+        o->join_count++;
+        return 0;
+    }
+    snprintf(err, errlen, "bad --join address '%.200s': expected HOST:PORT", v);
+    return -1;
+}
+
+static int set_joins(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    return each_item(o, d, v, ", \t", join_item, err, errlen);
 }
 
 int hsd_tags_put(char *buf, size_t *len, size_t cap, const char *key, const char *value)
@@ -82,9 +295,10 @@ int hsd_tags_put(char *buf, size_t *len, size_t cap, const char *key, const char
     while (pos < *len) {
         size_t n = strnlen(buf + pos, *len - pos);
         if (n > klen && memcmp(buf + pos, key, klen) == 0 && buf[pos + klen] == '=') {
-            size_t end = pos + n + 1 > *len ? *len : pos + n + 1;
+            size_t end = pos + n + 1 > *len ? *len : pos + n + 1, cut = end - pos;
             memmove(buf + pos, buf + end, *len - end);
-            *len -= end - pos;
+            *len -= cut;
+            memset(buf + *len, 0, cut); /* equal tags, equal bytes */
             continue;
         }
         pos += n + 1;
@@ -100,201 +314,75 @@ int hsd_tags_put(char *buf, size_t *len, size_t cap, const char *key, const char
     return 0;
 }
 
-static int add_one(hsd_options *o, const char *key, const char *v, char *err, size_t errlen)
+static int tag_item(hsd_options *o, char *v, char *err, size_t errlen)
 {
-    if (!strcmp(key, "seed")) {
-        const char *eq = strchr(v, '=');
-        if (!eq || eq == v || (size_t)(eq - v) > HS_NAME_MAX) {
-            set_err(err, errlen, "bad --seed '%s': expected NAME=HOST:PORT%s", v, NULL);
-            return -1;
-        }
-        if (o->seed_count >= HSD_SEEDS_MAX) {
-            set_err(err, errlen, "too many seeds (at most 16)%s%s", "", NULL);
-            return -1;
-        }
-        hsd_seed *s = &o->seeds[o->seed_count];
-        memcpy(s->name, v, (size_t)(eq - v));
-        s->name[eq - v] = '\0';
-        if (!valid_name(s->name) || hs_addr_parse(&s->addr, eq + 1, HSD_DEFAULT_PORT) != 0) {
-            set_err(err, errlen, "bad --seed '%s': expected NAME=HOST:PORT%s", v, NULL);
-            return -1;
-        }
-        o->seed_count++;
-        return 0;
+    char *eq = strchr(v, '=');
+    if (!eq || !valid_word(v, (size_t)(eq - v), 128, "._-/:") || !valid_tag_value(eq + 1)) {
+        snprintf(err, errlen, "bad --tag '%.200s': expected KEY=VALUE", v);
+        return -1;
     }
-    if (!strcmp(key, "join")) {
-        if (o->join_count >= HSD_JOINS_MAX) {
-            set_err(err, errlen, "too many --join addresses (at most 32)%s%s", "", NULL);
-            return -1;
-        }
-        if (hs_addr_parse(&o->joins[o->join_count], v, HSD_DEFAULT_PORT) != 0) {
-            set_err(err, errlen, "bad --join address '%s': expected HOST:PORT%s", v, NULL);
-            return -1;
-        }
-        o->join_count++;
-        return 0;
-    }
-    /* tag */
+    *eq = '\0';
+    if (hsd_tags_put(o->tags, &o->tags_len, sizeof(o->tags), v, eq + 1) == 0) return 0;
+    snprintf(err, errlen, "tags too large (at most %zu bytes)", sizeof(o->tags));
+    return -1;
+}
+
+/* Tag values may contain spaces: only commas separate tags. */
+static int set_tags(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    return each_item(o, d, v, ",", tag_item, err, errlen);
+}
+
+/* One event's handler command; empty: none. */
+static int set_event(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    if (copy_str(field(o, d), d->size, v, true) == 0) return 0;
+    snprintf(err, errlen, "handler command for %s longer than %zu bytes", d->name, d->size - 1);
+    return -1;
+}
+
+static int set_handler(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    (void)d;
     const char *eq = strchr(v, '=');
-    if (!eq || !valid_tag_key(v, (size_t)(eq - v)) || !valid_tag_value(eq + 1)) {
-        set_err(err, errlen, "bad --tag '%s': expected KEY=VALUE%s", v, NULL);
+    if (!eq) {
+        snprintf(err, errlen, "bad --handler '%.64s': expected EVENT=COMMAND", v);
         return -1;
     }
-    char k[129];
-    memcpy(k, v, (size_t)(eq - v));
-    k[eq - v] = '\0';
-    if (hsd_tags_put(o->tags, &o->tags_len, sizeof(o->tags), k, eq + 1) != 0) {
-        set_err(err, errlen, "tags too large (at most %s bytes)%s", "512", NULL);
-        return -1;
+    char events[128] = "";
+    for (size_t i = 0; i < NROWS; i++) {
+        if (ROWS[i].set != set_event) continue;
+        if (strlen(ROWS[i].name) == (size_t)(eq - v) && !strncmp(ROWS[i].name, v, eq - v))
+            return set_event(o, &ROWS[i], eq + 1, err, errlen);
+        snprintf(events + strlen(events), sizeof(events) - strlen(events), "%s%s",
+                 events[0] ? ", " : "", ROWS[i].name);
     }
-    return 0;
+    snprintf(err, errlen, "bad handler event '%.*s': %s", (int)(eq - v > 32 ? 32 : eq - v), v,
+             events);
+    return -1;
 }
 
-/* seed, join and tag may hold several entries separated by commas or spaces. */
-static int add_list(hsd_options *o, const char *key, const char *value, char *err, size_t errlen)
+/* The first --seed or --join on the command line replaces the file's list. */
+static void cli_replaces(hsd_options *o, const hsd_optdef *d)
 {
-    char buf[1024];
-    if (strlen(value) >= sizeof(buf)) {
-        set_err(err, errlen, "value of %s too long%s", key, NULL);
-        return -1;
-    }
-    strcpy(buf, value);
-    int any = 0;
-    char *save = NULL;
-    /* tag values may contain spaces; only split tags on commas */
-    const char *seps = strcmp(key, "tag") ? ", \t" : ",";
-    for (char *t = strtok_r(buf, seps, &save); t; t = strtok_r(NULL, seps, &save)) {
-        if (add_one(o, key, t, err, errlen) != 0) return -1;
-        any = 1;
-    }
-    if (!any) {
-        set_err(err, errlen, "empty value for %s%s", key, NULL);
-        return -1;
-    }
-    return 0;
+    bool seeds = d->set == set_seeds;
+    bool *started = seeds ? &o->cli_seeds : &o->cli_joins;
+    if ((!seeds && d->set != set_joins) || *started) return;
+    *started = true;
+    memset(field(o, d), 0, d->size);
+    *(seeds ? &o->seed_count : &o->join_count) = 0;
 }
 
-int hsd_options_set(hsd_options *o, const char *key_in, const char *value, bool from_cli, char *err,
+int hsd_options_set(hsd_options *o, const char *key, const char *value, bool from_cli, char *err,
                     size_t errlen)
 {
-    char key[32];
-    size_t kl = strlen(key_in);
-    if (kl == 0 || kl >= sizeof(key)) {
-        set_err(err, errlen, "unknown option '%s'%s", key_in, NULL);
+    const hsd_optdef *d = hsd_option_find(key);
+    if (!d) {
+        snprintf(err, errlen, "unknown option '%.64s'", key);
         return -1;
     }
-    for (size_t i = 0; i <= kl; i++)
-        key[i] = key_in[i] == '_' ? '-' : (char)tolower((unsigned char)key_in[i]);
-    if (!value) value = "";
-
-    if (!strcmp(key, "name")) {
-        if (!valid_name(value)) {
-            set_err(err, errlen, "bad --name '%s': 1-64 characters of A-Z a-z 0-9 . _ -%s", value,
-                    NULL);
-            return -1;
-        }
-        strcpy(o->name, value);
-    } else if (!strcmp(key, "cluster")) {
-        if (!valid_name(value)) {
-            set_err(err, errlen, "bad --cluster '%s': 1-64 characters of A-Z a-z 0-9 . _ -%s",
-                    value, NULL);
-            return -1;
-        }
-        strcpy(o->cluster, value);
-    } else if (!strcmp(key, "bind") || !strcmp(key, "advertise")) {
-        hs_addr a;
-        if (hs_addr_parse(&a, value, HSD_DEFAULT_PORT) != 0) {
-            set_err(err, errlen, "bad --%s address '%s': expected HOST:PORT", key, value);
-            return -1;
-        }
-        if (key[0] == 'b') {
-            o->bind = a;
-            o->have_bind = true;
-        } else {
-            o->advertise = a;
-            o->have_advertise = true;
-        }
-    } else if (!strcmp(key, "socket")) {
-        if (copy_str(o->socket_path, sizeof(o->socket_path), value) != 0) {
-            set_err(err, errlen, "bad --socket '%s': empty or longer than 107 bytes%s", value,
-                    NULL);
-            return -1;
-        }
-    } else if (!strcmp(key, "data-dir")) {
-        if (copy_str(o->data_dir, sizeof(o->data_dir), value) != 0) {
-            set_err(err, errlen, "bad --data-dir '%s': empty or too long%s", value, NULL);
-            return -1;
-        }
-    } else if (!strcmp(key, "socket-group") || !strcmp(key, "admin-group")) {
-        char *dst = key[0] == 's' ? o->socket_group : o->admin_group;
-        if (copy_str(dst, sizeof(o->socket_group), value) != 0) {
-            set_err(err, errlen, "bad --%s '%s': empty or longer than 63 bytes", key, value);
-            return -1;
-        }
-    } else if (!strcmp(key, "key-file")) {
-        if (copy_str(o->key_file, sizeof(o->key_file), value) != 0) {
-            set_err(err, errlen, "bad --key-file '%s': empty or too long%s", value, NULL);
-            return -1;
-        }
-    } else if (!strcmp(key, "insecure") || !strcmp(key, "dev")) {
-        bool b;
-        if (parse_bool(value, &b) != 0) {
-            set_err(err, errlen, "bad value '%s' for %s: expected true or false", value, key);
-            return -1;
-        }
-        if (key[0] == 'i')
-            o->insecure = b;
-        else
-            o->dev = b;
-    } else if (!strcmp(key, "log-level")) {
-        int l = hsd_log_parse_level(value);
-        if (l < 0) {
-            set_err(err, errlen, "bad --log-level '%s': expected error, warn, info or debug%s",
-                    value, NULL);
-            return -1;
-        }
-        o->log_level = l;
-    } else if (!strcmp(key, "seed") || !strcmp(key, "join")) {
-        bool *cleared = key[0] == 's' ? &o->cli_seeds : &o->cli_joins;
-        if (from_cli && !*cleared) {
-            *cleared = true;
-            if (key[0] == 's')
-                o->seed_count = 0;
-            else
-                o->join_count = 0;
-        }
-        return add_list(o, key, value, err, errlen);
-    } else if (!strcmp(key, "tag")) {
-        return add_list(o, key, value, err, errlen);
-    } else if (!strcmp(key, "reap-failed") || !strcmp(key, "reap-left")) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(value, &end, 10);
-        if (errno || end == value || *end || value[0] == '-' || v == 0 || v > 10ULL * 365 * 86400) {
-            set_err(err, errlen, "bad --%s '%s': expected seconds (1 to 10 years)", key, value);
-            return -1;
-        }
-        if (key[5] == 'f')
-            o->reap_failed_s = v;
-        else
-            o->reap_left_s = v;
-    } else if (!strcmp(key, "max-api-connections")) {
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(value, &end, 10);
-        if (errno || end == value || *end || value[0] == '-' || v == 0 || v > HSD_MAX_API_CONNS) {
-            set_err(err, errlen, "bad --max-api-connections '%s': expected 1 to 65536%s", value,
-                    NULL);
-            return -1;
-        }
-        o->max_api_connections = (unsigned)v;
-    } else if (hsd_handler_key(key)) {
-        return hsd_handler_option(o, key, value, err, errlen);
-    } else {
-        set_err(err, errlen, "unknown option '%s'%s", key_in, NULL);
-        return -1;
-    }
-    return 0;
+    if (from_cli) cli_replaces(o, d);
+    return d->set(o, d, value ? value : "", err, errlen);
 }
 
 struct ini_ctx {
@@ -308,21 +396,17 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 {
     struct ini_ctx *c = user;
     if (c->failed) return 0;
-    if (section && *section && strcasecmp(section, "hearsay") && strcasecmp(section, "agent")) {
+    const hsd_optdef *d = hsd_option_find(name);
+    c->failed = true;
+    if (section && *section && strcasecmp(section, "hearsay") && strcasecmp(section, "agent"))
         snprintf(c->err, c->errlen, "unknown section [%.64s]", section);
-        c->failed = true;
-        return 0;
-    }
-    if (!strcasecmp(name, "config") || !strcasecmp(name, "c")) {
-        snprintf(c->err, c->errlen, "'config' cannot be set inside the config file");
-        c->failed = true;
-        return 0;
-    }
-    if (hsd_options_set(c->o, name, value, false, c->err, c->errlen) != 0) {
-        c->failed = true;
-        return 0;
-    }
-    return 1;
+    else if (!d)
+        snprintf(c->err, c->errlen, "unknown option '%.64s'", name);
+    else if (d->flags & HSD_OPT_CLI)
+        snprintf(c->err, c->errlen, "'%s' cannot be set inside the config file", d->name);
+    else
+        c->failed = d->set(c->o, d, value ? value : "", c->err, c->errlen) != 0;
+    return !c->failed;
 }
 
 static int load_file(hsd_options *o, const char *path, char *err, size_t errlen)
@@ -338,7 +422,7 @@ static int load_file(hsd_options *o, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "config file: %s", why);
         return -1;
     }
-    char inner[200] = "";
+    char inner[300] = "";
     struct ini_ctx c = {o, inner, sizeof(inner), false};
     int rc = ini_parse_file(f, on_ini_entry, &c);
     fclose(f);
@@ -353,113 +437,129 @@ static int load_file(hsd_options *o, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static bool takes_value(const char *k)
+/* The option argv[*i] names and its value (after '=' or the next argument; NULL for a bare
+ * switch); advances *i past what it used. NULL with a message in err if there is none. */
+static const hsd_optdef *next_flag(int argc, char **argv, int *i, const char **val, char *err,
+                                   size_t errlen)
 {
-    return strcmp(k, "insecure") && strcmp(k, "dev") && strcmp(k, "help") && strcmp(k, "version");
+    const char *a = argv[*i];
+    const hsd_optdef *d = NULL;
+    *val = NULL;
+    if (a[0] == '-' && a[1] && a[1] != '-' && !a[2]) {
+        for (size_t r = 0; r < NROWS && !d; r++)
+            if (ROWS[r].short_flag == a[1]) d = &ROWS[r];
+    } else if (a[0] == '-' && a[1] == '-' && a[2]) {
+        char key[32];
+        const char *eq = strchr(a, '=');
+        size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (kl < sizeof(key)) {
+            memcpy(key, a + 2, kl);
+            key[kl] = '\0';
+            d = hsd_option_find(key);
+        }
+        if (eq) *val = eq + 1;
+    } else {
+        snprintf(err, errlen, "unexpected argument '%.200s' (see --help)", a);
+        return NULL;
+    }
+    if (!d) {
+        snprintf(err, errlen, "unknown option '%.200s' (see --help)", a);
+    } else if (!*val && d->arg) {
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "%.64s needs a value (%s)", a, d->arg);
+            return NULL;
+        }
+        *val = argv[++*i];
+    }
+    return d;
 }
 
 int hsd_options_parse(hsd_options *o, int argc, char **argv, char *err, size_t errlen)
 {
     memset(o, 0, sizeof(*o));
-    strcpy(o->cluster, "hearsay");
-    o->log_level = HSD_LOG_INFO;
-
-    /* first pass: find -c/--config */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-            if (i + 1 >= argc) {
-                snprintf(err, errlen, "%s needs a file name", a);
-                return -1;
-            }
-            if (copy_str(o->config_file, sizeof(o->config_file), argv[i + 1]) != 0) {
-                snprintf(err, errlen, "bad config file name");
-                return -1;
-            }
-            i++;
-        } else if (!strncmp(a, "--config=", 9)) {
-            if (copy_str(o->config_file, sizeof(o->config_file), a + 9) != 0) {
-                snprintf(err, errlen, "bad config file name");
-                return -1;
-            }
+    for (size_t r = 0; r < NROWS; r++)
+        if (ROWS[r].def && ROWS[r].set(o, &ROWS[r], ROWS[r].def, err, errlen) != 0) return -1;
+    /* first -c/--config (and every flag's syntax), then the file, then the other flags */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 1; i < argc; i++) {
+            const char *val;
+            const hsd_optdef *d = next_flag(argc, argv, &i, &val, err, errlen);
+            if (!d) return -1;
+            if ((d->off == offsetof(hsd_options, config_file)) != (pass == 0)) continue;
+            cli_replaces(o, d);
+            if (d->set(o, d, val ? val : "", err, errlen) != 0) return -1;
         }
-    }
-    if (o->config_file[0] && load_file(o, o->config_file, err, errlen) != 0) return -1;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-            i++;
-            continue;
-        }
-        if (!strncmp(a, "--config=", 9)) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            o->help = true;
-            continue;
-        }
-        if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-            o->version = true;
-            continue;
-        }
-        if (!strcmp(a, "--raft-reset")) {
-            o->raft_reset = true;
-            continue;
-        }
-        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            snprintf(err, errlen, "unexpected argument '%.200s' (see --help)", a);
+        if (pass == 0 && o->config_file[0] && load_file(o, o->config_file, err, errlen) != 0)
             return -1;
-        }
-        char key[32];
-        const char *val = NULL;
-        const char *eq = strchr(a + 2, '=');
-        size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        if (kl >= sizeof(key)) {
-            snprintf(err, errlen, "unknown option '%.200s' (see --help)", a);
-            return -1;
-        }
-        memcpy(key, a + 2, kl);
-        key[kl] = '\0';
-        if (eq) {
-            val = eq + 1;
-        } else if (takes_value(key)) {
-            if (i + 1 >= argc) {
-                snprintf(err, errlen, "--%s needs a value", key);
-                return -1;
-            }
-            val = argv[++i];
-        }
-        if (hsd_options_set(o, key, val, true, err, errlen) != 0) return -1;
     }
     return 0;
 }
 
 int hsd_options_check(const hsd_options *o, char *err, size_t errlen)
 {
-    if (!o->name[0]) {
-        snprintf(err, errlen, "--name is required");
-        return -1;
-    }
-    if (!o->have_bind) {
-        snprintf(err, errlen, "--bind HOST:PORT is required");
-        return -1;
-    }
-    if (!o->socket_path[0]) {
-        snprintf(err, errlen, "--socket PATH is required");
-        return -1;
-    }
-    if (!o->data_dir[0]) {
-        snprintf(err, errlen, "--data-dir DIR is required");
-        return -1;
-    }
-    if (o->insecure && o->key_file[0]) {
-        snprintf(err, errlen, "--key-file and --insecure exclude each other");
-        return -1;
-    }
-    if (!o->insecure && !o->key_file[0]) {
-        snprintf(err, errlen, "--key-file FILE is required (or --insecure for plaintext gossip)");
-        return -1;
-    }
+    const struct {
+        bool bad;
+        const char *msg;
+    } rules[] = {
+        {!o->name[0], "--name is required"},
+        {!o->have_bind, "--bind HOST:PORT is required"},
+        {!o->socket_path[0], "--socket PATH is required"},
+        {!o->data_dir[0], "--data-dir DIR is required"},
+        {o->insecure && o->key_file[0], "--key-file and --insecure exclude each other"},
+        {!o->insecure && !o->key_file[0],
+         "--key-file FILE is required (or --insecure for plaintext gossip)"},
+    };
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+        if (rules[i].bad) {
+            snprintf(err, errlen, "%s", rules[i].msg);
+            return -1;
+        }
     return 0;
+}
+
+size_t hsd_options_restart_needed(const hsd_options *running, const hsd_options *next, char *buf,
+                                  size_t len)
+{
+    size_t n = 0, used = 0;
+    if (len) buf[0] = '\0';
+    for (size_t r = 0; r < NROWS; r++) {
+        const hsd_optdef *d = &ROWS[r];
+        if ((d->flags & (HSD_OPT_RELOAD | HSD_OPT_CLI)) ||
+            !memcmp((const char *)running + d->off, (const char *)next + d->off, d->size))
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%s", n ? ", " : "", d->name);
+        if (w > 0 && (size_t)w < len - used)
+            used += (size_t)w;
+        else if (len)
+            buf[used] = '\0'; /* whole names only */
+        n++;
+    }
+    return n;
+}
+
+/* "  --name ARG" and the help text wrapped at 79 columns, indented by 24. */
+static void usage_row(FILE *f, const hsd_optdef *d)
+{
+    char text[512], sf[8] = "";
+    if (d->short_flag) snprintf(sf, sizeof(sf), "-%c, ", d->short_flag);
+    int col = fprintf(f, "  %s--%s%s%s", sf, d->name, d->arg ? " " : "", d->arg ? d->arg : "");
+    snprintf(text, sizeof(text), "%s%s%s%s", d->help, d->def && d->arg ? "; default " : "",
+             d->def && d->arg ? d->def : "", d->flags & HSD_OPT_RELOAD ? "; reread on SIGHUP" : "");
+    if (col > 23) {
+        fputc('\n', f);
+        col = 0;
+    }
+    col += fprintf(f, "%*s", 24 - col, "");
+    for (const char *p = text; *p;) {
+        int w = (int)strcspn(p, " ");
+        if (col > 24 && col + 1 + w > 79)
+            col = fprintf(f, "\n%24s", "") - 1;
+        else if (col > 24)
+            col += fprintf(f, " ");
+        col += fprintf(f, "%.*s", w, p);
+        p += w + strspn(p + w, " ");
+    }
+    fputc('\n', f);
 }
 
 void hsd_options_usage(FILE *f)
@@ -468,26 +568,6 @@ void hsd_options_usage(FILE *f)
                "                --socket PATH --data-dir DIR [--seed NAME=HOST:PORT]...\n"
                "                [--join HOST:PORT]... [--key-file FILE | --insecure] [-c FILE]\n"
                "                [--cluster NAME] [--tag K=V]... [--log-level LEVEL] [--dev]\n"
-               "\n"
-               "  -c, --config FILE   INI file; every flag can be set there (name = value),\n"
-               "                      flags on the command line override it\n"
-               "  --cluster NAME      cluster name bound into every packet (default hearsay)\n"
-               "  --log-level LEVEL   error, warn, info (default) or debug\n"
-               "  --socket-group G    group owning the API socket (default: the daemon's)\n"
-               "  --admin-group G     group allowed to change state through the API (default\n"
-               "                      none: only uid 0 and the daemon's uid)\n"
-               "  --max-api-connections N\n"
-               "                      API socket connections open at once (default 256; a\n"
-               "                      quarter kept for root, our uid and --admin-group)\n"
-               "  --reap-failed SECS  forget failed members after SECS (default 86400)\n"
-               "  --reap-left SECS    forget members that left after SECS (default 86400)\n"
-               "  --handler EVENT=CMD run `sh -c CMD` on EVENT (member-join, member-failed,\n"
-               "                      member-leave, member-update, config-change); repeatable\n"
-               "  --handler-timeout S kill a handler after S seconds (default 30)\n"
-               "  --max-handlers N    handlers running at once (default 8; 256 more queue)\n"
-               "  --dev               one-node development agent: insecure, temporary data dir\n"
-               "                      and socket under /tmp (printed on start)\n"
-               "  --raft-reset        repair a seed whose Raft data is damaged: move\n"
-               "                      DATA_DIR/raft aside, mark the seed recovering, exit;\n"
-               "                      started again it catches up from the other seeds\n");
+               "\n");
+    for (size_t r = 0; r < NROWS; r++) usage_row(f, &ROWS[r]);
 }

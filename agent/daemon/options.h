@@ -1,4 +1,5 @@
-/* options.h: the daemon's settings, from the INI file (-c FILE) overridden by flags. */
+/* options.h: the daemon's settings (hsd_options) and the table of options that fills them, one
+ * row per option for the INI file (-c FILE) and the command line (which overrides the file). */
 #ifndef HSD_OPTIONS_H
 #define HSD_OPTIONS_H
 
@@ -52,11 +53,11 @@ typedef struct hsd_options {
     char socket_group[64]; /* group owning the API socket ("": the daemon's primary group) */
     char admin_group[64];  /* group allowed to change state via the API ("": none) */
     int log_level;
-    uint64_t reap_failed_s, reap_left_s; /* 0: the core's default (24 h) */
-    /* handlers.c: command per event ("": none); 0 below: the defaults (30 s, 8) */
+    uint64_t reap_failed_s, reap_left_s; /* the table's default: 86400 (the core's, 24 h) */
+    /* handlers.c: command per event ("": none); the table's defaults: 30 s, 8 */
     char handlers[HSD_HANDLER_EVENTS][HSD_HANDLER_CMD_MAX];
     int handler_timeout, max_handlers;
-    unsigned max_api_connections; /* open API socket connections at most; 0: the default */
+    unsigned max_api_connections; /* open API socket connections at most (default 256) */
     bool dev;
     bool help, version;
     bool raft_reset; /* --raft-reset: repair DATA_DIR/raft and exit (command line only) */
@@ -64,21 +65,48 @@ typedef struct hsd_options {
     bool cli_seeds, cli_joins;
 } hsd_options;
 
-/* Parses argv (and the file named by -c/--config, if any) into o. Flags override the file;
- * --seed/--join on the command line replace the file's lists, --tag merges by key.
- * On error writes a message into err and returns -1. Does not check completeness. */
+enum {
+    HSD_OPT_RELOAD = 1, /* SIGHUP applies a new value (signals.c, handlers.c) */
+    HSD_OPT_CLI = 2,    /* command line only, refused in the file */
+};
+
+/* One option: its spelling, type (the set function), field, bounds, default and help. */
+typedef struct hsd_optdef {
+    const char *name; /* --NAME on the command line, NAME (or na_me) in the file */
+    char short_flag;  /* -c, -h, -V; 0: none */
+    const char *arg;  /* the value's placeholder; NULL: a switch (bare --NAME means true) */
+    /* the type: parses v, checks it and sets the field; -1 with a message in err if bad */
+    int (*set)(hsd_options *o, const struct hsd_optdef *d, const char *v, char *err, size_t errlen);
+    size_t off, size;  /* the field it sets */
+    uint64_t min, max; /* numbers: the allowed range */
+    const char *def;   /* default value, applied before the file; NULL: none (empty) */
+    unsigned flags;    /* HSD_OPT_* */
+    const char *help;  /* one line for --help */
+} hsd_optdef;
+
+/* Every option, in --help order; *n gets the count. */
+const hsd_optdef *hsd_option_rows(size_t *n);
+/* The option named key (case and '_' or '-' do not matter), or NULL. */
+const hsd_optdef *hsd_option_find(const char *key);
+
+/* Parses argv (and the file named by -c/--config, if any) into o, after the table's defaults.
+ * Flags override the file; --seed/--join on the command line replace the file's lists, --tag
+ * merges by key. On error writes a message into err and returns -1. Does not check
+ * completeness. */
 int hsd_options_parse(hsd_options *o, int argc, char **argv, char *err, size_t errlen);
 /* Checks that the settings are complete and consistent (after --dev defaults). */
 int hsd_options_check(const hsd_options *o, char *err, size_t errlen);
 /* Applies one setting by its long flag name (used for both the file and the flags). */
 int hsd_options_set(hsd_options *o, const char *key, const char *value, bool from_cli, char *err,
                     size_t errlen);
+/* Writes into buf the names (", "-separated) of the options without HSD_OPT_RELOAD whose value
+ * differs between running and next, so a reload can say what needs a restart; returns how
+ * many. */
+size_t hsd_options_restart_needed(const hsd_options *running, const hsd_options *next, char *buf,
+                                  size_t len);
 /* Sets or removes (value NULL) one tag in a packed tag buffer; -1 if it would not fit. */
 int hsd_tags_put(char *buf, size_t *len, size_t cap, const char *key, const char *value);
+/* The synopsis and one line per table row. */
 void hsd_options_usage(FILE *f);
-/* handlers.c: handler, handler-timeout, max-handlers and the event names as keys. */
-bool hsd_handler_key(const char *key);
-int hsd_handler_option(hsd_options *o, const char *key, const char *value, char *err,
-                       size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
 /* signals.c: SIGTERM/SIGINT start a graceful leave (the loop runs ~500 ms more to gossip it,
- * then the daemon exits 0; a second signal exits at once); SIGHUP re-reads the config file
- * and applies its log level and tags. SIGPIPE is ignored. */
+ * then the daemon exits 0; a second signal exits at once); SIGHUP re-reads the config file,
+ * applies the options marked reloadable (options.c) and warns about the others. SIGPIPE is
+ * ignored. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,9 @@ static void reload(void)
         log_err("reload failed, keeping the current settings: %s", err);
         return;
     }
+    char fixed[256];
+    if (!d->opt.dev && hsd_options_restart_needed(&d->opt, &o, fixed, sizeof(fixed)))
+        log_warn("reload: %s changed; that needs a restart, the old value stays", fixed);
     hsd_log_set_level(o.log_level);
     hsd_handlers_reload(&o);
     hs_member_info mi;

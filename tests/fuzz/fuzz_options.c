@@ -5,7 +5,8 @@
  * The input is (1) written to a scratch file and parsed as the config file, and (2) split at NUL
  * bytes into argv. Arguments naming another config file (-c, --config) are skipped so the fuzzer
  * never opens files of its choosing. Checked: every parsed string is NUL-terminated within
- * its buffer and the list counts stay within their capacities. */
+ * its buffer, the list counts stay within their capacities, every number within its table
+ * row's bounds, and parsing the same flags twice gives the same bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,23 @@ static void check(const hsd_options *o)
         !memchr(o->socket_path, 0, sizeof(o->socket_path)) ||
         !memchr(o->data_dir, 0, sizeof(o->data_dir)) ||
         !memchr(o->key_file, 0, sizeof(o->key_file)) ||
-        !memchr(o->config_file, 0, sizeof(o->config_file)))
+        !memchr(o->config_file, 0, sizeof(o->config_file)) ||
+        !memchr(o->socket_group, 0, sizeof(o->socket_group)) ||
+        !memchr(o->admin_group, 0, sizeof(o->admin_group)))
         abort();
+    for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
+        if (!memchr(o->handlers[i], 0, sizeof(o->handlers[i]))) abort();
+    /* every number within its row's bounds (or the default) */
+    size_t n;
+    const hsd_optdef *rows = hsd_option_rows(&n);
+    for (size_t r = 0; r < n; r++) {
+        if (!rows[r].max) continue;
+        const char *f = (const char *)o + rows[r].off;
+        uint64_t v = rows[r].size == 8 ? *(const uint64_t *)(const void *)f
+                                       : *(const uint32_t *)(const void *)f;
+        if (v < rows[r].min || v > rows[r].max) abort();
+    }
+    if (o->log_level < HSD_LOG_ERR || o->log_level > HSD_LOG_DEBUG) abort();
     if (o->seed_count > HSD_SEEDS_MAX || o->join_count > HSD_JOINS_MAX ||
         o->tags_len > sizeof(o->tags))
         abort();
@@ -60,7 +76,7 @@ static void check(const hsd_options *o)
     (void)hsd_options_check(o, err, sizeof(err));
 }
 
-static hsd_options opt;
+static hsd_options opt, again;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -90,7 +106,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos += n + 1;
     }
     argv2[argc] = NULL;
-    if (hsd_options_parse(&opt, argc, argv2, err, sizeof(err)) == 0) check(&opt);
+    if (hsd_options_parse(&opt, argc, argv2, err, sizeof(err)) == 0) {
+        check(&opt);
+        /* the same input, the same bytes: a reload compares fields (restart_needed) */
+        if (hsd_options_parse(&again, argc, argv2, err, sizeof(err)) != 0) abort();
+        if (memcmp(&opt, &again, sizeof(opt)) != 0) abort();
+        char names[256];
+        if (hsd_options_restart_needed(&opt, &again, names, sizeof(names)) != 0) abort();
+    }
     free(copy);
     return 0;
 }
