@@ -28,7 +28,8 @@ static void reload(void)
         return;
     }
     char fixed[256];
-    if (!d->opt.dev && hsd_options_restart_needed(&d->opt, &o, fixed, sizeof(fixed)))
+    const hsd_options *running = hsd_engine_options(S.e);
+    if (!running->dev && hsd_options_restart_needed(running, &o, fixed, sizeof(fixed)))
         log_warn("reload: %s changed; that needs a restart, the old value stays", fixed);
     hsd_log_set_level(o.log_level);
     hsd_handlers_reload(&o);
