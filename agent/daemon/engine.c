@@ -431,14 +431,18 @@ static void initial_join(hsd_engine *e)
     }
 }
 
-static hsd_engine *engine_new(const hsd_options *o, struct event_base *base, int *status,
-                              bool network)
+static hsd_engine *engine_new(const hsd_options *o, int *status, bool network)
 {
     *status = HSD_EXIT_ERROR;
     hsd_engine *e = calloc(1, sizeof(*e));
     if (!e) return NULL;
     e->opt = *o;
-    e->base = base;
+    e->base = event_base_new();
+    if (!e->base) {
+        free(e);
+        return NULL;
+    }
+    struct event_base *base = e->base;
     e->started_ms = hsd_now_ms();
     /* ids go on growing across restarts (the start time in ms, times 1000), so a watcher that
      * reconnects to a restarted agent with ?since=ID misses nothing the new agent has */
@@ -472,14 +476,14 @@ fail:
     return NULL;
 }
 
-hsd_engine *hsd_engine_new(const hsd_options *o, struct event_base *base, int *status)
+hsd_engine *hsd_engine_new(const hsd_options *o, int *status)
 {
-    return engine_new(o, base, status, true);
+    return engine_new(o, status, true);
 }
 
-hsd_engine *hsd_engine_new_offline(const hsd_options *o, struct event_base *base, int *status)
+hsd_engine *hsd_engine_new_offline(const hsd_options *o, int *status)
 {
-    return engine_new(o, base, status, false);
+    return engine_new(o, status, false);
 }
 
 void hsd_engine_deliver(hsd_engine *e, const hs_addr *from, const uint8_t *data, size_t len,
@@ -518,6 +522,7 @@ void hsd_engine_free(hsd_engine *e)
     hsd_udp_close(e->udp);
     hs_channel_free(e->ch);
     hs_env_clear(&e->env);
+    if (e->base) event_base_free(e->base);
     free(e);
 }
 

@@ -16,20 +16,22 @@
 struct event_base;
 typedef struct hsd_engine hsd_engine;
 
-/* Builds everything below the front-end from the options: the key ring (key file or the saved
- * ring), the channel, the transports, Raft storage (seeds), the agent; joins. NULL with
+/* Builds everything below the front-end from the options: the loop, the key ring (key file or
+ * the saved ring), the channel, the transports, Raft storage (seeds), the agent. NULL with
  * *status the exit status main should return (and the reason logged). */
-hsd_engine *hsd_engine_new(const hsd_options *o, struct event_base *base, int *status);
+hsd_engine *hsd_engine_new(const hsd_options *o, int *status);
 /* The same without transports (the fuzzers: nothing an input makes the agent send leaves the
  * process); payloads come in through hsd_engine_deliver. */
-hsd_engine *hsd_engine_new_offline(const hsd_options *o, struct event_base *base, int *status);
+hsd_engine *hsd_engine_new_offline(const hsd_options *o, int *status);
 void hsd_engine_deliver(hsd_engine *e, const hs_addr *from, const uint8_t *data, size_t len,
                         bool stream);
 /* Publishes what the agent did at creation (a seed applies its log) and joins: call once the
  * subscribers are in place. */
 void hsd_engine_start(hsd_engine *e);
-/* Runs the loop until a leave has been gossiped (or the loop is broken). 0 or -1. */
+/* Runs the loop until a leave has been gossiped (or hsd_engine_stop). 0 or -1. */
 int hsd_engine_run(hsd_engine *e);
+void hsd_engine_run_once(hsd_engine *e); /* what is ready now, without waiting (tests) */
+void hsd_engine_stop(hsd_engine *e);
 void hsd_engine_free(hsd_engine *e);
 
 /* ---- operations (the front-end's) ---- */
@@ -60,8 +62,23 @@ uint64_t hsd_engine_first_event_id(const hsd_engine *e); /* the id of this run's
 typedef void (*hsd_status_fn)(void *arg);
 void hsd_engine_on_status(hsd_engine *e, hsd_status_fn fn, void *arg);
 
+/* ---- waiting, for the edges (engine_loop.c): timers, descriptors, signals ---- */
+
+typedef struct hsd_watch hsd_watch;
+typedef void (*hsd_watch_fn)(void *arg);
+hsd_watch *hsd_timer_new(hsd_engine *e, hsd_watch_fn fn, void *arg); /* once per start */
+hsd_watch *hsd_every_new(hsd_engine *e, hsd_watch_fn fn, void *arg); /* every ms of start */
+hsd_watch *hsd_fd_watch_new(hsd_engine *e, int fd, bool writable, hsd_watch_fn fn, void *arg);
+hsd_watch *hsd_signal_watch_new(hsd_engine *e, int sig, hsd_watch_fn fn, void *arg);
+/* Arms w: a timer fires ms from now (an every-timer every ms); the others until stopped. */
+int hsd_watch_start(hsd_watch *w, uint64_t ms);
+void hsd_watch_stop(hsd_watch *w);
+bool hsd_watch_pending(const hsd_watch *w);
+void hsd_watch_free(hsd_watch *w); /* NULL is fine */
+
 /* ---- read-only views ---- */
 
+/* The loop itself, for the HTTP front-end (evhttp) and the transports only. */
 struct event_base *hsd_engine_base(const hsd_engine *e);
 const hsd_options *hsd_engine_options(const hsd_engine *e);
 const hs_agent *hsd_engine_agent(const hsd_engine *e);

@@ -20,8 +20,6 @@
 
 #include <jansson.h>
 
-#include <event2/event.h>
-
 #include "clock.h"
 #include "handlers.h"
 #include "json_util.h"
@@ -33,8 +31,12 @@
 #define TIMEOUT_DEF  30
 #define RUNNING_DEF  8
 
-static const char *const EVENTS[HSD_HANDLER_EVENTS] = {
-    "member-join", "member-failed", "member-leave", "member-update", "config-change"};
+/* The kinds that may have handlers (HS_EVF_HANDLER in include/hearsay/events.h), in the order of
+ * hsd_options.handlers (the option table's rows follow it). */
+static const hs_event_kind HANDLED[HSD_HANDLER_EVENTS] = {
+    HS_EVK_MEMBER_JOIN, HS_EVK_MEMBER_FAILED, HS_EVK_MEMBER_LEAVE, HS_EVK_MEMBER_UPDATE,
+    HS_EVK_CONFIG_CHANGE};
+#define EVENTS(i) hs_event_kind_name(HANDLED[i])
 
 typedef struct job {
     int ev;
@@ -49,7 +51,7 @@ typedef struct run {
     job *j;
     pid_t pid;
     int in_fd, out_fd;
-    struct event *in_ev, *out_ev, *timer;
+    hsd_watch *in_ev, *out_ev, *timer;
     size_t inoff;
     char line[LINE_MAX_LOG + 1];
     size_t linelen;
@@ -61,10 +63,10 @@ typedef struct run {
 
 static struct {
     bool on;
-    struct event_base *base;
+    hsd_engine *e;
     hsd_options opt; /* the handler options and the agent's name, as of the last reload */
     hsd_handlers_stats st;
-    struct event *sigchld;
+    hsd_watch *sigchld;
     job *qhead, *qtail;
     unsigned qlen;
     run *running;
@@ -74,7 +76,14 @@ static struct {
 static int event_index(const char *name)
 {
     for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
-        if (!strcmp(name, EVENTS[i])) return i;
+        if (!strcmp(name, EVENTS(i))) return i;
+    return -1;
+}
+
+static int kind_index(hs_event_kind k)
+{
+    for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
+        if (HANDLED[i] == k) return i;
     return -1;
 }
 
@@ -107,7 +116,7 @@ static void flush_line(run *r)
     r->line[r->linelen] = '\0';
     for (size_t i = 0; i < r->linelen; i++)
         if ((unsigned char)r->line[i] < 0x20 || r->line[i] == 0x7f) r->line[i] = '?';
-    log_info("handler %s[%d]: %s", EVENTS[r->j->ev], (int)r->pid, r->line);
+    log_info("handler %s[%d]: %s", EVENTS(r->j->ev), (int)r->pid, r->line);
     r->linelen = 0;
 }
 
@@ -117,7 +126,7 @@ static void take_output(run *r, const char *buf, size_t n)
         if (r->logged >= OUTPUT_MAX) {
             if (!r->cut) {
                 flush_line(r);
-                log_warn("handler %s[%d]: output beyond %d bytes not logged", EVENTS[r->j->ev],
+                log_warn("handler %s[%d]: output beyond %d bytes not logged", EVENTS(r->j->ev),
                          (int)r->pid, OUTPUT_MAX);
                 r->cut = true;
             }
@@ -137,10 +146,8 @@ static void take_output(run *r, const char *buf, size_t n)
 
 static void close_out(run *r)
 {
-    if (r->out_ev) {
-        event_free(r->out_ev);
-        r->out_ev = NULL;
-    }
+    hsd_watch_free(r->out_ev);
+    r->out_ev = NULL;
     if (r->out_fd >= 0) {
         close(r->out_fd);
         r->out_fd = -1;
@@ -150,10 +157,8 @@ static void close_out(run *r)
 
 static void close_in(run *r)
 {
-    if (r->in_ev) {
-        event_free(r->in_ev);
-        r->in_ev = NULL;
-    }
+    hsd_watch_free(r->in_ev);
+    r->in_ev = NULL;
     if (r->in_fd >= 0) {
         close(r->in_fd);
         r->in_fd = -1;
@@ -177,15 +182,13 @@ static bool drain(run *r)
     return false;
 }
 
-static void on_out(evutil_socket_t fd, short what, void *arg)
+static void on_out(void *arg)
 {
-    (void)fd;
-    (void)what;
     run *r = arg;
     if (drain(r)) close_out(r);
 }
 
-static void on_in(evutil_socket_t fd, short what, void *arg);
+static void on_in(void *arg);
 
 static void write_input(run *r)
 {
@@ -198,8 +201,8 @@ static void write_input(run *r)
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!r->in_ev) {
-                r->in_ev = event_new(H->base, r->in_fd, EV_WRITE | EV_PERSIST, on_in, r);
-                if (r->in_ev) event_add(r->in_ev, NULL);
+                r->in_ev = hsd_fd_watch_new(H->e, r->in_fd, true, on_in, r);
+                hsd_watch_start(r->in_ev, 0);
             }
             if (r->in_ev) return;
             break;
@@ -209,10 +212,8 @@ static void write_input(run *r)
     close_in(r);
 }
 
-static void on_in(evutil_socket_t fd, short what, void *arg)
+static void on_in(void *arg)
 {
-    (void)fd;
-    (void)what;
     write_input(arg);
 }
 
@@ -227,9 +228,9 @@ static void finish(run *r, int status)
         close_out(r);
     }
     close_in(r);
-    if (r->timer) event_free(r->timer);
+    hsd_watch_free(r->timer);
     uint64_t ms = hsd_now_ms() - r->start_ms;
-    const char *ev = EVENTS[r->j->ev];
+    const char *ev = EVENTS(r->j->ev);
     if (r->timed_out) {
         /* counted when killed */
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -254,23 +255,19 @@ static void finish(run *r, int status)
     start_next();
 }
 
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
+static void on_timeout(void *arg)
 {
-    (void)fd;
-    (void)what;
     run *r = arg;
     r->timed_out = true;
     H->st.timeout++;
-    log_warn("handler %s[%d] still running after %d s: killed", EVENTS[r->j->ev], (int)r->pid,
+    log_warn("handler %s[%d] still running after %d s: killed", EVENTS(r->j->ev), (int)r->pid,
              timeout_s());
     kill(-r->pid, SIGKILL);
     kill(r->pid, SIGKILL);
 }
 
-static void on_sigchld(evutil_socket_t sig, short what, void *arg)
+static void on_sigchld(void *arg)
 {
-    (void)sig;
-    (void)what;
     (void)arg;
     for (run *r = H->running, *next; r; r = next) {
         next = r->next;
@@ -342,13 +339,12 @@ static int spawn(job *j)
     H->running = r;
     H->nrunning++;
     H->st.run++;
-    log_info("handler %s[%d] started: %s", EVENTS[j->ev], (int)pid, j->cmd);
+    log_info("handler %s[%d] started: %s", EVENTS(j->ev), (int)pid, j->cmd);
 
-    r->out_ev = event_new(H->base, r->out_fd, EV_READ | EV_PERSIST, on_out, r);
-    if (r->out_ev) event_add(r->out_ev, NULL);
-    r->timer = evtimer_new(H->base, on_timeout, r);
-    struct timeval tv = {timeout_s(), 0};
-    if (r->timer) evtimer_add(r->timer, &tv);
+    r->out_ev = hsd_fd_watch_new(H->e, r->out_fd, false, on_out, r);
+    hsd_watch_start(r->out_ev, 0);
+    r->timer = hsd_timer_new(H->e, on_timeout, r);
+    hsd_watch_start(r->timer, (uint64_t)timeout_s() * 1000);
     write_input(r);
     /* the child may have exited before we got here; SIGCHLD is delivered through the loop */
     return 0;
@@ -363,7 +359,7 @@ static void start_next(void)
         H->qlen--;
         j->next = NULL;
         if (spawn(j) != 0) {
-            log_err("handler %s: cannot start: %s", EVENTS[j->ev], strerror(errno));
+            log_err("handler %s: cannot start: %s", EVENTS(j->ev), strerror(errno));
             H->st.failed++;
             job_free(j);
         }
@@ -479,10 +475,9 @@ static void dispatch(const char *event, json_t *o, const char *text)
 static void on_event(void *arg, const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
 {
     (void)arg;
-    if (!(hs_event_kind_fields(ev->kind) & HS_EVF_HANDLER)) return;
-    const char *name = hs_event_kind_name(ev->kind);
-    int i = event_index(name);
+    int i = kind_index(ev->kind);
     if (i < 0 || !H->opt.handlers[i][0]) return;
+    const char *name = EVENTS(i);
     json_t *o = hsd_json_event(ev, id, unix_ms);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (text) dispatch(name, o, text);
@@ -499,12 +494,12 @@ int hsd_handlers_init(hsd_engine *e)
 {
     memset(H, 0, sizeof(*H));
     H->on = true;
-    H->base = hsd_engine_base(e);
+    H->e = e;
     H->opt = *hsd_engine_options(e);
-    H->sigchld = evsignal_new(H->base, SIGCHLD, on_sigchld, NULL);
-    if (!H->sigchld || event_add(H->sigchld, NULL) != 0) return -1;
+    H->sigchld = hsd_signal_watch_new(e, SIGCHLD, on_sigchld, NULL);
+    if (hsd_watch_start(H->sigchld, 0) != 0) return -1;
     for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
-        if (H->opt.handlers[i][0]) log_info("handler for %s: %s", EVENTS[i], H->opt.handlers[i]);
+        if (H->opt.handlers[i][0]) log_info("handler for %s: %s", EVENTS(i), H->opt.handlers[i]);
     return hsd_engine_subscribe(e, on_event, NULL);
 }
 
@@ -512,7 +507,7 @@ void hsd_handlers_reload(const hsd_options *o)
 {
     for (int i = 0; i < HSD_HANDLER_EVENTS; i++) {
         if (strcmp(H->opt.handlers[i], o->handlers[i]))
-            log_info("handler for %s: %s", EVENTS[i],
+            log_info("handler for %s: %s", EVENTS(i),
                      o->handlers[i][0] ? o->handlers[i] : "(none)");
         memcpy(H->opt.handlers[i], o->handlers[i], sizeof(o->handlers[i]));
     }
@@ -533,7 +528,7 @@ void hsd_handlers_free(void)
     H->qlen = 0;
     while (H->running) {
         run *r = H->running;
-        log_warn("handler %s[%d] still running at exit: killed", EVENTS[r->j->ev], (int)r->pid);
+        log_warn("handler %s[%d] still running at exit: killed", EVENTS(r->j->ev), (int)r->pid);
         r->timed_out = true;
         kill(-r->pid, SIGKILL);
         kill(r->pid, SIGKILL);
@@ -541,7 +536,7 @@ void hsd_handlers_free(void)
         waitpid(r->pid, &status, 0); /* SIGKILLed: returns at once */
         finish(r, status);
     }
-    if (H->sigchld) event_free(H->sigchld);
+    hsd_watch_free(H->sigchld);
     H->sigchld = NULL;
     H->on = false;
 }

@@ -15,7 +15,9 @@
 
 #include "engine.h"
 
-/* Sends obj (reference stolen) as a JSON body with the given status. */
+#define HSD_HTTP_MAX_BODY 65536 /* bytes of a request body (413 beyond) */
+
+/* http_reply.c: sends obj (reference stolen) as a JSON body with the given status. */
 void hsd_http_json(struct evhttp_request *req, int code, json_t *obj);
 /* Sends {"error":msg}. */
 void hsd_http_error(struct evhttp_request *req, int code, const char *msg);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <jansson.h>
 
 #include "engine.h"
@@ -136,16 +135,13 @@ int main(int argc, char **argv)
         return st < 0 ? HSD_EXIT_ERROR : st;
     }
     rc = HSD_EXIT_ERROR;
-    struct event_base *base = NULL;
     hsd_engine *e = NULL;
     int st = hsd_state_prepare(opt.data_dir);
     if (st != 0) {
         rc = st;
         goto out;
     }
-    base = event_base_new();
-    if (!base) goto out;
-    e = hsd_engine_new(&opt, base, &st);
+    e = hsd_engine_new(&opt, &st);
     if (!e) {
         rc = st ? st : HSD_EXIT_ERROR;
         goto out;
@@ -176,7 +172,6 @@ out:
     hsd_handlers_free();
     hsd_http_close();
     hsd_engine_free(e);
-    if (base) event_base_free(base);
     hsd_state_release();
     dev_cleanup();
     if (rc != 0) log_err("hearsayd exiting on error (exit status %d)", rc);

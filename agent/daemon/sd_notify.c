@@ -12,8 +12,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "clock.h"
 #include "hearsay/raft.h"
 #include "log.h"
@@ -26,8 +24,8 @@ static struct hsd_notify {
     int fd;
     struct sockaddr_un sun;
     socklen_t sl;
-    struct event *watchdog;
-    struct event *status_timer;
+    hsd_watch *watchdog;
+    hsd_watch *status_timer;
     char last_status[128];
     uint64_t last_status_at;
     bool status_pending;
@@ -40,10 +38,8 @@ static void send_msg(struct hsd_notify *N, const char *msg)
         log_debug("sd_notify %s failed", msg);
 }
 
-static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+static void on_watchdog(void *arg)
 {
-    (void)fd;
-    (void)what;
     send_msg(arg, "WATCHDOG=1");
 }
 
@@ -71,10 +67,8 @@ static void status_now(struct hsd_notify *N)
     send_msg(N, msg);
 }
 
-static void on_status_timer(evutil_socket_t fd, short what, void *arg)
+static void on_status_timer(void *arg)
 {
-    (void)fd;
-    (void)what;
     status_now(arg);
 }
 
@@ -97,10 +91,8 @@ static void on_status(void *arg)
         status_now(N);
         return;
     }
-    uint64_t wait = N->last_status_at + STATUS_MIN_MS - now;
-    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
     N->status_pending = true;
-    evtimer_add(N->status_timer, &tv);
+    hsd_watch_start(N->status_timer, N->last_status_at + STATUS_MIN_MS - now);
 }
 
 void hsd_notify_init(hsd_engine *e)
@@ -125,7 +117,7 @@ void hsd_notify_init(hsd_engine *e)
         return;
     }
     N->e = e;
-    N->status_timer = evtimer_new(hsd_engine_base(e), on_status_timer, N);
+    N->status_timer = hsd_timer_new(e, on_status_timer, N);
     N_ = N;
     hsd_engine_on_status(e, on_status, N);
     const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
@@ -133,10 +125,8 @@ void hsd_notify_init(hsd_engine *e)
         char *end = NULL;
         unsigned long long us = strtoull(usec, &end, 10);
         if (end && !*end && us > 0) {
-            us /= 2;
-            struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
-            N->watchdog = event_new(hsd_engine_base(e), -1, EV_PERSIST, on_watchdog, N);
-            if (N->watchdog) event_add(N->watchdog, &tv);
+            N->watchdog = hsd_every_new(e, on_watchdog, N);
+            hsd_watch_start(N->watchdog, us / 2000 ? us / 2000 : 1);
         }
     }
 }
@@ -152,8 +142,8 @@ void hsd_notify_free(void)
 {
     struct hsd_notify *N = N_;
     if (!N) return;
-    if (N->watchdog) event_free(N->watchdog);
-    if (N->status_timer) event_free(N->status_timer);
+    hsd_watch_free(N->watchdog);
+    hsd_watch_free(N->status_timer);
     close(N->fd);
     free(N);
     N_ = NULL;

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "handlers.h"
 #include "log.h"
 #include "signals.h"
@@ -16,7 +14,7 @@ static struct {
     hsd_engine *e;
     int argc;
     char **argv;
-    struct event *ev[3];
+    hsd_watch *w[3];
 } S;
 
 static void reload(void)
@@ -43,21 +41,37 @@ static void reload(void)
     log_info("configuration reloaded");
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void on_signal(int sig)
 {
-    (void)what;
-    (void)arg;
     if (sig == SIGHUP) {
         reload();
         return;
     }
     if (hsd_engine_leaving(S.e)) {
         log_info("second signal, exiting now");
-        event_base_loopexit(hsd_engine_base(S.e), NULL);
+        hsd_engine_stop(S.e);
         return;
     }
     log_info("got %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     hsd_engine_leave(S.e);
+}
+
+static void on_term(void *arg)
+{
+    (void)arg;
+    on_signal(SIGTERM);
+}
+
+static void on_int(void *arg)
+{
+    (void)arg;
+    on_signal(SIGINT);
+}
+
+static void on_hup(void *arg)
+{
+    (void)arg;
+    on_signal(SIGHUP);
 }
 
 int hsd_signals_init(hsd_engine *e, int argc, char **argv)
@@ -66,19 +80,19 @@ int hsd_signals_init(hsd_engine *e, int argc, char **argv)
     S.e = e;
     S.argc = argc;
     S.argv = argv;
-    int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+    const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+    const hsd_watch_fn fns[3] = {on_term, on_int, on_hup};
     for (int i = 0; i < 3; i++) {
-        S.ev[i] = evsignal_new(hsd_engine_base(e), sigs[i], on_signal, NULL);
-        if (!S.ev[i] || event_add(S.ev[i], NULL) != 0) return -1;
+        S.w[i] = hsd_signal_watch_new(e, sigs[i], fns[i], NULL);
+        if (hsd_watch_start(S.w[i], 0) != 0) return -1;
     }
     return 0;
 }
 
 void hsd_signals_free(void)
 {
-    for (int i = 0; i < 3; i++)
-        if (S.ev[i]) {
-            event_free(S.ev[i]);
-            S.ev[i] = NULL;
-        }
+    for (int i = 0; i < 3; i++) {
+        hsd_watch_free(S.w[i]);
+        S.w[i] = NULL;
+    }
 }

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "clock.h"
 #include "engine.h"
 #include "handlers.h"
@@ -24,7 +22,6 @@
 #include "state.h"
 
 static hsd_engine *E;
-static struct event_base *fixture_base;
 static hsd_options fixture_opt;
 static char fixture_dir[64];
 
@@ -46,13 +43,13 @@ static void fixture_cleanup(void)
 /* Runs the event loop without blocking. */
 static void fixture_pump(int rounds)
 {
-    for (int i = 0; i < rounds; i++) event_base_loop(fixture_base, EVLOOP_NONBLOCK);
+    for (int i = 0; i < rounds; i++) hsd_engine_run_once(E);
 }
 
 static void fixture_start_engine(void)
 {
     int st;
-    E = hsd_engine_new_offline(&fixture_opt, fixture_base, &st);
+    E = hsd_engine_new_offline(&fixture_opt, &st);
     if (!E || hsd_http_open(E) != 0) abort();
     hsd_engine_start(E);
 }
@@ -69,7 +66,7 @@ static void fixture_undo_leave(void)
 
 static void fixture_setup(bool three_seeds)
 {
-    if (fixture_base) return;
+    if (E) return;
     hsd_log_set_level(HSD_LOG_ERR);
     snprintf(fixture_dir, sizeof(fixture_dir), "/tmp/hearsay-fuzz-XXXXXX");
     if (!mkdtemp(fixture_dir)) abort();
@@ -96,17 +93,14 @@ static void fixture_setup(bool three_seeds)
     memcpy(fixture_opt.tags, tags, sizeof(tags));
     fixture_opt.tags_len = sizeof(tags);
     if (hsd_state_prepare(fixture_opt.data_dir) != 0) abort();
-    fixture_base = event_base_new();
-    if (!fixture_base) abort();
     fixture_start_engine();
     /* alone in its group, the agent elects itself within an election timeout or two */
     uint64_t until = hsd_now_ms() + 3000;
     while (!three_seeds && hsd_now_ms() < until) {
         const hs_raft *r = hs_agent_raft(hsd_engine_agent(E));
         if (r && hs_raft_get_role(r) == HS_RAFT_LEADER) break;
-        struct timeval tv = {0, 20000};
-        event_base_loopexit(fixture_base, &tv);
-        event_base_dispatch(fixture_base);
+        hsd_engine_run_once(E);
+        usleep(2000);
     }
 }
 
