@@ -1,9 +1,9 @@
-/* cmd_keys.c: "hearsay keys list|install|use|remove": the cluster key ring and its rotation
- * (hs_client_keys with the members' survey, hs_client_keys_change). A change returns once it is
- * committed through the Raft group and every alive member holds the new ring; if some do not
- * by --wait, it names them and exits 1 (the change stays committed; run the step again to
- * wait more). Keys are shown by id (the first 4 bytes of their BLAKE2b-256 hash, hex), never
- * in full. */
+/* cmd_keys.c: "hearsay keys list|install|use|remove|rotate": the cluster key ring and its
+ * rotation (hs_client_keys with the members' survey, hs_client_keys_change). A change returns
+ * once it is committed through the Raft group and every alive member holds the new ring; if
+ * some do not by --wait, it names them and exits 1 (the change stays committed; run the step
+ * again to wait more). rotate runs the three steps as one operation. Keys are shown by id (the
+ * first 4 bytes of their BLAKE2b-256 hash, hex), never in full. */
 #include "cli.h"
 
 #include <errno.h>
@@ -68,7 +68,7 @@ static int change(hs_client_key_op op, const char *key, long wait_s)
         hcli_put_names(stderr, k->pending, k->n_pending);
         fputc('\n', stderr);
     }
-    rc = rc ? hcli_fail(c, rc) : k->n_pending ? EXIT_ERROR : EXIT_OK;
+    rc = rc ? hcli_fail(c, rc) : k->n_pending || !k->done ? EXIT_ERROR : EXIT_OK;
     hs_client_free(k);
     hs_client_close(c);
     return rc;
@@ -76,7 +76,7 @@ static int change(hs_client_key_op op, const char *key, long wait_s)
 
 static int run(int argc, char **argv)
 {
-    static const char *const ops[] = {NULL, "install", "use", "remove"};
+    static const char *const ops[] = {NULL, "install", "use", "remove", "rotate"};
     hcli_args a;
     hcli_args_init(&a, &hcli_keys, argc, argv);
     int o, op = 0;
@@ -99,12 +99,13 @@ static int run(int argc, char **argv)
     }
     if (a.exit >= 0) return a.exit;
     if (!action)
-        return hcli_usage_error(&hcli_keys, "missing action: list, install, use or remove");
+        return hcli_usage_error(&hcli_keys,
+                                "missing action: list, install, use, remove or rotate");
     if (!strcmp(action, "list")) {
         if (key || file) return hcli_usage_error(&hcli_keys, "list takes no key");
         return list(local);
     }
-    for (int i = HS_CLIENT_KEY_INSTALL; i <= HS_CLIENT_KEY_REMOVE; i++)
+    for (int i = HS_CLIENT_KEY_INSTALL; i <= HS_CLIENT_KEY_ROTATE; i++)
         if (!strcmp(action, ops[i])) op = i;
     if (!op) return hcli_usage_error(&hcli_keys, "unknown action '%s'", action);
     if (!!key + !!file != 1)
@@ -125,7 +126,8 @@ static int run(int argc, char **argv)
 const hcli_command hcli_keys = {
     "keys", "list and rotate the cluster key ring",
     "Usage: hearsay keys list [--local] [--json]\n"
-    "       hearsay keys install|use|remove (KEY | --file FILE | -) [--wait SECONDS] [--json]\n"
+    "       hearsay keys install|use|remove|rotate (KEY | --file FILE | -) [--wait SECONDS]\n"
+    "                 [--json]\n"
     "\n"
     "The key ring is part of the cluster configuration the seeds replicate with Raft; every\n"
     "agent seals with its primary key and opens with any key of it. Rotate in three steps,\n"
@@ -134,11 +136,14 @@ const hcli_command hcli_keys = {
     "  hearsay keys install --file new.key   # every member now accepts the new key\n"
     "  hearsay keys use --file new.key       # every member now seals with it\n"
     "  hearsay keys remove --file old.key    # the old key is refused from now on\n"
+    "or in one: hearsay keys rotate --file new.key (each step acknowledged before the next;\n"
+    "every other key of the ring is removed at the end).\n"
     "\n"
     "  list            the ring by key id, and on how many members each key is installed\n"
     "  install KEY     add a key to the ring (accepted when opening)\n"
     "  use KEY         make an installed key the primary (the one that seals)\n"
     "  remove KEY      remove a key that is not the primary\n"
+    "  rotate KEY      install, use, then remove every other key (each step acknowledged)\n"
     "\n"
     "  -f, --file FILE read the key from FILE ('-': standard input); a key given as an\n"
     "                  argument is visible to other local users in the process list\n"

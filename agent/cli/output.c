@@ -237,6 +237,22 @@ void hcli_show_keys(const hs_client *c, const hs_client_keys_info *k)
 void hcli_show_key_change(const hs_client *c, const hs_client_key_change *k)
 {
     if (as_json(c)) return;
+    if (!strcmp(text_or(k->op, ""), "rotate")) {
+        fputs("rotate to key ", stdout);
+        put(stdout, text_or(k->key, "?"));
+        if (k->done)
+            printf(": done (configuration version %" PRIu64 "), %" PRIu64
+                   " old key(s) removed, held by %" PRIu64 "/%" PRIu64 " members\n",
+                   k->committed_version, k->removed, k->acknowledged, k->members);
+        else {
+            fputs(": stopped at ", stdout);
+            put(stdout, text_or(k->step, "?"));
+            fputs(": ", stdout);
+            put(stdout, text_or(k->reason, "?"));
+            fputc('\n', stdout);
+        }
+        return;
+    }
     put(stdout, text_or(k->op, "?"));
     fputs(" key ", stdout);
     put(stdout, text_or(k->key, "?"));

@@ -253,13 +253,15 @@ static void on_rotated(void *arg, const hs_agent_done *done)
     json_object_set_new(o, "ok", json_boolean(r->ok));
     json_object_set_new(o, "step", json_string(hs_kr_step_name(r->step)));
     if (!r->ok) json_object_set_new(o, "reason", hsd_json_str(r->why));
+    int code = r->ok ? 200 : r->n_pending || r->self_pending ? 202 : 503;
+    if (code == 503) json_object_set_new(o, "error", hsd_json_str(r->why));
     json_object_set_new(o, "committed_version", json_integer((json_int_t)r->version));
     json_object_set_new(o, "members", json_integer((json_int_t)r->members));
     json_object_set_new(o, "acknowledged", json_integer((json_int_t)r->acked));
     json_object_set_new(o, "removed", json_integer((json_int_t)r->removed));
     json_object_set_new(o, "pending", pending);
     json_object_set_new(o, "wait_ms", json_integer((json_int_t)r->elapsed_ms));
-    kreq_end(k, r->ok ? 200 : r->n_pending || r->self_pending ? 202 : 503, o);
+    kreq_end(k, code, o);
 }
 
 /* ---- requests ---- */

@@ -57,6 +57,11 @@ int hsc_parse_key_change(const char *body, size_t len, hs_client_key_change **ou
     k->committed_version = hsc_ju64(doc, "committed_version");
     k->members = hsc_ju64(doc, "members");
     k->acknowledged = hsc_ju64(doc, "acknowledged");
+    json_t *ok = json_object_get(doc, "ok");
+    k->done = ok ? json_is_true(ok) : k->n_pending == 0;
+    k->step = hsc_jstr(doc, "step", "done");
+    k->reason = hsc_jstr(doc, "reason", "");
+    k->removed = hsc_ju64(doc, "removed");
     *out = k;
     return HS_CLIENT_OK;
 }
@@ -82,9 +87,9 @@ static void wipe(void *p, size_t n)
 HS_CLIENT_API int hs_client_keys_change(hs_client *c, hs_client_key_op op, const char *key,
                                         int wait_ms, hs_client_key_change **out)
 {
-    static const char *const ops[] = {NULL, "install", "use", "remove"};
+    static const char *const ops[] = {NULL, "install", "use", "remove", "rotate"};
     if (out) *out = NULL;
-    if (!c || !out || op < HS_CLIENT_KEY_INSTALL || op > HS_CLIENT_KEY_REMOVE)
+    if (!c || !out || op < HS_CLIENT_KEY_INSTALL || op > HS_CLIENT_KEY_ROTATE)
         return hsc_invalid(c, "invalid argument");
     if (wait_ms < -1 || wait_ms > 25000) return hsc_invalid(c, "wait_ms is -1 or 0..25000");
     /* The body is written here, not by jansson, so that no unwiped copy of the key is left
@@ -99,8 +104,11 @@ HS_CLIENT_API int hs_client_keys_change(hs_client *c, hs_client_key_op op, const
     int n = snprintf(body, sizeof body, "{\"key\":\"%s\"}", key);
     snprintf(target, sizeof target, "/v1/keys/%s", ops[op]);
     if (wait_ms >= 0) snprintf(target + strlen(target), 32, "?wait_ms=%d", wait_ms);
-    int timeout =
-        c->commit_timeout_ms < 0 ? -1 : c->commit_timeout_ms + (wait_ms < 0 ? 10000 : wait_ms);
+    /* a rotation waits for four acknowledgements (the ring first, then each step) */
+    int waits = op == HS_CLIENT_KEY_ROTATE ? 4 : 1;
+    int timeout = c->commit_timeout_ms < 0 ? -1
+                                           : c->commit_timeout_ms * waits +
+                                                 waits * (wait_ms < 0 ? 10000 : wait_ms);
     hs_client_response r;
     int rc = hsc_call(c, "POST", target, "application/json", body, (size_t)n, timeout, &r);
     wipe(body, sizeof body);

@@ -278,15 +278,21 @@ typedef enum hs_client_key_op {
     HS_CLIENT_KEY_INSTALL = 1, /* add a key to the ring (accepted when opening) */
     HS_CLIENT_KEY_USE,         /* make an installed key the primary (the one that seals) */
     HS_CLIENT_KEY_REMOVE,      /* remove a key that is not the primary */
+    HS_CLIENT_KEY_ROTATE,      /* install, use, then remove every other key: one operation */
 } hs_client_key_op;
 
 typedef struct hs_client_key_change {
-    const char *op;  /* "install", "use", "remove" */
+    const char *op;  /* "install", "use", "remove", "rotate" */
     const char *key; /* the key's id */
     uint64_t committed_version;
     uint64_t members, acknowledged; /* alive members, and how many hold the new ring */
     const char *const *pending;     /* members that did not acknowledge within wait_ms */
     size_t n_pending;
+    /* rotate: */
+    int done;           /* every step done: the ring is the new key alone */
+    const char *step;   /* the last step reached: "install", "use", "remove" or "done" */
+    const char *reason; /* why it stopped ("" when done) */
+    uint64_t removed;   /* old keys removed */
 } hs_client_key_change;
 
 /* POST /v1/keys/install|use|remove?wait_ms=N with the key (base64, as `hearsay keygen`
@@ -296,7 +302,10 @@ typedef struct hs_client_key_change {
  * some did not (the change stays committed; calling again waits again). HS_CLIENT_EBUSY:
  * refused (removing the primary, a duplicate, a full ring, an insecure agent);
  * HS_CLIENT_ENOTFOUND: `use` of a key not in the ring. The library's copy of the request
- * is wiped once sent. */
+ * is wiped once sent. HS_CLIENT_KEY_ROTATE (POST /v1/keys/rotate) runs all three steps, each
+ * acknowledged (wait_ms each) before the next: HS_CLIENT_OK with done set, or with done unset
+ * and step/reason/pending saying where it stopped (the steps done stay done; rotating again with
+ * the same key continues there). */
 HS_CLIENT_API int hs_client_keys_change(hs_client *c, hs_client_key_op op, const char *key,
                                         int wait_ms, hs_client_key_change **out);
 
