@@ -99,8 +99,7 @@ static int run(int argc, char **argv)
     }
     if (a.exit >= 0) return a.exit;
     if (!action)
-        return hcli_usage_error(&hcli_keys,
-                                "missing action: list, install, use, remove or rotate");
+        return hcli_usage_error(&hcli_keys, "missing action: list, install, use, remove or rotate");
     if (!strcmp(action, "list")) {
         if (key || file) return hcli_usage_error(&hcli_keys, "list takes no key");
         return list(local);

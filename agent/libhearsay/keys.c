@@ -106,9 +106,9 @@ HS_CLIENT_API int hs_client_keys_change(hs_client *c, hs_client_key_op op, const
     if (wait_ms >= 0) snprintf(target + strlen(target), 32, "?wait_ms=%d", wait_ms);
     /* a rotation waits for four acknowledgements (the ring first, then each step) */
     int waits = op == HS_CLIENT_KEY_ROTATE ? 4 : 1;
-    int timeout = c->commit_timeout_ms < 0 ? -1
-                                           : c->commit_timeout_ms * waits +
-                                                 waits * (wait_ms < 0 ? 10000 : wait_ms);
+    int timeout = c->commit_timeout_ms < 0
+                      ? -1
+                      : c->commit_timeout_ms * waits + waits * (wait_ms < 0 ? 10000 : wait_ms);
     hs_client_response r;
     int rc = hsc_call(c, "POST", target, "application/json", body, (size_t)n, timeout, &r);
     wipe(body, sizeof body);
