@@ -33,9 +33,9 @@
 
 /* The kinds that may have handlers (HS_EVF_HANDLER in include/hearsay/events.h), in the order of
  * hsd_options.handlers (the option table's rows follow it). */
-static const hs_event_kind HANDLED[HSD_HANDLER_EVENTS] = {
-    HS_EVK_MEMBER_JOIN, HS_EVK_MEMBER_FAILED, HS_EVK_MEMBER_LEAVE, HS_EVK_MEMBER_UPDATE,
-    HS_EVK_CONFIG_CHANGE};
+static const hs_event_kind HANDLED[HSD_HANDLER_EVENTS] = {HS_EVK_MEMBER_JOIN, HS_EVK_MEMBER_FAILED,
+                                                          HS_EVK_MEMBER_LEAVE, HS_EVK_MEMBER_UPDATE,
+                                                          HS_EVK_CONFIG_CHANGE};
 #define EVENTS(i) hs_event_kind_name(HANDLED[i])
 
 typedef struct job {

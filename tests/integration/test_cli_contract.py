@@ -443,9 +443,26 @@ class CliContract(unittest.TestCase):
                                                                    "primary key"}))
         p = self.cli("keys", "remove", key)
         self.assertEqual((p.returncode, p.stderr), (1, "hearsay: cannot remove the primary key\n"))
-        for args in (["keys"], ["keys", "rotate", key], ["keys", "use"], ["keys", "use", key,
-                                                                          "--wait", "26"]):
+        for args in (["keys"], ["keys", "spin", key], ["keys", "use"], ["keys", "use", key,
+                                                                        "--wait", "26"]):
             self.assertEqual(self.cli(*args).returncode, 2, args)
+        # rotate: the three steps as one operation; stopped part-way is exit 1 with the reason
+        rot = {"version": 9, "insecure": False, "keys": ["bb"], "primary": "bb", "local": ["bb"],
+               "op": "rotate", "key": "bb", "ok": True, "step": "done", "committed_version": 9,
+               "members": 3, "acknowledged": 3, "removed": 1, "pending": [], "wait_ms": 900}
+        self.agent.route("POST", "/v1/keys/rotate", Reply(body=rot))
+        p = self.cli("keys", "rotate", key)
+        self.assertEqual((p.returncode, p.stdout), (0, "rotate to key bb: done (configuration "
+                                                       "version 9), 1 old key(s) removed, held "
+                                                       "by 3/3 members\n"))
+        self.assertEqual(self.agent.requests[-1]["target"], "/v1/keys/rotate?wait_ms=10000")
+        stopped = dict(rot, ok=False, step="install", reason="not every member holds the new "
+                       "ring", acknowledged=2, pending=["n3"])
+        self.agent.route("POST", "/v1/keys/rotate", Reply(202, stopped))
+        p = self.cli("keys", "rotate", key)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("stopped at install: not every member holds the new ring", p.stdout)
+        self.assertIn("n3", p.stderr)
 
     def test_views_neutralise_control_characters(self):
         evil = "x\x1b]0;owned\x07\x9b"  # ESC, BEL and the C1 CSI (UTF-8 c2 9b)
