@@ -1,9 +1,10 @@
 /* asim_check.c: the invariants of `hearsay-sim replay`, checked at every step: each envelope
- * delivered at most once per receiver; no envelope sealed (with a core payload) or delivered
- * under a key after its removal committed; no configuration going back or disagreeing with the
- * committed log; no departed member shown alive again by an agent that saw it go; no reply to
- * an unproven source larger than what it answers, and no more bytes to a stranger than it
- * sent. The first violation stops the run (as_fail). */
+ * delivered at most once per receiver, and a replay only where its original went; no core
+ * payload sealed under a key after its removal committed, and no envelope under it delivered
+ * unless sealed before, and not once its rotation completed; no configuration going back or
+ * disagreeing with the committed log; no departed member shown alive again by an agent that
+ * saw it go; no reply to an unproven source larger than what it answers, and no more bytes to
+ * a stranger than it sent. The first violation stops the run (as_fail). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,13 @@ void check_delivered(as_sim *s, uint32_t j, const as_msg *m, const hs_ch_sender 
         c->st.lag_old_key++;
     }
     if (m->origin == AS_O_CLUSTER) return;
-    if (m->rec_to == (int)j)
-        c->st.replay_delivered_first++;
-    else
-        c->st.replay_delivered_redirect++;
+    if (m->rec_to == (int)j) {
+        c->st.replay_delivered_first++; /* the original was lost, or is still on its way */
+        return;
+    }
+    c->st.replay_delivered_redirect++;
+    as_fail(s, "n%u delivered a replayed datagram numbered for n%d (from %016llx)", j, m->rec_to,
+            (unsigned long long)who->instance);
 }
 
 /* ---- configuration ---- */
