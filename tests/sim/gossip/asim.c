@@ -71,7 +71,6 @@ as_sim *as_new(const as_opts *o)
     s->lat_us = o->lat_us;
     s->jitter_us = o->jitter_us > o->lat_us ? o->lat_us : o->jitter_us;
     s->reap_ms = o->reap_ms;
-    s->tomb_ms = o->tomb_ms;
     s->trace = o->trace;
     s->digest = 0xcbf29ce484222325ULL;
     s->ag = sim_xcalloc(o->n, sizeof *s->ag);
@@ -147,7 +146,6 @@ void as_start(as_sim *s, uint32_t i)
     snprintf(cfg.node.name, sizeof cfg.node.name, "%s", g->name);
     cfg.node.addr = g->addr;
     if (s->reap_ms) cfg.node.reap_failed_ms = cfg.node.reap_left_ms = s->reap_ms;
-    cfg.node.tombstone_ms = s->tomb_ms;
     cfg.rng_seed = sim_derive(s->seed, 1000 + i);
     cfg.env = &g->env;
     cfg.n_seeds = AS_SEEDS;

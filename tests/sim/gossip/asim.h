@@ -124,7 +124,7 @@ typedef struct as_opts {
     uint64_t seed;
     double loss;
     uint32_t lat_us, jitter_us;
-    uint64_t reap_ms, tomb_ms;
+    uint64_t reap_ms;
     bool trace;
 } as_opts;
 
@@ -136,7 +136,7 @@ typedef struct as_sim {
     uint64_t seed, now_us;
     double loss;
     uint32_t lat_us, jitter_us;
-    uint64_t reap_ms, tomb_ms;
+    uint64_t reap_ms;
     bool trace;
     as_msg *msgs;
     uint32_t nmsgs, msg_free;

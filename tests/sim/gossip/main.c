@@ -56,7 +56,6 @@ static void usage(FILE *f)
                "  --trials K         measurements (detect, disseminate)\n"
                "  --kind K           disseminate: join, leave or fail\n"
                "  --restart-after S  invariants, chaos: seconds a crashed node stays down (20, 3)\n"
-               "  --tombstone S      replay: tombstone lifetime (default 3600: outlives the run)\n"
                "  --trace            print every event and fault on stderr\n"
                "  --quiet            no progress lines\n"
                "  --invariants-only  exit status reflects the invariants only (goals advisory)\n");
@@ -96,7 +95,6 @@ int main(int argc, char **argv)
                   .duration_s = -1,
                   .loss = -1,
                   .restart_after_s = -1,
-                  .tombstone_s = -1,
                   .lat_ms = 1.0,
                   .jitter_ms = 0.5};
     for (int i = 2; i < argc; i++) {
@@ -140,8 +138,6 @@ int main(int argc, char **argv)
             o.jitter_ms = x;
         else if (!strcmp(a, "--restart-after") && x >= 0)
             o.restart_after_s = x;
-        else if (!strcmp(a, "--tombstone") && x > 0)
-            o.tombstone_s = x;
         else if (!strcmp(a, "--trials") && x >= 1)
             o.trials = (uint32_t)x;
         else {

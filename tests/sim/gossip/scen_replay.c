@@ -402,7 +402,6 @@ int scen_replay(const sim_opts *o)
                   .lat_us = (uint32_t)(o->lat_ms * 1000.0 + 0.5),
                   .jitter_us = (uint32_t)(o->jitter_ms * 1000.0 + 0.5),
                   .reap_ms = 3000,
-                  .tomb_ms = (uint64_t)(opt_or(o->tombstone_s, 3600) * 1000),
                   .trace = o->trace};
     double load_s = opt_or(o->duration_s, 20);
     scen_out out;

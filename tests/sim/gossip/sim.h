@@ -118,7 +118,6 @@ typedef struct sim_opts {
     double lat_ms, jitter_ms;
     uint32_t trials;
     double restart_after_s; /* invariants/chaos: min seconds down before a restart (<0: default) */
-    double tombstone_s;     /* replay: tombstone lifetime (<0: the scenario's default) */
     const char *kind;       /* disseminate: join|leave|fail */
     bool trace;             /* print every observed event to stderr */
     bool hash_packets;
