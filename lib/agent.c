@@ -42,13 +42,15 @@ static void begin(hs_agent *a, uint64_t now)
 {
     if (now > a->now) a->now = now;
     for (size_t i = 0; i < a->packets.read; i++) free(((ag_packet *)a->packets.items)[i].data);
-    memmove(a->packets.items, (ag_packet *)a->packets.items + a->packets.read,
-            (a->packets.n - a->packets.read) * sizeof(ag_packet));
+    if (a->packets.read) /* items may still be NULL: memmove wants pointers even for 0 bytes */
+        memmove(a->packets.items, (ag_packet *)a->packets.items + a->packets.read,
+                (a->packets.n - a->packets.read) * sizeof(ag_packet));
     a->packets.n -= a->packets.read;
     a->packets.read = 0;
     for (size_t i = 0; i < a->dones.read; i++) free(((ag_done *)a->dones.items)[i].answers);
-    memmove(a->dones.items, (ag_done *)a->dones.items + a->dones.read,
-            (a->dones.n - a->dones.read) * sizeof(ag_done));
+    if (a->dones.read)
+        memmove(a->dones.items, (ag_done *)a->dones.items + a->dones.read,
+                (a->dones.n - a->dones.read) * sizeof(ag_done));
     a->dones.n -= a->dones.read;
     a->dones.read = 0;
     if (a->events.read == a->events.n) a->events.read = a->events.n = 0;

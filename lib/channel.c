@@ -46,21 +46,22 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
-void ch_make_nonce(uint64_t instance, uint64_t seq, uint8_t nonce[HS_ENV_NONCE_BYTES])
+void ch_make_nonce(uint64_t instance, uint64_t seq, uint64_t receiver,
+                   uint8_t nonce[HS_ENV_NONCE_BYTES])
 {
     put64(nonce, instance);
     put64(nonce + 8, seq);
-    memset(nonce + 16, 0, HS_ENV_NONCE_BYTES - 16);
+    put64(nonce + 16, receiver);
 }
 
-int ch_read_nonce(const uint8_t *in, size_t len, uint64_t *instance, uint64_t *seq)
+int ch_read_nonce(const uint8_t *in, size_t len, uint64_t *instance, uint64_t *seq,
+                  uint64_t *receiver)
 {
     if (len < HS_ENV_HEADER_BYTES + HS_ENV_NONCE_BYTES) return -1;
     const uint8_t *n = in + HS_ENV_HEADER_BYTES;
-    for (size_t i = 16; i < HS_ENV_NONCE_BYTES; i++)
-        if (n[i]) return -1;
     *instance = get64(n);
     *seq = get64(n + 8);
+    *receiver = get64(n + 16);
     return *instance && (*seq & ~HS_CH_STREAM_SEQ) ? 0 : -1;
 }
 
@@ -115,6 +116,53 @@ size_t hs_channel_bytes(const hs_channel *ch)
     size_t n = sizeof(*ch) + (size_t)ch->nsets * CH_WAYS * sizeof(ch_peer);
     for (size_t i = 0; i < HS_CH_RESEND; i++) n += ch->sent[i].len;
     return n;
+}
+
+static uint32_t addr_tag(const hs_addr *a)
+{
+    uint8_t m[1 + 16 + 2], h[4];
+    m[0] = a->family;
+    memcpy(m + 1, a->ip, 16);
+    m[17] = (uint8_t)(a->port >> 8);
+    m[18] = (uint8_t)a->port;
+    crypto_generichash(h, sizeof(h), m, sizeof(m), NULL, 0);
+    return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+}
+
+/* ---- receivers: the instance at each address we send to ---- */
+
+static ch_dest *dest_set(hs_channel *ch, const hs_addr *a)
+{
+    return &ch->dests[(size_t)(addr_tag(a) % CH_DEST_SETS) * CH_WAYS];
+}
+
+/* The instance of the channel at `to` (the receiver tag of our datagrams for it), 0 if we do
+ * not know it yet: that datagram is challenged, and the challenge teaches it. */
+static uint64_t dest_get(hs_channel *ch, const hs_addr *to, uint64_t now)
+{
+    ch_dest *set = dest_set(ch, to);
+    for (int w = 0; w < CH_WAYS; w++)
+        if (set[w].instance && hs_addr_equal(&set[w].addr, to)) {
+            set[w].used_ms = now;
+            return set[w].instance;
+        }
+    return 0;
+}
+
+/* The channel at `at` proved it is `instance` (its challenge, proof or delivered datagram). */
+static void dest_learn(hs_channel *ch, const hs_addr *at, uint64_t instance, uint64_t now)
+{
+    ch_dest *set = dest_set(ch, at), *d = NULL;
+    for (int w = 0; w < CH_WAYS && !d; w++)
+        if (set[w].instance && hs_addr_equal(&set[w].addr, at)) d = &set[w];
+    for (int w = 0; w < CH_WAYS && !d; w++)
+        if (!set[w].instance) d = &set[w];
+    if (!d) {
+        d = &set[0];
+        for (int w = 1; w < CH_WAYS; w++)
+            if (set[w].used_ms < d->used_ms) d = &set[w];
+    }
+    *d = (ch_dest){*at, instance, now};
 }
 
 /* ---- the proven-sender table ---- */
@@ -227,9 +275,10 @@ static void begin(hs_channel *ch)
     outputs_free(ch);
 }
 
-/* Seals payload (numbered, key `key`, padded to min_len) into a new output for `to`. */
-static bool emit(hs_channel *ch, const hs_addr *to, size_t key, const uint8_t *payload, size_t len,
-                 size_t min_len, uint64_t *seq_out)
+/* Seals payload (numbered, tagged for receiver, key `key`, padded to min_len) into a new output
+ * for `to`. */
+static bool emit(hs_channel *ch, const hs_addr *to, uint64_t receiver, size_t key,
+                 const uint8_t *payload, size_t len, size_t min_len, uint64_t *seq_out)
 {
     if (ch->nout >= CH_OUT_MAX) return false;
     size_t cap = len + HS_ENV_OVERHEAD_MAX + 256 + HS_CH_MIN_DGRAM;
@@ -237,7 +286,7 @@ static bool emit(hs_channel *ch, const hs_addr *to, size_t key, const uint8_t *p
     if (!buf) return false;
     uint64_t seq = ++ch->dgram_seq;
     uint8_t nonce[HS_ENV_NONCE_BYTES];
-    ch_make_nonce(ch->cfg.instance, seq, nonce);
+    ch_make_nonce(ch->cfg.instance, seq, receiver, nonce);
     size_t n = 0;
     if (hs_env_seal_with(ch->env, key, nonce, payload, len, min_len, buf, cap, &n) != HS_ENV_OK) {
         free(buf);
@@ -276,11 +325,10 @@ hs_env_result hs_ch_seal_dgram(hs_channel *ch, uint64_t now_ms, const hs_addr *t
                                const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
                                size_t *out_len)
 {
-    (void)now_ms;
     if (ch->env->insecure) return hs_env_seal(ch->env, NULL, payload, len, out, cap, out_len);
     uint64_t seq = ++ch->dgram_seq;
     uint8_t nonce[HS_ENV_NONCE_BYTES];
-    ch_make_nonce(ch->cfg.instance, seq, nonce);
+    ch_make_nonce(ch->cfg.instance, seq, dest_get(ch, to, now_ms), nonce);
     hs_env_result r =
         hs_env_seal_with(ch->env, 0, nonce, payload, len, HS_CH_MIN_DGRAM, out, cap, out_len);
     if (r == HS_ENV_OK) remember(ch, seq, to, payload, len);
@@ -288,17 +336,6 @@ hs_env_result hs_ch_seal_dgram(hs_channel *ch, uint64_t now_ms, const hs_addr *t
 }
 
 /* ---- challenges ---- */
-
-static uint32_t addr_tag(const hs_addr *a)
-{
-    uint8_t m[1 + 16 + 2], h[4];
-    m[0] = a->family;
-    memcpy(m + 1, a->ip, 16);
-    m[17] = (uint8_t)(a->port >> 8);
-    m[18] = (uint8_t)a->port;
-    crypto_generichash(h, sizeof(h), m, sizeof(m), NULL, 0);
-    return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
-}
 
 /* Takes one token from b (refilled at per_s up to burst); false if there is none. */
 static bool take(ch_bucket *b, uint64_t now, uint32_t per_s, uint32_t burst)
@@ -345,12 +382,13 @@ static void challenge(hs_channel *ch, uint64_t now, const hs_addr *from, uint64_
     p[0] = HS_MSG_CH_CHALLENGE;
     cookie(ch, now / ch->cfg.cookie_step_ms, instance, from, p + 1);
     put64(p + 1 + HS_CH_COOKIE_BYTES, seq);
-    if (emit(ch, from, key, p, sizeof(p), 0, NULL)) ch->st.challenges_sent++;
+    if (emit(ch, from, instance, key, p, sizeof(p), 0, NULL)) ch->st.challenges_sent++;
 }
 
-/* A challenge for one of our datagrams: prove ourselves and send it again. */
-static hs_ch_verdict on_challenge(hs_channel *ch, const hs_addr *from, const uint8_t *p, size_t len,
-                                  size_t key)
+/* A challenge (from instance `by`) for one of our datagrams: prove ourselves and send it
+ * again, tagged for `by` from now on. */
+static hs_ch_verdict on_challenge(hs_channel *ch, uint64_t now, const hs_addr *from, uint64_t by,
+                                  const uint8_t *p, size_t len, size_t key)
 {
     if (len != 1 + HS_CH_COOKIE_BYTES + 8) return HS_CH_MALFORMED;
     uint64_t echo = get64(p + 1 + HS_CH_COOKIE_BYTES);
@@ -358,17 +396,18 @@ static hs_ch_verdict on_challenge(hs_channel *ch, const hs_addr *from, const uin
     if (!echo || e->seq != echo || e->answered || !hs_addr_equal(&e->to, from))
         return HS_CH_BAD_COOKIE; /* not for a datagram we just sent there: answer nothing */
     e->answered = true;
+    dest_learn(ch, from, by, now);
     uint8_t proof[1 + HS_CH_COOKIE_BYTES];
     proof[0] = HS_MSG_CH_PROOF;
     memcpy(proof + 1, p + 1, HS_CH_COOKIE_BYTES);
-    if (!emit(ch, from, key, proof, sizeof(proof), 0, NULL)) return HS_CH_CONTROL;
+    if (!emit(ch, from, by, key, proof, sizeof(proof), 0, NULL)) return HS_CH_CONTROL;
     ch->st.proofs_sent++;
     /* the datagram again, under a number above the proof's */
     uint64_t seq = 0;
     uint8_t *data = e->data;
     size_t dlen = e->len;
     e->data = NULL;
-    if (emit(ch, from, 0, data, dlen, HS_CH_MIN_DGRAM, &seq)) {
+    if (emit(ch, from, by, 0, data, dlen, HS_CH_MIN_DGRAM, &seq)) {
         ch->st.resends++;
         remember(ch, seq, from, data, dlen);
     }
@@ -401,6 +440,7 @@ static hs_ch_verdict on_proof(hs_channel *ch, uint64_t now, const hs_addr *from,
     }
     pe->addr = *from;
     pe->used_ms = now;
+    dest_learn(ch, from, instance, now);
     ch->st.proofs_accepted++;
     return HS_CH_CONTROL;
 }
@@ -419,22 +459,27 @@ hs_ch_verdict hs_ch_open_dgram(hs_channel *ch, uint64_t now_ms, const hs_addr *f
         *who = (hs_ch_sender){0, 0, 0};
         return HS_CH_DELIVER;
     }
-    uint64_t instance, seq;
-    if (ch_read_nonce(in, len, &instance, &seq) != 0 || (seq & HS_CH_STREAM_SEQ))
+    uint64_t instance, seq, receiver;
+    if (ch_read_nonce(in, len, &instance, &seq, &receiver) != 0 || (seq & HS_CH_STREAM_SEQ))
         return HS_CH_MALFORMED;
     if (instance == ch->cfg.instance) return HS_CH_REPLAY; /* our own, sent back to us */
     uint8_t type = *out_len ? out[0] : 0;
-    if (type == HS_MSG_CH_CHALLENGE) return on_challenge(ch, from, out, *out_len, key);
+    if (type == HS_MSG_CH_CHALLENGE)
+        return on_challenge(ch, now_ms, from, instance, out, *out_len, key);
     if (type == HS_MSG_CH_PROOF) return on_proof(ch, now_ms, from, instance, seq, out, *out_len);
     if (hs_msg_is_channel(type)) return HS_CH_MALFORMED;
     ch_peer *p = peer_find(ch, instance);
     if (p && seen(p, seq)) return HS_CH_REPLAY; /* from anywhere: answered with nothing */
-    if (!p || !hs_addr_equal(&p->addr, from)) {
+    bool proven = p && hs_addr_equal(&p->addr, from);
+    /* numbered for another receiver (recorded on its way there): answered with nothing */
+    if (proven && receiver && receiver != ch->cfg.instance) return HS_CH_REPLAY;
+    if (!proven || receiver != ch->cfg.instance) {
         challenge(ch, now_ms, from, instance, seq, key, len);
         return HS_CH_UNPROVEN;
     }
     mark(p, seq);
     p->used_ms = now_ms;
+    dest_learn(ch, from, instance, now_ms);
     *who = (hs_ch_sender){instance, seq, key};
     return HS_CH_DELIVER;
 }

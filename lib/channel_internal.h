@@ -8,6 +8,7 @@
 #define CH_WAYS      4    /* proven-sender table: set-associative, 4 entries per set */
 #define CH_SRC_SLOTS 4096 /* per-source challenge budgets (hashed, collisions share) */
 #define CH_OUT_MAX   256  /* control datagrams waiting to be sent */
+#define CH_DEST_SETS 1024 /* receiver instances by address: 4-way sets (the oldest goes) */
 
 /* A sender instance proven at an address, with its anti-replay window. */
 typedef struct ch_peer {
@@ -34,6 +35,14 @@ typedef struct ch_bucket {
     uint64_t at_ms;
 } ch_bucket;
 
+/* The instance of the channel at an address we send to, as it proved itself to us (the
+ * receiver tag of our datagrams for it). */
+typedef struct ch_dest {
+    hs_addr addr;
+    uint64_t instance; /* 0: free */
+    uint64_t used_ms;
+} ch_dest;
+
 typedef struct ch_out {
     hs_addr to;
     uint8_t *data;
@@ -49,15 +58,18 @@ struct hs_channel {
     ch_sent sent[HS_CH_RESEND];
     ch_bucket src[CH_SRC_SLOTS];
     ch_bucket global;
+    ch_dest dests[CH_DEST_SETS * CH_WAYS];
     ch_out out[CH_OUT_MAX];
     size_t nout, out_read;
     hs_ch_stats st;
 };
 
-/* The nonce of a numbered envelope: instance, number, 8 zero bytes. */
-void ch_make_nonce(uint64_t instance, uint64_t seq, uint8_t nonce[HS_ENV_NONCE_BYTES]);
+/* The nonce of a numbered envelope: instance, number, receiver tag (0 for stream frames). */
+void ch_make_nonce(uint64_t instance, uint64_t seq, uint64_t receiver,
+                   uint8_t nonce[HS_ENV_NONCE_BYTES]);
 /* Reads the numbers of a sealed envelope (in: its wire bytes); -1 if the nonce is not one of
- * ours (tail not zero, instance or number zero). */
-int ch_read_nonce(const uint8_t *in, size_t len, uint64_t *instance, uint64_t *seq);
+ * ours (instance or number zero). */
+int ch_read_nonce(const uint8_t *in, size_t len, uint64_t *instance, uint64_t *seq,
+                  uint64_t *receiver);
 
 #endif

@@ -17,7 +17,7 @@ static hs_env_result seal_frame(hs_channel *ch, const uint8_t *session, const ui
 {
     if (ch->env->insecure) return hs_env_seal(ch->env, NULL, payload, len, out, cap, out_len);
     uint8_t nonce[HS_ENV_NONCE_BYTES];
-    ch_make_nonce(ch->cfg.instance, HS_CH_STREAM_SEQ | ++ch->stream_seq, nonce);
+    ch_make_nonce(ch->cfg.instance, HS_CH_STREAM_SEQ | ++ch->stream_seq, 0, nonce);
     if (!session) return hs_env_seal_with(ch->env, 0, nonce, payload, len, 0, out, cap, out_len);
     /* the inner ciphertext is built where the envelope's payload goes, then sealed in place */
     size_t at = HS_ENV_HEADER_BYTES + HS_ENV_NONCE_BYTES;
@@ -71,7 +71,9 @@ static hs_ch_verdict open_frame(hs_channel *ch, const uint8_t *in, size_t len, u
     if (*env != HS_ENV_OK) return HS_CH_ENVELOPE;
     *instance = *seq = 0;
     if (ch->env->insecure) return HS_CH_DELIVER;
-    if (ch_read_nonce(in, len, instance, seq) != 0 || !(*seq & HS_CH_STREAM_SEQ))
+    uint64_t receiver;
+    if (ch_read_nonce(in, len, instance, seq, &receiver) != 0 || !(*seq & HS_CH_STREAM_SEQ) ||
+        receiver)
         return HS_CH_MALFORMED;
     if (*instance == ch->cfg.instance) return HS_CH_REPLAY;
     return HS_CH_DELIVER;

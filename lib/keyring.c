@@ -251,6 +251,18 @@ static void follow_totals(const hs_keyring *k, size_t key, uint32_t *opened, uin
     *senders = all.nsenders[key];
 }
 
+/* Following moves the way rotations do: only to a key the configuration installed after its
+ * primary, never back to one a "use" demoted (members that have not applied the "use" yet
+ * still seal under it, and its removal comes next). Without a ring in the configuration, any
+ * key of ours. */
+static bool may_follow(const hs_keyring *k, const uint8_t *key)
+{
+    if (!k->cfg_n) return true;
+    for (uint32_t i = k->cfg_primary + 1; i < k->cfg_n; i++)
+        if (!memcmp(k->cfg_keys[i], key, HS_ENV_KEY_BYTES)) return true;
+    return false;
+}
+
 static void follow_tick(hs_keyring *k, uint64_t now)
 {
     if (now < k->window_start + HS_KR_FOLLOW_STEP_MS) return;
@@ -258,7 +270,9 @@ static void follow_tick(hs_keyring *k, uint64_t now)
     uint32_t opened[HS_ENV_KEYS_MAX] = {0}, senders[HS_ENV_KEYS_MAX] = {0};
     for (size_t i = 0; i < nk; i++) follow_totals(k, i, &opened[i], &senders[i]);
     for (size_t i = 1; i < nk; i++)
-        if (senders[i] > senders[best] || (senders[i] == senders[best] && opened[i] > opened[best]))
+        if (may_follow(k, k->env->keys[i]) &&
+            (senders[i] > senders[best] ||
+             (senders[i] == senders[best] && opened[i] > opened[best])))
             best = i;
     if (best != 0 && senders[best] > 2 * senders[0] &&
         (opened[best] >= HS_KR_FOLLOW_MIN || senders[best] >= 3)) {

@@ -5,25 +5,34 @@
  *
  * Numbering. Every agent draws a random 64-bit instance id when it starts. The 24-byte nonce
  * of each envelope it seals (envelope.h) is instance (8 bytes, big-endian), sequence number
- * (8 bytes), 8 zero bytes: the sequence counts up from 1 per instance, in one space for
- * datagrams and another (top bit set) for stream frames. Nonces never repeat under a key, and
- * the numbering costs no byte on the wire.
+ * (8 bytes) and receiver tag (8 bytes): the sequence counts up from 1 per instance, in one
+ * space for datagrams and another (top bit set) for stream frames; a datagram's receiver tag
+ * is the instance of the channel it is for, as far as the sender knows it (0 when it does not
+ * yet, and for stream frames). Nonces never repeat under a key, and the numbering costs no
+ * byte on the wire.
  *
  * Datagrams. A receiver keeps, per sender instance it has proven, the address it was proven
  * at, the highest sequence number seen and a window of HS_CH_WINDOW numbers behind it. A
- * datagram is delivered only when its instance is proven at the address it came from and its
- * number is new and inside the window; a duplicate or older one is dropped (HS_CH_REPLAY).
- * A datagram from an instance not proven at its address is never delivered (HS_CH_UNPROVEN):
- * the receiver answers it with a CHALLENGE (HS_MSG_CH_CHALLENGE: a 16-byte cookie, a keyed
- * BLAKE2b of the instance, the address and a coarse time step under a secret drawn at start,
- * and the number of the datagram it refused), sealed with the key that opened it, no larger
- * than the datagram it answers and rate-limited per source and in total; it keeps no state
- * for it. The sender answers a challenge only for a datagram it sent to that very address in
- * the last HS_CH_RESEND datagrams: a PROOF (HS_MSG_CH_PROOF: the cookie) and then that
- * datagram again under a new number. A proof with a valid, unexpired cookie proves the
- * instance at that address; the window starts at the proof's number. So a recorded datagram
- * replayed later is either a duplicate, behind the window, or from an instance that cannot
- * answer a challenge any more (it has exited) or from an address it is not proven at.
+ * datagram is delivered only when its instance is proven at the address it came from, its
+ * number is new and inside the window, and its receiver tag names this channel; a duplicate
+ * or older one is dropped (HS_CH_REPLAY), and so is one a proven sender tagged for another
+ * channel: recorded on its way to another agent and sent here, it would be new here (the
+ * numbers of one sender are shared by all its receivers). A sender learns the instance at an
+ * address from that channel's challenge, proof or delivered datagram and keeps it in a bounded
+ * table (4-way sets, the least recently used goes; a forgotten one costs a challenge).
+ * A datagram from an instance not proven at its address, or tagged 0 by a proven one (it does
+ * not know us yet), is never delivered (HS_CH_UNPROVEN): the receiver answers it with a
+ * CHALLENGE (HS_MSG_CH_CHALLENGE: a 16-byte cookie, a keyed BLAKE2b of the instance, the
+ * address and a coarse time step under a secret drawn at start, and the number of the
+ * datagram it refused), sealed with the key that opened it and tagged for the instance it
+ * challenges, no larger than the datagram it answers and rate-limited per source and in
+ * total; it keeps no state for it. The sender answers a challenge only for a datagram it
+ * sent to that very address in the last HS_CH_RESEND datagrams: a PROOF (HS_MSG_CH_PROOF: the
+ * cookie) and then that datagram again under a new number. A proof with a valid, unexpired
+ * cookie proves the instance at that address; the window starts at the proof's number. So a
+ * recorded datagram replayed later is either a duplicate, behind the window, from an instance
+ * that cannot answer a challenge any more (it has exited), from an address it is not proven
+ * at, or numbered for another receiver.
  * Senders pad datagrams up to HS_CH_MIN_DGRAM bytes so that every datagram can be challenged.
  *
  * Streams. The accepting side sends a sealed STREAM_CHALLENGE frame with 16 random bytes and

@@ -8,9 +8,11 @@
  *   message (its proven, fresh sender instance and the key that opened it: channel.h); when
  *   over HS_KR_FOLLOW_WINDOW_MS more than twice as many instances sent under another key of
  *   our ring as under our primary (and at least HS_KR_FOLLOW_MIN messages or 3 instances),
- *   we seal with that key until the next configuration decides. Only keys of our ring can be
- *   chosen, so a removed key is never taken back, and a replayer, whose datagrams the channel
- *   never delivers, counts for nothing.
+ *   we seal with that key until the next configuration decides. Only keys of our ring that
+ *   the configuration installed after its primary can be chosen (the way rotations move), so
+ *   neither a removed key nor one a "use" demoted is taken back (members that have not applied
+ *   the "use" yet still seal under the old primary for seconds), and a replayer, whose
+ *   datagrams the channel never delivers, counts for nothing.
  * - Surveys: KEYS_QUERY (0x64: rid u64) to each member of a list every HS_KR_RESEND_MS until
  *   it answers KEYS_STATE (0x65: rid u64, config version u64, n u8, n key ids, primary first)
  *   with the ring we want, or the wait ends. Every agent answers queries with its own ring.

@@ -115,6 +115,36 @@ static void test_ring_follows_config(void **state)
     agent_free(&a);
 }
 
+/* Following moves the way a rotation does, never back: members that have not applied a "use"
+ * yet still seal under the old primary for a while (seconds in a large cluster), and an agent
+ * that applied it must not follow them back to a key whose removal comes next.
+ * hearsay-sim replay --nodes 200 found it: an agent sealed under a key after its removal. */
+static void test_following_never_undoes_use(void **state)
+{
+    (void)state;
+    agent a;
+    agent_init(&a, "a", 1, 1);
+    hs_cluster_config c;
+    uint8_t fills[] = {1, 2}, from[4], to[4];
+    cc_with_keys(&c, fills, 2, 1); /* installed 1, then 2; "use 2" applied: ring [2, 1] */
+    assert_true(hs_kr_config(a.k, 0, &c));
+    for (uint64_t s = 100; s < 110; s++) hs_kr_opened(a.k, s, 1); /* laggards, under 1 */
+    hs_kr_opened(a.k, 10, 0);
+    hs_kr_tick(a.k, HS_KR_FOLLOW_STEP_MS);
+    assert_false(hs_kr_take_followed(a.k, from, to));
+    uint8_t k2[HS_ENV_KEY_BYTES];
+    key_of(k2, 2);
+    assert_memory_equal(a.env.keys[0], k2, HS_ENV_KEY_BYTES);
+    /* an agent that missed the "use" (its configuration: 2 installed, 1 primary) follows */
+    cc_with_keys(&c, fills, 2, 0);
+    assert_true(hs_kr_config(a.k, 3 * HS_KR_FOLLOW_STEP_MS, &c)); /* ring [1, 2] */
+    for (uint64_t s = 200; s < 210; s++) hs_kr_opened(a.k, s, 1); /* the cluster, under 2 */
+    hs_kr_tick(a.k, 4 * HS_KR_FOLLOW_STEP_MS);
+    assert_true(hs_kr_take_followed(a.k, from, to));
+    assert_memory_equal(a.env.keys[0], k2, HS_ENV_KEY_BYTES);
+    agent_free(&a);
+}
+
 static void test_following_counts_senders_not_messages(void **state)
 {
     (void)state;
@@ -373,6 +403,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ring_follows_config),
         cmocka_unit_test(test_following_counts_senders_not_messages),
+        cmocka_unit_test(test_following_never_undoes_use),
         cmocka_unit_test(test_survey_round_trip_and_timeout),
         cmocka_unit_test(test_change_survey_waits_for_the_new_ring),
         cmocka_unit_test(test_readers_leave_slots_to_admins),

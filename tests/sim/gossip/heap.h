@@ -31,5 +31,11 @@ static inline const sim_event *sim_heap_top(const sim_heap *h)
 {
     return h->len ? &h->v[0] : NULL;
 }
+/* Removes the earliest event into *out if it is due at or before t_us; 0 otherwise. */
+static inline int sim_heap_pop_until(sim_heap *h, uint64_t t_us, sim_event *out)
+{
+    const sim_event *top = sim_heap_top(h);
+    return top && top->t_us <= t_us ? sim_heap_pop(h, out) : 0;
+}
 
 #endif

@@ -33,6 +33,9 @@ static const scenario scenarios[] = {
     {"determinism", scen_determinism, 100, "chaos twice with packet hashing: digests must match"},
     {"ghosts", scen_ghosts, 50,
      "leaves, crashes, 3 s reaps, replays of recorded packets: no reaped member comes back"},
+    {"replay", scen_replay, 50,
+     "whole agents behind secure channels under an attacker that replays everything it "
+     "records, and a Meet flood: config writes, rotations, leaves; nothing goes back"},
 };
 
 static void usage(FILE *f)

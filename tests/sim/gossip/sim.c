@@ -9,17 +9,8 @@
 #include <string.h>
 
 #include "replay.h"
+#include "simutil.h"
 #include "view.h"
-
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz);
-    if (!p) {
-        fprintf(stderr, "hearsay-sim: out of memory\n");
-        exit(2);
-    }
-    return p;
-}
 
 hs_addr sim_addr(uint32_t i)
 {
@@ -42,19 +33,15 @@ void sim_name(uint32_t i, char *buf, size_t len)
 
 int sim_index_of_name(const sim *s, const char *name)
 {
-    if (name[0] != 'n' || name[1] < '0' || name[1] > '9') return -1;
-    char *end;
-    unsigned long v = strtoul(name + 1, &end, 10);
-    if (*end || v >= s->n) return -1;
-    return (int)v;
+    return sim_node_number(name, s->n);
 }
 
 sim *sim_new(uint32_t n, const sim_opts *o)
 {
-    sim *s = xcalloc(1, sizeof *s);
+    sim *s = sim_xcalloc(1, sizeof *s);
     s->n = n;
     s->seed = o->seed;
-    s->nodes = xcalloc(n, sizeof *s->nodes);
+    s->nodes = sim_xcalloc(n, sizeof *s->nodes);
     for (uint32_t i = 0; i < n; i++) s->nodes[i].timer_us = SIM_NO_TIME;
     s->msg_free = UINT32_MAX;
     sim_heap_init(&s->heap);
@@ -95,15 +82,12 @@ void sim_free(sim *s)
 
 void sim_fail(sim *s, const char *fmt, ...)
 {
-    if (s->failed) return;
-    s->failed = true;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->fail_msg, sizeof s->fail_msg, fmt, ap);
+    bool first =
+        sim_fail_first(&s->failed, s->fail_msg, sizeof s->fail_msg, s->now_us, s->seed, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "hearsay-sim: INVARIANT FAILED at t=%.3fs seed=%llu: %s\n",
-            (double)s->now_us / 1e6, (unsigned long long)s->seed, s->fail_msg);
-    view_dump_trace(s, stderr);
+    if (first) view_dump_trace(s, stderr);
 }
 
 bool sim_healthy(const sim *s, uint32_t j)
@@ -191,10 +175,7 @@ static void deliver(sim *s, uint32_t slot)
 void sim_run_until(sim *s, uint64_t t_us)
 {
     sim_event e;
-    while (!s->failed) {
-        const sim_event *top = sim_heap_top(&s->heap);
-        if (!top || top->t_us > t_us) break;
-        sim_heap_pop(&s->heap, &e);
+    while (!s->failed && sim_heap_pop_until(&s->heap, t_us, &e)) {
         s->now_us = e.t_us;
         if (view_poll_due(s)) view_poll(s);
         if (e.kind == SIM_EV_TIMER) {
