@@ -20,7 +20,8 @@
  *   FX_S_SEND      slot bytes                       the connecting side seals a frame
  *   FX_S_RECV      slot k                           recent frame k to slot's accepting side
  *   FX_S_RAW       slot side bytes                  hostile bytes as a frame
- *   FX_S_FORGE     slot key who seq:u64 bytes       a key holder's frame to the accepting side */
+ *   FX_S_FORGE     slot key who seq:u64 bytes       a key holder's frame to the accepting side
+ *                                                   (who bit 5: under the stream's session key) */
 #ifndef HEARSAY_FUZZ_CHANNEL_FIXTURE_H
 #define HEARSAY_FUZZ_CHANNEL_FIXTURE_H
 

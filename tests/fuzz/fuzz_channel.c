@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "channel_fixture.h"
 #include "channel_internal.h"
 #include "hearsay/wire.h"
@@ -50,6 +52,7 @@ typedef struct blob {
     hs_addr from, to; /* datagrams only */
     uint8_t *data;
     size_t len;
+    bool honest; /* sealed by the instance whose id it carries (not forged, not raw) */
 } blob;
 
 typedef struct pool {
@@ -83,6 +86,8 @@ typedef struct inst {
     size_t ndelivered;
     proven proofs[TRACK_MAX];
     size_t nproofs;
+    uint64_t tainted[TRACK_MAX]; /* ids a key holder forged a delivered message or proof of */
+    size_t ntainted;
     issued iss[TRACK_MAX];
     size_t niss;
 } inst;
@@ -154,7 +159,8 @@ static uint8_t *copy(const uint8_t *p, size_t n)
     return c;
 }
 
-static void pool_add(pool *p, const hs_addr *from, const hs_addr *to, const uint8_t *d, size_t n)
+static void pool_add(pool *p, const hs_addr *from, const hs_addr *to, const uint8_t *d, size_t n,
+                     bool honest)
 {
     blob *b;
     if (p->n < p->cap) {
@@ -166,6 +172,7 @@ static void pool_add(pool *p, const hs_addr *from, const hs_addr *to, const uint
     }
     b->data = copy(d, n);
     b->len = n;
+    b->honest = honest;
     if (from) b->from = *from;
     if (to) b->to = *to;
 }
@@ -228,7 +235,15 @@ static void inst_start(int i)
     x->born_ms = W.now;
     x->sent_to = 0;
     x->challenges = 0;
-    x->ndelivered = x->nproofs = x->niss = 0;
+    x->ndelivered = x->nproofs = x->niss = x->ntainted = 0;
+}
+
+/* A connection closes: both ends wipe their stream keys. */
+static void slot_close(slot *s)
+{
+    hs_ch_stream_clear(&s->ta);
+    hs_ch_stream_clear(&s->rb);
+    memset(s, 0, sizeof(*s));
 }
 
 static void restart(int i)
@@ -237,7 +252,7 @@ static void restart(int i)
     W.in[i].incarnation++;
     inst_start(i);
     for (int k = 0; k < SLOTS; k++) /* its connections died with it */
-        if (W.sl[k].used && (W.sl[k].a == i || W.sl[k].b == i)) W.sl[k].used = false;
+        if (W.sl[k].used && (W.sl[k].a == i || W.sl[k].b == i)) slot_close(&W.sl[k]);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -273,11 +288,27 @@ static proven *proof_of(inst *r, uint64_t instance)
     return NULL;
 }
 
+/* A receiver forgets an instance it evicts; a key holder that forges that instance's numbers
+ * (its datagrams or a proof under an old number) can then have a number delivered again.
+ * Instances it did that for are left out of the once-only check at that receiver: what is
+ * checked there is what recorded copies of honest traffic can do. */
+static bool tainted(const inst *r, uint64_t instance)
+{
+    for (size_t i = 0; i < r->ntainted; i++)
+        if (r->tainted[i] == instance) return true;
+    return false;
+}
+
+static void taint(inst *r, uint64_t instance)
+{
+    if (!tainted(r, instance) && r->ntainted < TRACK_MAX) r->tainted[r->ntainted++] = instance;
+}
+
 static void on_delivered(inst *r, const hs_addr *from, const hs_ch_sender *who, uint64_t instance,
                          uint64_t seq)
 {
     if (who->instance != instance || who->seq != seq) abort();
-    for (size_t i = 0; i < r->ndelivered; i++)
+    for (size_t i = 0; i < r->ndelivered && !tainted(r, instance); i++)
         if (r->delivered[i].instance == instance && r->delivered[i].seq == seq)
             abort(); /* delivered twice */
     const proven *p = proof_of(r, instance);
@@ -342,12 +373,12 @@ static void collect_outputs(inst *r, const hs_addr *from, size_t len, hs_ch_verd
             if (type != HS_MSG_CH_PROOF && o.len < HS_CH_MIN_DGRAM) abort();
         }
         free(plain);
-        pool_add(&W.dg, &self, &o.to, o.data, o.len);
+        pool_add(&W.dg, &self, &o.to, o.data, o.len, true);
     }
 }
 
-/* Datagram d (len bytes) arrives at instance ri from `from`. */
-static void dgram_in(int ri, const hs_addr *from, const uint8_t *d, size_t len)
+/* Datagram d (len bytes) arrives at instance ri from `from`; honest: see blob. */
+static void dgram_in(int ri, const hs_addr *from, const uint8_t *d, size_t len, bool honest)
 {
     inst *r = &W.in[ri];
     uint8_t *in = copy(d, len), *out = malloc(len ? len : 1);
@@ -367,13 +398,15 @@ static void dgram_in(int ri, const hs_addr *from, const uint8_t *d, size_t len)
     TRACE("t=%llu datagram at %d from %d, %zu bytes, instance %llx number %llu: %s\n",
           (unsigned long long)W.now, ri, addr_index(from), len, (unsigned long long)instance,
           (unsigned long long)seq, hs_ch_verdict_name(v));
+    bool proved = hs_channel_stats(r->ch)->proofs_accepted != accepted;
+    if (!honest && numbered && (v == HS_CH_DELIVER || proved)) taint(r, instance);
     if (!W.s.insecure) {
         if (v == HS_CH_DELIVER) {
             if (!numbered) abort();
             if (olen && hs_msg_is_channel(out[0])) abort();
             on_delivered(r, from, &who, instance, seq);
         }
-        if (hs_channel_stats(r->ch)->proofs_accepted != accepted) {
+        if (proved) {
             if (v != HS_CH_CONTROL || !numbered) abort();
             on_proof_accepted(r, from, instance, out, olen, want, nwant);
         }
@@ -404,7 +437,7 @@ static void send_dgram(int si, int to_addr, const uint8_t *p, size_t len)
     if (hs_ch_seal_dgram(s->ch, W.now, &to, payload, len, out, cap, &n) != HS_ENV_OK) abort();
     if (n > cap || (!W.s.insecure && n < HS_CH_MIN_DGRAM)) abort();
     s->sent_to |= 1u << to_addr;
-    pool_add(&W.dg, &self, &to, out, n);
+    pool_add(&W.dg, &self, &to, out, n, true);
     free(out);
     free(payload);
 }
@@ -449,15 +482,29 @@ static uint64_t claimed_seq(uint8_t who, uint64_t id, uint64_t seq, bool stream)
 }
 
 /* Seals payload as a key holder would: any key, any numbers; NULL if it does not seal. */
+/* Seals payload as a key holder would: any key, any numbers, for a stream frame (session
+ * not NULL) first under that session key; NULL if it does not seal. */
 static uint8_t *forge(uint8_t key, uint64_t id, uint64_t seq, const uint8_t *p, size_t len,
-                      size_t min_len, size_t *n)
+                      size_t min_len, const uint8_t *session, size_t *n)
 {
     uint8_t nonce[HS_ENV_NONCE_BYTES];
     fx_nonce(id, seq, nonce);
+    uint8_t *inner = NULL;
+    if (session) {
+        unsigned long long il = 0;
+        inner = malloc(len + HS_CH_SESSION_TAG);
+        if (!inner) abort();
+        crypto_aead_xchacha20poly1305_ietf_encrypt(inner, &il, p, len, NULL, 0, NULL, nonce,
+                                                   session);
+        p = inner;
+        len = (size_t)il;
+    }
     size_t cap = len + HS_ENV_OVERHEAD_MAX + 256 + HS_CH_MIN_DGRAM;
     uint8_t *out = malloc(cap);
     if (!out) abort();
-    if (hs_env_seal_with(&W.all, key % FX_KEYS, nonce, p, len, min_len, out, cap, n) != HS_ENV_OK) {
+    hs_env_result r = hs_env_seal_with(&W.all, key % FX_KEYS, nonce, p, len, min_len, out, cap, n);
+    free(inner);
+    if (r != HS_ENV_OK) {
         free(out);
         return NULL;
     }
@@ -486,11 +533,11 @@ static void op_forge_proof(uint8_t k, uint8_t how, uint64_t seq)
     proof[0] = HS_MSG_CH_PROOF;
     memcpy(proof + 1, plain + 1, HS_CH_COOKIE_BYTES);
     size_t n = 0;
-    uint8_t *d = forge(how, id, seq, proof, sizeof(proof), 0, &n);
+    uint8_t *d = forge(how, id, seq, proof, sizeof(proof), 0, NULL, &n);
     if (!d) return;
     hs_addr from = (how & 7) ? fx_addr((how & 7) - 1) : b->to, to = b->from;
-    pool_add(&W.dg, &from, &to, d, n); /* b may be overwritten here */
-    dgram_in(ri, &from, d, n);
+    pool_add(&W.dg, &from, &to, d, n, false); /* b may be overwritten here */
+    dgram_in(ri, &from, d, n, false);
     free(d);
 }
 
@@ -518,7 +565,7 @@ static void op_ring(int i, uint8_t what)
 static void stream_accept(uint8_t k, int a, int b)
 {
     slot *s = &W.sl[k % SLOTS];
-    memset(s, 0, sizeof(*s));
+    slot_close(s);
     s->used = true;
     s->a = a;
     s->b = b;
@@ -530,11 +577,11 @@ static void stream_accept(uint8_t k, int a, int b)
     if (!W.s.insecure) {
         uint8_t plain[HS_CH_HELLO_MAX];
         size_t plen = open_all(chal, n, plain, sizeof(plain));
-        if (plen != 1 + HS_CH_NONCE_BYTES || plain[0] != HS_MSG_CH_STREAM_CHALLENGE ||
+        if (plen != 1 + HS_CH_NONCE_BYTES + 32 || plain[0] != HS_MSG_CH_STREAM_CHALLENGE ||
             memcmp(plain + 1, s->nonce, HS_CH_NONCE_BYTES))
             abort();
     }
-    pool_add(&W.fr, NULL, NULL, chal, n);
+    pool_add(&W.fr, NULL, NULL, chal, n, true);
 }
 
 /* A frame reaches the connecting side of slot k, which waits for its challenge. */
@@ -551,7 +598,7 @@ static void stream_challenged(uint8_t k, const uint8_t *f, size_t len)
                                               sizeof(hello), &n, &env);
     if (v == HS_CH_CONTROL) {
         if (!was_new || s->ta.state != HS_CHS_OPEN || n > sizeof(hello)) abort();
-        pool_add(&W.fr, NULL, NULL, hello, n);
+        pool_add(&W.fr, NULL, NULL, hello, n, true);
     } else {
         s->a_closed = true; /* the daemon closes the connection */
     }
@@ -563,12 +610,12 @@ static void stream_send(uint8_t k, const uint8_t *p, size_t len)
     slot *s = &W.sl[k % SLOTS];
     if (!s->used || s->a_closed || s->ta.state != HS_CHS_OPEN) return;
     uint8_t *payload = core_payload(p, &len, HS_MSG_MEET);
-    size_t cap = len + HS_ENV_OVERHEAD_MAX, n = 0;
+    size_t cap = len + HS_ENV_OVERHEAD_MAX + HS_CH_SESSION_TAG, n = 0;
     uint8_t *out = malloc(cap);
     if (!out) abort();
-    if (hs_ch_seal_frame(W.in[s->a].ch, payload, len, out, cap, &n) != HS_ENV_OK || n > cap)
+    if (hs_ch_seal_frame(W.in[s->a].ch, &s->ta, payload, len, out, cap, &n) != HS_ENV_OK || n > cap)
         abort();
-    pool_add(&W.fr, NULL, NULL, out, n);
+    pool_add(&W.fr, NULL, NULL, out, n, true);
     free(out);
     free(payload);
 }
@@ -635,6 +682,7 @@ static void setup(const uint8_t *data, size_t size)
 
 static void teardown(void)
 {
+    for (int k = 0; k < SLOTS; k++) slot_close(&W.sl[k]);
     for (int i = 0; i < W.s.ninst; i++) hs_channel_free(W.in[i].ch);
     pool_free(&W.dg);
     pool_free(&W.fr);
@@ -663,7 +711,7 @@ static void step(rd *r)
         /* b may leave the pool while it is delivered: deliver a copy */
         uint8_t *d = copy(b->data, b->len);
         size_t n = b->len;
-        dgram_in(receiver(&b->to, how), &from, d, n);
+        dgram_in(receiver(&b->to, how), &from, d, n, b->honest);
         free(d);
         break;
     }
@@ -671,7 +719,7 @@ static void step(rd *r)
         int dst = pick(u8(r));
         hs_addr from = fx_addr(u8(r) % FX_ADDRS);
         const uint8_t *p = bytes(r, &len);
-        dgram_in(dst, &from, p, len);
+        dgram_in(dst, &from, p, len, false);
         break;
     }
     case FX_FORGE: {
@@ -682,11 +730,11 @@ static void step(rd *r)
         uint64_t seq = claimed_seq(who, id, u64(r), false);
         const uint8_t *p = bytes(r, &len);
         size_t n = 0;
-        uint8_t *d =
-            W.s.insecure ? NULL : forge(key, id, seq, p, len, (who & 32) ? HS_CH_MIN_DGRAM : 0, &n);
+        size_t pad = (who & 32) ? HS_CH_MIN_DGRAM : 0;
+        uint8_t *d = W.s.insecure ? NULL : forge(key, id, seq, p, len, pad, NULL, &n);
         if (!d) break;
-        pool_add(&W.dg, &from, &to, d, n);
-        dgram_in(dst, &from, d, n);
+        pool_add(&W.dg, &from, &to, d, n, false);
+        dgram_in(dst, &from, d, n, false);
         free(d);
         break;
     }
@@ -749,9 +797,11 @@ static void step(rd *r)
         uint64_t seq = claimed_seq(who, id, u64(r), true);
         const uint8_t *p = bytes(r, &len);
         size_t n = 0;
-        uint8_t *f = W.s.insecure ? NULL : forge(key, id, seq, p, len, 0, &n);
+        /* who bit 5: under the stream's session key, as its connecting side could */
+        const uint8_t *session = (who & 32) ? s->ta.session : NULL;
+        uint8_t *f = W.s.insecure ? NULL : forge(key, id, seq, p, len, 0, session, &n);
         if (!f) break;
-        pool_add(&W.fr, NULL, NULL, f, n);
+        pool_add(&W.fr, NULL, NULL, f, n, false);
         stream_in(k, f, n);
         free(f);
         break;

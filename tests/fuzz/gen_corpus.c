@@ -976,10 +976,10 @@ static void gen_channel(void)
     c8(FX_S_RECV);
     c8(3);
     c8(0);
-    c8(FX_S_FORGE); /* a key holder's frame numbered near instance 0's counter */
+    c8(FX_S_FORGE); /* the connecting side's own frame numbered near its counter */
     c8(3);
     c8(0);
-    c8(16);
+    c8(16 | 32);
     c64(1);
     cbytes("\x08x", 2);
     save(dir, "stream-handshake", seqbuf, seqlen);
@@ -1022,7 +1022,7 @@ static void gen_channel(void)
         abort();
     gdg f[3];
     for (int i = 0; i < 3; i++)
-        if (hs_ch_seal_frame(g0.ch, (const uint8_t *)"\x08meet", 5, f[i].b, sizeof(f[i].b),
+        if (hs_ch_seal_frame(g0.ch, &con, (const uint8_t *)"\x08meet", 5, f[i].b, sizeof(f[i].b),
                              &f[i].len) != HS_ENV_OK)
             abort();
     cstart(0, 0);
