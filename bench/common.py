@@ -179,6 +179,22 @@ def pick_port(ips, avoid=()):
     raise RuntimeError("no free port")
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (os.sysconf("SC_CLK_TCK") per second)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+
+
+def status_kib(pid, key):
+    """A KiB figure of /proc/PID/status (VmRSS, VmHWM, ...), 0 if absent."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def rss(pid):
     """{'VmRSS','RssAnon','RssFile','RssShmem','Pss'} of a process, in KiB."""
     out = {}

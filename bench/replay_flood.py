@@ -17,11 +17,13 @@ answer needs a TCP stream), in one of two modes:
 
 During the attack five configuration writes are made through n5 (PUT /v1/config/KEY, 12 s
 timeout each, the first 2 s into the attack, then every --seconds/6). Reported: writes
-committed, Raft term and leader changes (every seed polled every 250 ms), the leader's CPU
-(utime + stime from /proc/PID/stat over the attack, as a share of one core), its RSS before,
-at its highest during the attack (sampled every 100 ms) and 10 s after, the peak of its
-outbound TCP connections (hearsay_tcp_connections{direction="out"}, every 100 ms), and the
-changes of its hearsay_channel_* counters and hearsay_transport_dropped_total by reason;
+committed, Raft term and leader changes with their times (every seed polled every 250 ms),
+the leader's CPU (utime + stime from /proc/PID/stat over the attack, as a share of one core)
+and the attacker's, the leader's RSS before, at its highest during the attack (sampled every
+100 ms) and 10 s after, the peak of its outbound TCP connections
+(hearsay_tcp_connections{direction="out"}, every 100 ms) and how long those GET /v1/metrics
+took (its event loop's lag), and the changes of its hearsay_channel_* counters and
+hearsay_transport_dropped_total by reason;
 flood mode also the bytes sent to and received from the forged sources. It runs against any
 hearsayd (--hearsayd PATH; the CLI is taken from the same directory), so the same attack can
 be measured before and after a change. Exits 1 if a required number is missed (5/5 writes,
@@ -43,7 +45,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -65,27 +66,6 @@ def addresses(prefix, n):
     return ["%s%d.%d" % (prefix, i // 250, 1 + i % 250) for i in range(n)]
 
 
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rpartition(")")[2].split()
-    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def ipt(*args, check=True):
-    p = subprocess.run(["iptables", "-w"] + list(args), capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise RuntimeError("iptables %s: %s" % (" ".join(args), p.stderr.strip()))
-    return p
-
-
 class ForgedTraffic:
     """The exact SYN DROP rule for the forged sources, and two counting chains: what the
     agents send to the forged addresses (OUTPUT, before the DROP, so dropped SYNs count too)
@@ -103,18 +83,18 @@ class ForgedTraffic:
     def __enter__(self):
         common._cleanups.append(self.remove)
         try:
-            ipt("-I", "OUTPUT", *self.drop)
+            common._ipt("-I", "OUTPUT", *self.drop)
             self.done.append(("-D", "OUTPUT", self.drop))
             for chain in (self.out_chain, self.in_chain):
-                ipt("-N", chain)
+                common._ipt("-N", chain)
                 self.done.append(("-X", chain, None))
                 self.done.append(("-F", chain, None))
                 for proto in ("udp", "tcp", "icmp"):
-                    ipt("-A", chain, "-p", proto, "-m", "comment", "--comment", proto,
-                        "-j", "RETURN")
-            ipt("-I", "OUTPUT", *self.out_jump)  # ahead of the DROP
+                    common._ipt("-A", chain, "-p", proto, "-m", "comment", "--comment",
+                                proto, "-j", "RETURN")
+            common._ipt("-I", "OUTPUT", *self.out_jump)  # ahead of the DROP
             self.done.append(("-D", "OUTPUT", self.out_jump))
-            ipt("-I", "INPUT", *self.in_jump)
+            common._ipt("-I", "INPUT", *self.in_jump)
             self.done.append(("-D", "INPUT", self.in_jump))
         except BaseException:
             self.remove()
@@ -124,14 +104,14 @@ class ForgedTraffic:
         return self
 
     def dropped_syns(self):
-        p = ipt("-L", "OUTPUT", "-v", "-x", "-n")
+        p = common._ipt("-L", "OUTPUT", "-v", "-x", "-n")
         return sum(int(l.split()[0]) for l in p.stdout.splitlines()
                    if self.drop[10] in l and "DROP" in l)
 
     def read(self, chain):
         """{proto: (packets, bytes)} of a counting chain."""
         out = {}
-        for line in ipt("-L", chain, "-v", "-x", "-n").stdout.splitlines():
+        for line in common._ipt("-L", chain, "-v", "-x", "-n").stdout.splitlines():
             if "/*" in line:
                 f = line.split()
                 out[line.split("/*")[1].split("*/")[0].strip()] = (int(f[0]), int(f[1]))
@@ -142,7 +122,7 @@ class ForgedTraffic:
             return
         while self.done:
             op, chain, spec = self.done.pop()
-            ipt(op, chain, *(spec or []), check=False)
+            common._ipt(op, chain, *(spec or []), check=False)
         log("iptables: forged-source rules and chains removed")
 
     def __exit__(self, *exc):
@@ -154,12 +134,23 @@ class ForgedTraffic:
 # attackers (child processes, so the GIL of the monitor threads never paces them)
 
 
+ATTACKER_NICE = [0]  # --attacker-nice
+
+
 def child_init():
-    """A forked child owns none of the parent's processes, rules or signal handlers."""
+    """A forked child owns none of the parent's processes, rules or signal handlers, and runs
+    at --attacker-nice."""
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
     del common._cleanups[:]
     common._procs.clear()
+    if ATTACKER_NICE[0]:
+        os.nice(ATTACKER_NICE[0])
+
+
+def own_cpu():
+    t = os.times()
+    return round(t.user + t.system, 2)
 
 
 def flood_child(pkts, dst_ip, pps, seconds, pipe):
@@ -184,12 +175,14 @@ def flood_child(pkts, dst_ip, pps, seconds, pipe):
                 errors += 1
         time.sleep(0.002)
     pipe.send({"sent": sent, "bytes": nbytes, "errors": errors,
-               "seconds": round(time.monotonic() - t0, 3)})
+               "seconds": round(time.monotonic() - t0, 3), "cpu_s": own_cpu()})
 
 
 def preauth_child(dst, n, nsources, behaviour, seconds, reconnect, pipe):
     child_init()
-    pipe.send(preauth.hold(dst, n, nsources, behaviour, seconds, reconnect))
+    st = preauth.hold(dst, n, nsources, behaviour, seconds, reconnect)
+    st["cpu_s"] = own_cpu()
+    pipe.send(st)
 
 
 def run_child(target, args):
@@ -240,13 +233,20 @@ class Watch(threading.Thread):
         self.terms = set()
         self.leaders = set()
         self.no_leader_polls = 0
+        self.t0 = time.monotonic()
+        self.api_s = []    # how long each GET /v1/metrics on the target took (its loop's lag)
+        self.changes = []  # (s since the start, seed, term, state) at every change seen
+        self.last = {}
 
     def run(self):
         next_raft = 0.0
         while not self.stop.is_set():
             try:
-                self.rss_max = max(self.rss_max, rss_kib(self.target.proc.pid))
+                pid = self.target.proc.pid
+                self.rss_max = max(self.rss_max, common.status_kib(pid, "VmRSS"))
+                t = time.monotonic()
                 m = self.target.metrics()
+                self.api_s.append(time.monotonic() - t)
                 self.out_max = max(self.out_max,
                                    int(m.get('hearsay_tcp_connections{direction="out"}', 0)))
             except (OSError, ValueError):
@@ -260,6 +260,12 @@ class Watch(threading.Thread):
                         self.terms.add(v["term"])
                     if v.get("state") == "leader":
                         leader = a.name
+                    seen = (v.get("term"), v.get("state"))
+                    if v and self.last.get(a.name) != seen:
+                        if a.name in self.last:
+                            self.changes.append((round(time.monotonic() - self.t0, 2), a.name)
+                                                + seen)
+                        self.last[a.name] = seen
                 if leader:
                     self.leaders.add(leader)
                 else:
@@ -275,6 +281,7 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.via, self.first, self.every = via, first, every
         self.results = []
+        self.t0 = time.monotonic()
 
     def run(self):
         t0 = time.monotonic()
@@ -288,7 +295,17 @@ class Writer(threading.Thread):
                                         timeout=12.0)
             except OSError as e:
                 st, body = 0, str(e)
-            self.results.append({"status": st, "seconds": round(time.monotonic() - t, 3)})
+            self.results.append({"status": st, "at_s": round(t - self.t0, 2),
+                                 "seconds": round(time.monotonic() - t, 3)})
+
+
+def api_summary(xs):
+    xs = sorted(xs)
+    if not xs:
+        return {}
+    return {"n": len(xs), "median": round(1000 * xs[len(xs) // 2], 1),
+            "p99": round(1000 * xs[min(len(xs) - 1, int(0.99 * len(xs)))], 1),
+            "max": round(1000 * xs[-1], 1)}
 
 
 def start_cluster(args, capture_ports=False):
@@ -317,15 +334,15 @@ def attack(c, target, args, child, child_args, extra=None):
     pid = target.proc.pid
     terms0 = {a.name: raft_view(a).get("term") for a in c.seeds}
     before = channel_counters(target)
-    rss0 = rss_kib(pid)
+    rss0 = common.status_kib(pid, "VmRSS")
     watch = Watch(c, target)
     writer = Writer(c[5], 2.0, args.seconds / 6.0)
-    ticks0, t0 = cpu_ticks(pid), time.monotonic()
+    ticks0, t0 = common.cpu_ticks(pid), time.monotonic()
     proc, pipe = run_child(child, child_args)
     watch.start()
     writer.start()
     proc.join(args.seconds + 30)
-    ticks1, t1 = cpu_ticks(pid), time.monotonic()
+    ticks1, t1 = common.cpu_ticks(pid), time.monotonic()
     rss_during = watch.rss_max
     attacker = pipe.recv() if pipe.poll(5) else {}
     writer.join(60)
@@ -334,7 +351,7 @@ def attack(c, target, args, child, child_args, extra=None):
     time.sleep(10.0)
     watch.stop.set()
     watch.join(5)
-    rss_after = rss_kib(pid)
+    rss_after = common.status_kib(pid, "VmRSS")
     terms1 = {a.name: raft_view(a).get("term") for a in c.seeds}
     readback = []
     for i in range(5):
@@ -352,6 +369,8 @@ def attack(c, target, args, child, child_args, extra=None):
         "raft_term_changes": len({t for t in watch.terms | set(terms0.values()) |
                                   set(terms1.values()) if t is not None}) - 1,
         "raft_leaders_seen": sorted(watch.leaders), "polls_without_leader": watch.no_leader_polls,
+        "raft_changes": watch.changes,
+        "target_api_ms": api_summary(watch.api_s),
         "cpu_core_share": round((ticks1 - ticks0) / hz / (t1 - t0), 3),
         "window_s": round(t1 - t0, 2),
         "rss_kib": {"before": rss0, "during_max": max(rss_during, rss0), "after_10s": rss_after},
@@ -452,8 +471,11 @@ def main():
                     default="dribble")
     ap.add_argument("--reconnect", type=float, default=0.5,
                     help="preauth: seconds before a closed connection is opened again")
+    ap.add_argument("--attacker-nice", type=int, default=0,
+                    help="nice value of the attacker process (it shares the agents' CPUs)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
+    ATTACKER_NICE[0] = args.attacker_nice
     if os.geteuid() != 0:
         sys.exit("needs root (raw sockets, AF_PACKET, iptables)")
     args.hearsayd = os.path.abspath(args.hearsayd or common.binary("hearsayd"))

@@ -48,6 +48,19 @@ static void side_free(side *s)
     hs_channel_free(s->ch);
 }
 
+/* Instance 222 at 127.0.0.2 that remembers at most peers_max proven senders. */
+static void small_receiver(side *b, uint32_t peers_max)
+{
+    side_init(b, 2, 222, 7, 0);
+    hs_channel_free(b->ch);
+    hs_ch_cfg c;
+    hs_ch_cfg_default(&c);
+    c.instance = 222;
+    c.peers_max = peers_max;
+    b->ch = hs_channel_new(&c, &b->env, 0);
+    assert_non_null(b->ch);
+}
+
 static dgram seal(side *a, const hs_addr *to, const char *text, uint64_t now)
 {
     dgram d;
@@ -324,14 +337,7 @@ static void test_eviction_needs_new_proof(void **state)
 {
     (void)state;
     side b;
-    side_init(&b, 2, 222, 7, 0);
-    /* a receiver that remembers few senders */
-    hs_channel_free(b.ch);
-    hs_ch_cfg c;
-    hs_ch_cfg_default(&c);
-    c.instance = 222;
-    c.peers_max = 8;
-    b.ch = hs_channel_new(&c, &b.env, 0);
+    small_receiver(&b, 8); /* a receiver that remembers few senders */
     side s[20];
     dgram rec[20];
     for (int i = 0; i < 20; i++) {
@@ -358,14 +364,7 @@ static void test_table_never_above_peers_max(void **state)
     static const uint32_t limits[] = {4, 5, 8, 15, 16, 17};
     for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
         side b;
-        side_init(&b, 2, 222, 7, 0);
-        hs_channel_free(b.ch);
-        hs_ch_cfg c;
-        hs_ch_cfg_default(&c);
-        c.instance = 222;
-        c.peers_max = limits[l];
-        b.ch = hs_channel_new(&c, &b.env, 0);
-        assert_non_null(b.ch);
+        small_receiver(&b, limits[l]);
         for (int i = 0; i < 40; i++) {
             side s;
             side_init(&s, (uint8_t)(10 + i), 5000 + (uint64_t)i, 7, (uint64_t)i);
@@ -385,13 +384,7 @@ static void test_recorded_proof_after_eviction(void **state)
      * new once more (found by fuzz_channel) */
     side a, b;
     side_init(&a, 1, 111, 7, 0);
-    side_init(&b, 2, 222, 7, 0);
-    hs_channel_free(b.ch);
-    hs_ch_cfg c;
-    hs_ch_cfg_default(&c);
-    c.instance = 222;
-    c.peers_max = 4;
-    b.ch = hs_channel_new(&c, &b.env, 0);
+    small_receiver(&b, 4);
     dgram d = seal(&a, &b.addr, "first", 0), ch[2], pr[2];
     assert_int_equal(recv_at(&b, &d, 0, NULL), HS_CH_UNPROVEN);
     drain(&b, ch, 2);
