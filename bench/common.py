@@ -179,6 +179,22 @@ def pick_port(ips, avoid=()):
     raise RuntimeError("no free port")
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (os.sysconf("SC_CLK_TCK") per second)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+
+
+def status_kib(pid, key):
+    """A KiB figure of /proc/PID/status (VmRSS, VmHWM, ...), 0 if absent."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def rss(pid):
     """{'VmRSS','RssAnon','RssFile','RssShmem','Pss'} of a process, in KiB."""
     out = {}
@@ -217,14 +233,18 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
-def http_get(sock_path, path, timeout=2.0):
+def http_request(sock_path, method, path, body=None, timeout=2.0):
     c = UnixHTTPConnection(sock_path, timeout)
     try:
-        c.request("GET", path)
+        c.request(method, path, body=body)
         r = c.getresponse()
         return r.status, r.read().decode("utf-8", "replace")
     finally:
         c.close()
+
+
+def http_get(sock_path, path, timeout=2.0):
+    return http_request(sock_path, "GET", path, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,10 +288,15 @@ class HearsayAgent(Agent):
 
     def argv(self, join):
         a = [self.cluster.hearsayd, "--name", self.name, "--bind", self.addr,
-             "--socket", self.sock, "--data-dir", self.data_dir, "--log-level", "info",
+             "--socket", self.sock, "--data-dir", self.data_dir,
+             "--log-level", os.environ.get("HS_BENCH_LOG_LEVEL", "info"),
              "--key-file", self.cluster.key_file]
         for j in join:
             a += ["--join", j]
+        for s in self.cluster.seeds:
+            a += ["--seed", "%s=%s" % (s.name, s.addr)]
+        for k, v in sorted(self.cluster.tags.get(self.name, {}).items()):
+            a += ["--tag", "%s=%s" % (k, v)]
         return a
 
     def start(self, join):
@@ -288,6 +313,14 @@ class HearsayAgent(Agent):
             return json.loads(body).get("members", [])
         except (OSError, ValueError, http.client.HTTPException):
             return None
+
+    def api(self, method, path, body=None, timeout=2.0):
+        """(status, parsed JSON or text) of one request to the API socket."""
+        st, text = http_request(self.sock, method, path, body, timeout)
+        try:
+            return st, json.loads(text)
+        except ValueError:
+            return st, text
 
     def metrics(self):
         """{metric name (with labels): float} from /v1/metrics."""
@@ -339,7 +372,10 @@ class Cluster:
 
     def __init__(self, n=5):
         self.dir = tempfile.mkdtemp(prefix="hs-bench-%s-" % self.kind)
-        _cleanups.append(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        if os.environ.get("HS_BENCH_KEEP"):  # keep the agents' logs and data
+            _cleanups.append(lambda: sys.stderr.write("kept %s\n" % self.dir))
+        else:
+            _cleanups.append(lambda: shutil.rmtree(self.dir, ignore_errors=True))
         self.ips = ["127.0.0.%d" % i for i in range(1, n + 1)]
         self.port = pick_port(self.ips)
         self.agents = [self.agent_class(self, i) for i in range(1, n + 1)]
@@ -396,13 +432,17 @@ class Cluster:
 
 
 class HearsayCluster(Cluster):
+    """seeds: indexes of the Raft seeds (passed to everyone with --seed); tags: {agent name:
+    {key: value}}; hearsayd/hearsay: binaries (default: binary())."""
     kind = "hearsay"
     agent_class = HearsayAgent
 
-    def __init__(self, n=5):
-        self.hearsayd = binary("hearsayd")
-        self.hearsay = binary("hearsay")
+    def __init__(self, n=5, seeds=(), tags=None, hearsayd=None, hearsay=None):
+        self.hearsayd = hearsayd or binary("hearsayd")
+        self.hearsay = hearsay or binary("hearsay")
+        self.tags = dict(tags or {})
         super().__init__(n)
+        self.seeds = [self.agents[i - 1] for i in seeds]
         self.key_file = os.path.join(self.dir, "cluster.key")
         p = subprocess.run([self.hearsay, "keygen", "-o", self.key_file], capture_output=True,
                            text=True)

@@ -47,20 +47,6 @@ def flood_binary():
     return p
 
 
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rpartition(")")[2].split()
-    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-
-
-def status_kib(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def udp_kernel_drops(port):
     """The drops column of /proc/net/udp for the socket bound to port."""
     total = 0
@@ -113,7 +99,7 @@ def main():
         kid = key_id(c.key_file)
         before = {a.name: counters(a) for a in c.agents}
         kdrop0 = udp_kernel_drops(c.port)
-        rss0 = status_kib(pid, "VmRSS")
+        rss0 = common.status_kib(pid, "VmRSS")
         bad, lat = [], []
         stop = threading.Event()
 
@@ -128,20 +114,20 @@ def main():
                 time.sleep(max(0, 0.1 - (time.monotonic() - t)))
 
         poller = threading.Thread(target=poll, daemon=True)
-        tick0, t0 = cpu_ticks(pid), time.monotonic()
+        tick0, t0 = common.cpu_ticks(pid), time.monotonic()
         poller.start()
         argv = [flood, "--target", target.addr, "--pps", str(int(args.pps)),
                 "--seconds", str(args.seconds), "--key-id", kid, "--source", FLOOD_SOURCE]
         log("flooding %s (pid %d): %s" % (target.name, pid, " ".join(argv)))
         out = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 30)
-        tick1, t1 = cpu_ticks(pid), time.monotonic()
+        tick1, t1 = common.cpu_ticks(pid), time.monotonic()
         log("hearsay-flood: %s%s" % (out.stdout.strip(), out.stderr.strip()))
         time.sleep(6)  # past the vote validity: a late suspicion would show now
         stop.set()
         poller.join(5)
         after = {a.name: counters(a) for a in c.agents}
         kdrop = udp_kernel_drops(c.port) - kdrop0
-        rss1, hwm = status_kib(pid, "VmRSS"), status_kib(pid, "VmHWM")
+        rss1, hwm = common.status_kib(pid, "VmRSS"), common.status_kib(pid, "VmHWM")
     finally:
         c.stop()
 

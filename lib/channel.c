@@ -74,9 +74,14 @@ hs_channel *hs_channel_new(const hs_ch_cfg *cfg, const hs_envelope *env, uint64_
     if (!ch) return NULL;
     ch->cfg = *cfg;
     ch->env = env;
+    /* 4 sets to start with, fewer when peers_max is smaller: the table never outgrows it */
     ch->nsets = 4;
+    while (ch->nsets > 1 && (size_t)ch->nsets * CH_WAYS > cfg->peers_max) ch->nsets /= 2;
     ch->peers = calloc((size_t)ch->nsets * CH_WAYS, sizeof(*ch->peers));
-    if (!ch->peers) {
+    ch->epochs = calloc(ch->nsets, sizeof(*ch->epochs));
+    if (!ch->peers || !ch->epochs) {
+        free(ch->peers);
+        free(ch->epochs);
         free(ch);
         return NULL;
     }
@@ -97,6 +102,7 @@ void hs_channel_free(hs_channel *ch)
     outputs_free(ch);
     for (size_t i = 0; i < HS_CH_RESEND; i++) free(ch->sent[i].data);
     free(ch->peers);
+    free(ch->epochs);
     sodium_memzero(ch->cfg.secret, sizeof(ch->cfg.secret));
     free(ch);
 }
@@ -113,7 +119,7 @@ const hs_ch_stats *hs_channel_stats(const hs_channel *ch)
 
 size_t hs_channel_bytes(const hs_channel *ch)
 {
-    size_t n = sizeof(*ch) + (size_t)ch->nsets * CH_WAYS * sizeof(ch_peer);
+    size_t n = sizeof(*ch) + (size_t)ch->nsets * (CH_WAYS * sizeof(ch_peer) + sizeof(uint32_t));
     for (size_t i = 0; i < HS_CH_RESEND; i++) n += ch->sent[i].len;
     return n;
 }
@@ -197,7 +203,16 @@ static bool peers_grow(hs_channel *ch)
     size_t cap = (size_t)ch->nsets * CH_WAYS;
     if (cap * 2 > ch->cfg.peers_max) return false;
     ch_peer *np = calloc(cap * 2, sizeof(*np));
-    if (!np) return false;
+    uint32_t *ne = calloc((size_t)ch->nsets * 2, sizeof(*ne));
+    if (!np || !ne) {
+        free(np);
+        free(ne);
+        return false;
+    }
+    /* set s splits into s and s + nsets: both keep its epoch, so cookies stay valid */
+    for (uint32_t i = 0; i < ch->nsets; i++) ne[i] = ne[i + ch->nsets] = ch->epochs[i];
+    free(ch->epochs);
+    ch->epochs = ne;
     ch_peer *old = ch->peers;
     ch->peers = np;
     ch->nsets *= 2;
@@ -225,6 +240,7 @@ static ch_peer *peer_insert(hs_channel *ch, uint64_t instance, uint64_t now)
             if (set[w].used_ms < p->used_ms) p = &set[w];
         ch->count--;
         ch->st.peers_evicted++;
+        ch->epochs[set_of(ch, instance)]++; /* no cookie issued before this proves again */
     }
     memset(p, 0, sizeof(*p));
     p->instance = instance;
@@ -351,16 +367,18 @@ static bool take(ch_bucket *b, uint64_t now, uint32_t per_s, uint32_t burst)
     return true;
 }
 
-static void cookie(const hs_channel *ch, uint64_t step, uint64_t instance, const hs_addr *a,
-                   uint8_t out[HS_CH_COOKIE_BYTES])
+void ch_cookie(const hs_channel *ch, uint64_t step, uint64_t instance, const hs_addr *a,
+               uint8_t out[HS_CH_COOKIE_BYTES])
 {
-    uint8_t m[8 + 8 + 1 + 16 + 2];
+    uint8_t m[8 + 4 + 8 + 1 + 16 + 2];
     put64(m, step);
-    put64(m + 8, instance);
-    m[16] = a->family;
-    memcpy(m + 17, a->ip, 16);
-    m[33] = (uint8_t)(a->port >> 8);
-    m[34] = (uint8_t)a->port;
+    uint32_t e = ch->epochs[set_of(ch, instance)];
+    for (int i = 0; i < 4; i++) m[8 + i] = (uint8_t)(e >> (24 - 8 * i));
+    put64(m + 12, instance);
+    m[20] = a->family;
+    memcpy(m + 21, a->ip, 16);
+    m[37] = (uint8_t)(a->port >> 8);
+    m[38] = (uint8_t)a->port;
     crypto_generichash(out, HS_CH_COOKIE_BYTES, m, sizeof(m), ch->cfg.secret,
                        sizeof(ch->cfg.secret));
 }
@@ -380,7 +398,7 @@ static void challenge(hs_channel *ch, uint64_t now, const hs_addr *from, uint64_
     }
     uint8_t p[1 + HS_CH_COOKIE_BYTES + 8];
     p[0] = HS_MSG_CH_CHALLENGE;
-    cookie(ch, now / ch->cfg.cookie_step_ms, instance, from, p + 1);
+    ch_cookie(ch, now / ch->cfg.cookie_step_ms, instance, from, p + 1);
     put64(p + 1 + HS_CH_COOKIE_BYTES, seq);
     if (emit(ch, from, instance, key, p, sizeof(p), 0, NULL)) ch->st.challenges_sent++;
 }
@@ -423,7 +441,7 @@ static hs_ch_verdict on_proof(hs_channel *ch, uint64_t now, const hs_addr *from,
     uint8_t want[HS_CH_COOKIE_BYTES];
     bool ok = false;
     for (uint64_t back = 0; back < 2 && back <= step && !ok; back++) {
-        cookie(ch, step - back, instance, from, want);
+        ch_cookie(ch, step - back, instance, from, want);
         ok = sodium_memcmp(want, p + 1, HS_CH_COOKIE_BYTES) == 0;
     }
     if (!ok) return HS_CH_BAD_COOKIE;

@@ -54,6 +54,7 @@ struct hs_channel {
     const hs_envelope *env;
     uint64_t dgram_seq, stream_seq, nonce_ctr;
     ch_peer *peers;
+    uint32_t *epochs; /* per set: its evictions so far, part of every cookie of its instances */
     uint32_t nsets, count;
     ch_sent sent[HS_CH_RESEND];
     ch_bucket src[CH_SRC_SLOTS];
@@ -67,6 +68,12 @@ struct hs_channel {
 /* The nonce of a numbered envelope: instance, number, receiver tag (0 for stream frames). */
 void ch_make_nonce(uint64_t instance, uint64_t seq, uint64_t receiver,
                    uint8_t nonce[HS_ENV_NONCE_BYTES]);
+/* The cookie of a challenge for instance at address a in cookie step `step`: a keyed BLAKE2b
+ * of the step, the epoch of the instance's set, the instance and the address. The epoch
+ * moves when the set evicts an instance, so a recorded proof of an evicted instance cannot
+ * prove it again while its cookie would otherwise still be valid. */
+void ch_cookie(const hs_channel *ch, uint64_t step, uint64_t instance, const hs_addr *a,
+               uint8_t out[HS_CH_COOKIE_BYTES]);
 /* Reads the numbers of a sealed envelope (in: its wire bytes); -1 if the nonce is not one of
  * ours (instance or number zero). */
 int ch_read_nonce(const uint8_t *in, size_t len, uint64_t *instance, uint64_t *seq,

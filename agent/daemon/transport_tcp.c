@@ -9,12 +9,14 @@
  * Budgets. Before its hello a connection may announce at most HS_CH_HELLO_MAX bytes and must
  * finish within PREAUTH_S; at most PREAUTH_PER_IP such connections per source address and
  * PREAUTH_MAX in all (the oldest goes first), so memory before authentication stays below
- * PREAUTH_MAX x (HS_CH_HELLO_MAX + a bufferevent). Authenticated inbound connections are
- * capped at CONNS_IN_MAX (the least recently active idle one makes room). Outbound connections
- * leave from the --bind address, carry frames one way, stay open until idle for OUT_IDLE_S and
- * must be connected and challenged within CONNECT_S of being opened (sends do not extend it).
- * Their CONNS_OUT_MAX slots are shared by class (seeds, members, others): a connection may
- * take the slot of a lower class, strangers may hold at most OUT_OTHERS_MAX. */
+ * PREAUTH_MAX x (HS_CH_HELLO_MAX + a bufferevent). The listener accepts at most ACCEPT_BATCH
+ * connections per turn of the event loop (each costs an X25519 key for its challenge), so a
+ * connect flood never holds up Raft's timers and streams. Authenticated inbound connections
+ * are capped at CONNS_IN_MAX (the least recently active idle one makes room). Outbound
+ * connections leave from the --bind address, carry frames one way, stay open until idle for
+ * OUT_IDLE_S and must be connected and challenged within CONNECT_S of being opened (sends do
+ * not extend it). Their CONNS_OUT_MAX slots are shared by class (seeds, members, others): a
+ * connection may take the slot of a lower class, strangers may hold at most OUT_OTHERS_MAX. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +45,7 @@
 #define IO_TIMEOUT_S   10
 #define OUT_IDLE_S     5
 #define LISTEN_BACKLOG 1024
+#define ACCEPT_BATCH   16 /* connections accepted per turn of the event loop */
 
 /* A payload waiting for the connection's challenge (sealed once the hello is out). */
 typedef struct pending {
@@ -69,6 +72,8 @@ typedef struct conn {
 struct hsd_tcp {
     hsd_transport_cfg cfg;
     struct evconnlistener *lis;
+    struct event *resume; /* re-enables the listener after a batch */
+    unsigned batch;       /* accepted since the listener was last resumed */
     conn *head;
     unsigned n_in, n_out, n_preauth;
 };
@@ -362,12 +367,26 @@ static bool preauth_room(hsd_tcp *t, const hs_addr *peer)
     return true;
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct hsd_tcp *t = arg;
+    t->batch = 0;
+    evconnlistener_enable(t->lis);
+}
+
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int sl,
                       void *arg)
 {
-    (void)lis;
     hsd_tcp *t = arg;
     hsd_wire_stats *st = t->cfg.stats;
+    if (++t->batch >= ACCEPT_BATCH) {
+        /* enough for this turn: timers and other sockets first, the rest on the next one */
+        struct timeval now = {0, 0};
+        evconnlistener_disable(lis);
+        evtimer_add(t->resume, &now);
+    }
     hs_addr peer;
     if (hsd_from_sockaddr(sa, (socklen_t)sl, &peer) != 0 || !preauth_room(t, &peer)) {
         st->drops[HSD_DROP_PREAUTH_LIMIT]++;
@@ -422,6 +441,11 @@ hsd_tcp *hsd_tcp_open(const hsd_transport_cfg *cfg)
     hsd_tcp *t = calloc(1, sizeof(*t));
     if (!t) return NULL;
     t->cfg = *cfg;
+    t->resume = evtimer_new(cfg->base, on_resume, t);
+    if (!t->resume) {
+        free(t);
+        return NULL;
+    }
     struct sockaddr_storage ss;
     socklen_t sl = hsd_to_sockaddr(&cfg->bind, &ss);
     t->lis = evconnlistener_new_bind(
@@ -431,6 +455,7 @@ hsd_tcp *hsd_tcp_open(const hsd_transport_cfg *cfg)
         char b[HS_ADDR_STRLEN];
         log_err("cannot listen on tcp %s: %s", hs_addr_format(&cfg->bind, b, sizeof(b)),
                 strerror(errno));
+        event_free(t->resume);
         free(t);
         return NULL;
     }
@@ -442,6 +467,7 @@ void hsd_tcp_close(hsd_tcp *t)
 {
     if (!t) return;
     while (t->head) conn_free(t->head);
+    if (t->resume) event_free(t->resume);
     if (t->lis) evconnlistener_free(t->lis);
     free(t);
 }

@@ -23,17 +23,18 @@
  * A datagram from an instance not proven at its address, or tagged 0 by a proven one (it does
  * not know us yet), is never delivered (HS_CH_UNPROVEN): the receiver answers it with a
  * CHALLENGE (HS_MSG_CH_CHALLENGE: a 16-byte cookie, a keyed BLAKE2b of the instance, the
- * address and a coarse time step under a secret drawn at start, and the number of the
- * datagram it refused), sealed with the key that opened it and tagged for the instance it
- * challenges, no larger than the datagram it answers and rate-limited per source and in
- * total; it keeps no state for it. The sender answers a challenge only for a datagram it
- * sent to that very address in the last HS_CH_RESEND datagrams: a PROOF (HS_MSG_CH_PROOF: the
- * cookie) and then that datagram again under a new number. A proof with a valid, unexpired
- * cookie proves the instance at that address; the window starts at the proof's number. So a
- * recorded datagram replayed later is either a duplicate, behind the window, from an instance
- * that cannot answer a challenge any more (it has exited), from an address it is not proven
- * at, or numbered for another receiver.
- * Senders pad datagrams up to HS_CH_MIN_DGRAM bytes so that every datagram can be challenged.
+ * address, a coarse time step and the eviction count of the instance's slot in the table
+ * under a secret drawn at start, and the number of the datagram it refused), sealed with the key
+ * that opened it and tagged for the instance it challenges, no larger than the datagram it answers
+ * and rate-limited per source and in total; it keeps no state for it. The sender answers a
+ * challenge only for a datagram it sent to that very address in the last HS_CH_RESEND datagrams: a
+ * PROOF (HS_MSG_CH_PROOF: the cookie) and then that datagram again under a new number. A proof with
+ * a valid, unexpired cookie proves the instance at that address; the window starts at the proof's
+ * number (an instance the table evicted needs a new cookie: a recorded proof does not bring back
+ * its window at an older number). So a recorded datagram replayed later is either a duplicate,
+ * behind the window, from an instance that cannot answer a challenge any more (it has exited), from
+ * an address it is not proven at, or numbered for another receiver. Senders pad datagrams up to
+ * HS_CH_MIN_DGRAM bytes so that every datagram can be challenged.
  *
  * Streams. The accepting side sends a sealed STREAM_CHALLENGE frame with 16 random bytes and
  * an ephemeral X25519 public key first; the connecting side's first frame is a sealed

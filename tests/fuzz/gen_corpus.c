@@ -18,12 +18,17 @@
  *   raft_load/       a seed's storage files (hard state, commit, snapshot, log): a fresh seed,
  *                    a log with a seed change, a torn tail, a flipped byte, a snapshot with and
  *                    without the prefix it covers, a recovering hard state
+ *   channel/         record sequences of fuzz_channel (channel_fixture.h): datagram and stream
+ *                    handshakes as operations, and the real sealer's proofs, challenges,
+ *                    numbered datagrams, stream challenges, hellos and frames as raw records
  * The text corpora (options/, http/) are written by hand and committed as they are.
  * Usage: gen_corpus CORPUS_DIR (the NAME/ directories must exist). Deterministic. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel_fixture.h"
+#include "hearsay/channel.h"
 #include "hearsay/cluster_config.h"
 #include "hearsay/codec.h"
 #include "hearsay/config_client.h"
@@ -920,6 +925,371 @@ static void gen_raft_load(void)
 #else
 static void gen_raft_load(void) {}
 #endif
+/* ---------------- channel (fuzz_channel.c; records in channel_fixture.h) ---------------- */
+
+static void c8(uint8_t v)
+{
+    if (seqlen + 1 > sizeof(seqbuf)) abort();
+    seqbuf[seqlen++] = v;
+}
+
+static void c16(size_t v)
+{
+    c8((uint8_t)(v >> 8));
+    c8((uint8_t)v);
+}
+
+static void c64(uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) c8((uint8_t)(v >> (8 * i)));
+}
+
+static void cbytes(const void *p, size_t n)
+{
+    c16(n);
+    if (seqlen + n > sizeof(seqbuf)) abort();
+    memcpy(seqbuf + seqlen, p, n);
+    seqlen += n;
+}
+
+static void cstart(uint8_t c0, uint8_t c1)
+{
+    seqlen = 0;
+    c8(c0);
+    c8(c1);
+}
+
+static void csend(int src, int dst, const char *text)
+{
+    c8(FX_SEND);
+    c8((uint8_t)src);
+    c8((uint8_t)dst);
+    cbytes(text, strlen(text));
+}
+
+static void cdeliver(uint8_t k, uint8_t how)
+{
+    c8(FX_DELIVER);
+    c8(k);
+    c8(how);
+}
+
+/* The handshake of a first datagram src -> dst as operations: the datagram (challenged), the
+ * challenge back (a proof and the datagram again), the proof, the resend, then the original
+ * and the resend once more (replays). */
+static void chandshake(int src, int dst, const char *text)
+{
+    csend(src, dst, text); /* pool: d */
+    cdeliver(0, 0);        /* d, c */
+    cdeliver(0, 0);        /* d, c, p, r */
+    cdeliver(1, 0);        /* the proof */
+    cdeliver(0, 0);        /* the resend: delivered */
+    cdeliver(3, 0);        /* the original: a replay */
+    cdeliver(0, 0);        /* the resend again: a replay */
+}
+
+/* A channel as the harness makes instance i (first incarnation) under setup s. */
+typedef struct gch {
+    hs_envelope env;
+    hs_channel *ch;
+} gch;
+
+static void gch_init(gch *g, const fx_setup *s, int i)
+{
+    hs_ch_cfg c;
+    if (fx_env_init(&g->env, false, 2) != 0) abort();
+    fx_channel_cfg(s, fx_instance_id(i, 0), &c);
+    g->ch = hs_channel_new(&c, &g->env, s->start_ms);
+    if (!g->ch) abort();
+}
+
+typedef struct gdg {
+    uint8_t b[2048];
+    size_t len;
+} gdg;
+
+static gdg gseal(gch *g, int to, const char *text)
+{
+    gdg d;
+    hs_addr a = fx_addr(to);
+    if (hs_ch_seal_dgram(g->ch, 0, &a, (const uint8_t *)text, strlen(text), d.b, sizeof(d.b),
+                         &d.len) != HS_ENV_OK)
+        abort();
+    return d;
+}
+
+/* Datagram d reaches g from address `from`; up to 2 outputs into outs. */
+static size_t gopen(gch *g, int from, const gdg *d, uint64_t now, gdg *outs)
+{
+    uint8_t plain[2048];
+    size_t plen, k = 0;
+    hs_env_result env;
+    hs_ch_sender who;
+    hs_addr a = fx_addr(from);
+    (void)hs_ch_open_dgram(g->ch, now, &a, d->b, d->len, plain, sizeof(plain), &plen, &env, &who);
+    hs_ch_output o;
+    while (hs_ch_next_output(g->ch, &o)) {
+        if (k == 2 || o.len > sizeof(outs[k].b)) abort();
+        memcpy(outs[k].b, o.data, o.len);
+        outs[k++].len = o.len;
+    }
+    return k;
+}
+
+static void craw(int dst, int from, const gdg *d)
+{
+    c8(FX_RAW);
+    c8((uint8_t)dst);
+    c8((uint8_t)from);
+    cbytes(d->b, d->len);
+}
+
+static void cs_raw(uint8_t slot, uint8_t side, const gdg *f)
+{
+    c8(FX_S_RAW);
+    c8(slot);
+    c8(side);
+    cbytes(f->b, f->len);
+}
+
+static void gen_channel(void)
+{
+    const char *dir = "channel";
+    fx_setup s;
+
+    /* datagrams as operations: handshakes both ways, replays from forged sources, a proven
+     * instance heard from another address (challenged there), a key holder answering it */
+    cstart(0, 0);
+    chandshake(0, 1, "\x01ping");
+    cdeliver(0, 5); /* the resend from a forged source: a replay, no answer */
+    csend(0, 1, "\x07gossip");
+    cdeliver(0, 0);
+    csend(0, 1, "\x08meet");
+    cdeliver(0, 4); /* from a forged source: challenged there */
+    c8(FX_FORGE_PROOF);
+    c8(0);
+    c8(0);
+    c64(100);
+    c8(FX_TIME);
+    c16(3000);
+    chandshake(1, 0, "\x02pong");
+    save(dir, "dgram-handshake", seqbuf, seqlen);
+
+    /* three instances, a small table, key rotation and restarts (evictions) */
+    cstart(1 | 32, 0); /* peers_max 4, three instances */
+    chandshake(0, 1, "\x01a");
+    chandshake(2, 1, "\x01b");
+    for (uint8_t who = 0; who < 3; who++) {
+        c8(FX_RING);
+        c8(who);
+        c8(2); /* add key 2 */
+        c8(FX_RING);
+        c8(who);
+        c8(2 | 1 << 2); /* use key 2 */
+    }
+    csend(0, 1, "\x07under key 2");
+    cdeliver(0, 0);
+    c8(FX_RING);
+    c8(1);
+    c8(0 | 2 << 2); /* instance 1 removes key 0 */
+    for (int i = 0; i < 6; i++) {
+        c8(FX_RESTART);
+        c8(2);
+        chandshake(2, 1, "\x01again");
+        c8(FX_TIME);
+        c16(700);
+    }
+    cdeliver(40, 0); /* an old datagram of a dead instance */
+    save(dir, "dgram-ring-restart", seqbuf, seqlen);
+
+    /* a key holder claiming a stranger instance from a forged address, numbers near the
+     * real counter, a challenge nobody asked for */
+    cstart(32, 0);
+    c8(FX_FORGE);
+    c8(1);
+    c8(FX_INST_MAX); /* from the first forged address */
+    c8(0);
+    c8(2 << 2 | 32); /* a stranger, padded so that it can be challenged */
+    c64(1);
+    cbytes("\x08meet", 5);
+    c8(FX_FORGE_PROOF);
+    c8(0);
+    c8(0);
+    c64(2);
+    c8(FX_FORGE);
+    c8(1);
+    c8(FX_INST_MAX);
+    c8(1);
+    c8(2 << 2 | 32);
+    c64(3);
+    cbytes("\x08meet", 5);
+    chandshake(0, 1, "\x01x");
+    c8(FX_FORGE);
+    c8(1);
+    c8(0);
+    c8(0);
+    c8(16); /* instance 0, near its counter */
+    c64(1);
+    cbytes("\x01near", 5);
+    static const uint8_t chal[1 + HS_CH_COOKIE_BYTES + 8] = {HS_MSG_CH_CHALLENGE};
+    c8(FX_FORGE);
+    c8(0);
+    c8(1);
+    c8(0);
+    c8(1); /* instance 1 */
+    c64(9);
+    cbytes(chal, sizeof(chal));
+    save(dir, "dgram-forge", seqbuf, seqlen);
+
+    /* streams as operations: handshake, frames in and out of order, the recorded hello on a
+     * new connection, a data frame first */
+    cstart(0, 0);
+    c8(FX_S_ACCEPT);
+    c8(0);
+    c8(0);
+    c8(1); /* frames: ch */
+    c8(FX_S_CHAL);
+    c8(0);
+    c8(0); /* ch, hello */
+    c8(FX_S_RECV);
+    c8(0);
+    c8(0); /* the hello */
+    for (int i = 0; i < 3; i++) {
+        c8(FX_S_SEND);
+        c8(0);
+        cbytes("\x08meet", 5);
+    } /* ch, hello, f1, f2, f3 */
+    c8(FX_S_RECV);
+    c8(0);
+    c8(2); /* f1 */
+    c8(FX_S_RECV);
+    c8(0);
+    c8(0); /* f3 */
+    c8(FX_S_RECV);
+    c8(0);
+    c8(1); /* f2: older, the stream closes */
+    c8(FX_S_ACCEPT);
+    c8(1);
+    c8(0);
+    c8(1); /* ..., ch2 */
+    c8(FX_S_RECV);
+    c8(1);
+    c8(4); /* the old hello */
+    c8(FX_S_ACCEPT);
+    c8(2);
+    c8(0);
+    c8(1);
+    c8(FX_S_RECV);
+    c8(2);
+    c8(2); /* a data frame first */
+    c8(FX_S_ACCEPT);
+    c8(3);
+    c8(0);
+    c8(1);
+    c8(FX_S_CHAL);
+    c8(3);
+    c8(0);
+    c8(FX_S_RECV);
+    c8(3);
+    c8(0);
+    c8(FX_S_FORGE); /* the connecting side's own frame numbered near its counter */
+    c8(3);
+    c8(0);
+    c8(16 | 32);
+    c64(1);
+    cbytes("\x08x", 2);
+    save(dir, "stream-handshake", seqbuf, seqlen);
+
+    /* the real sealer's datagrams as raw records: the first datagram, the proof and the resend
+     * of its handshake (made by channels configured like the harness's), more numbers, the
+     * challenge back to an instance that never sent the datagram it refers to */
+    fx_setup_decode(0, 0, &s);
+    gch g0, g1;
+    gch_init(&g0, &s, 0);
+    gch_init(&g1, &s, 1);
+    gdg d = gseal(&g0, 1, "\x01ping"), c[2], pr[2], none[2];
+    if (gopen(&g1, 0, &d, 0, c) != 1 || gopen(&g0, 1, &c[0], 0, pr) != 2) abort();
+    cstart(0, 0);
+    craw(1, 0, &d);
+    craw(1, 0, &pr[0]);
+    craw(1, 0, &pr[1]);
+    craw(1, 0, &d);
+    craw(1, 0, &pr[1]);
+    craw(0, 1, &c[0]);
+    gopen(&g1, 0, &pr[0], 0, none);
+    gopen(&g1, 0, &pr[1], 0, none);
+    for (int i = 0; i < 4; i++) {
+        gdg more = gseal(&g0, 1, "\x07more");
+        craw(1, 0, &more);
+        craw(1, FX_INST_MAX, &more);
+    }
+    save(dir, "dgram-raw", seqbuf, seqlen);
+
+    /* the real sealer's stream frames as raw records: harness instance 1's first challenge is
+     * the one g1 makes, so g0's hello for it opens the stream there */
+    hs_ch_stream acc, con;
+    memset(&con, 0, sizeof(con));
+    gdg ch, hello;
+    hs_env_result env;
+    hs_addr a0 = fx_addr(0);
+    if (hs_ch_stream_accept(g1.ch, &acc, ch.b, sizeof(ch.b), &ch.len) != 0) abort();
+    if (hs_ch_stream_challenged(g0.ch, &con, ch.b, ch.len, &a0, hello.b, sizeof(hello.b),
+                                &hello.len, &env) != HS_CH_CONTROL)
+        abort();
+    gdg f[3];
+    for (int i = 0; i < 3; i++)
+        if (hs_ch_seal_frame(g0.ch, &con, (const uint8_t *)"\x08meet", 5, f[i].b, sizeof(f[i].b),
+                             &f[i].len) != HS_ENV_OK)
+            abort();
+    cstart(0, 0);
+    c8(FX_S_ACCEPT);
+    c8(0);
+    c8(0);
+    c8(1);
+    cs_raw(0, 0, &hello);
+    cs_raw(0, 0, &f[0]);
+    cs_raw(0, 0, &f[2]);
+    cs_raw(0, 0, &f[1]);
+    c8(FX_S_ACCEPT);
+    c8(1);
+    c8(1);
+    c8(0);
+    cs_raw(1, 1, &ch); /* instance 1's own challenge, to its connecting side */
+    c8(FX_S_ACCEPT);
+    c8(2);
+    c8(0);
+    c8(1);
+    cs_raw(2, 0, &hello); /* a recorded hello on a new connection */
+    save(dir, "stream-raw", seqbuf, seqlen);
+    hs_channel_free(g0.ch);
+    hs_channel_free(g1.ch);
+
+    /* insecure envelopes and garbage: the channel passes them through, nothing to check but
+     * memory */
+    cstart(128, 0);
+    chandshake(0, 1, "\x01plain");
+    c8(FX_RAW);
+    c8(1);
+    c8(2);
+    cbytes("\x02\x00garbage", 9);
+    c8(FX_S_ACCEPT);
+    c8(0);
+    c8(0);
+    c8(1);
+    c8(FX_S_CHAL);
+    c8(0);
+    c8(0);
+    c8(FX_S_RECV);
+    c8(0);
+    c8(0);
+    c8(FX_S_SEND);
+    c8(0);
+    cbytes("\x08m", 2);
+    c8(FX_S_RECV);
+    c8(0);
+    c8(0);
+    save(dir, "insecure", seqbuf, seqlen);
+}
 
 int main(int argc, char **argv)
 {
@@ -936,6 +1306,7 @@ int main(int argc, char **argv)
     gen_dispatch();
     gen_raft_load();
     gen_tombs(); /* last: the others pick from the captures by their count */
+    gen_channel();
     printf("gen_corpus: %zu membership messages captured\n", ncap);
     for (size_t i = 0; i < ncap; i++) free(cap[i].data);
     return 0;

@@ -48,6 +48,19 @@ static void side_free(side *s)
     hs_channel_free(s->ch);
 }
 
+/* Instance 222 at 127.0.0.2 that remembers at most peers_max proven senders. */
+static void small_receiver(side *b, uint32_t peers_max)
+{
+    side_init(b, 2, 222, 7, 0);
+    hs_channel_free(b->ch);
+    hs_ch_cfg c;
+    hs_ch_cfg_default(&c);
+    c.instance = 222;
+    c.peers_max = peers_max;
+    b->ch = hs_channel_new(&c, &b->env, 0);
+    assert_non_null(b->ch);
+}
+
 static dgram seal(side *a, const hs_addr *to, const char *text, uint64_t now)
 {
     dgram d;
@@ -351,14 +364,7 @@ static void test_eviction_needs_new_proof(void **state)
 {
     (void)state;
     side b;
-    side_init(&b, 2, 222, 7, 0);
-    /* a receiver that remembers few senders */
-    hs_channel_free(b.ch);
-    hs_ch_cfg c;
-    hs_ch_cfg_default(&c);
-    c.instance = 222;
-    c.peers_max = 8;
-    b.ch = hs_channel_new(&c, &b.env, 0);
+    small_receiver(&b, 8); /* a receiver that remembers few senders */
     side s[20];
     dgram rec[20];
     for (int i = 0; i < 20; i++) {
@@ -374,6 +380,63 @@ static void test_eviction_needs_new_proof(void **state)
     first_contact(&s[0], &b, "again", 100);
     assert_int_equal(recv_at(&b, &rec[0], 101, NULL), HS_CH_REPLAY);
     for (int i = 0; i < 20; i++) side_free(&s[i]);
+    side_free(&b);
+}
+
+static void test_table_never_above_peers_max(void **state)
+{
+    (void)state;
+    /* small limits too: the table must never remember more instances than peers_max, also
+     * below the size it starts at (found by fuzz_channel) */
+    static const uint32_t limits[] = {4, 5, 8, 15, 16, 17};
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+        side b;
+        small_receiver(&b, limits[l]);
+        for (int i = 0; i < 40; i++) {
+            side s;
+            side_init(&s, (uint8_t)(10 + i), 5000 + (uint64_t)i, 7, (uint64_t)i);
+            first_contact(&s, &b, "x", (uint64_t)i);
+            assert_true(hs_channel_stats(b.ch)->peers <= limits[l]);
+            side_free(&s);
+        }
+        side_free(&b);
+    }
+}
+
+static void test_recorded_proof_after_eviction(void **state)
+{
+    (void)state;
+    /* a proven sender is evicted while its proof's cookie is still valid: a recorded copy of
+     * that proof must not prove it again, or everything it numbered after the proof would be
+     * new once more (found by fuzz_channel) */
+    side a, b;
+    side_init(&a, 1, 111, 7, 0);
+    small_receiver(&b, 4);
+    dgram d = seal(&a, &b.addr, "first", 0), ch[2], pr[2];
+    assert_int_equal(recv_at(&b, &d, 0, NULL), HS_CH_UNPROVEN);
+    drain(&b, ch, 2);
+    assert_int_equal(recv_at(&a, &ch[0], 0, NULL), HS_CH_CONTROL);
+    assert_int_equal(drain(&a, pr, 2), 2);
+    assert_int_equal(recv_at(&b, &pr[0], 0, NULL), HS_CH_CONTROL); /* recorded: pr[0] */
+    assert_int_equal(recv_at(&b, &pr[1], 0, NULL), HS_CH_DELIVER);
+    dgram later = seal(&a, &b.addr, "later", 1);
+    assert_int_equal(recv_at(&b, &later, 1, NULL), HS_CH_DELIVER);
+    for (int i = 0; i < 4; i++) { /* four newer senders push a out */
+        side s;
+        side_init(&s, (uint8_t)(10 + i), 900 + (uint64_t)i, 7, 10 + (uint64_t)i);
+        first_contact(&s, &b, "x", 10 + (uint64_t)i);
+        side_free(&s);
+    }
+    assert_true(hs_channel_stats(b.ch)->peers_evicted >= 1);
+    assert_int_equal(recv_at(&b, &later, 20, NULL), HS_CH_UNPROVEN); /* a is forgotten */
+    drain(&b, ch, 2);
+    assert_int_equal(recv_at(&b, &pr[0], 21, NULL), HS_CH_BAD_COOKIE);
+    assert_int_equal(recv_at(&b, &later, 22, NULL), HS_CH_UNPROVEN);
+    drain(&b, ch, 2);
+    /* a itself proves again as usual, and `later` stays a replay */
+    first_contact(&a, &b, "again", 30);
+    assert_int_equal(recv_at(&b, &later, 31, NULL), HS_CH_REPLAY);
+    side_free(&a);
     side_free(&b);
 }
 
@@ -565,6 +628,8 @@ int main(void)
         cmocka_unit_test(test_cookie_checks),
         cmocka_unit_test(test_challenge_budgets),
         cmocka_unit_test(test_eviction_needs_new_proof),
+        cmocka_unit_test(test_table_never_above_peers_max),
+        cmocka_unit_test(test_recorded_proof_after_eviction),
         cmocka_unit_test(test_window_survives_key_change),
         cmocka_unit_test(test_stream_rules),
         cmocka_unit_test(test_stream_session_secret_from_ring_key_holders),
