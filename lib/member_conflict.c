@@ -128,6 +128,7 @@ static void keep_entry(hs_name_check *c, const hs_entry *e)
 
 bool hs_claim_check(hs_node *n, hs_member *m, const hs_entry *e)
 {
+    if (n->stopping_until) return true; /* stopping: we take nothing in any more */
     if (n->claim_bypass || gone(n, m->ring_hash, &m->addr)) return false;
     hs_name_check *c = check_find(n, m->ring_hash, m->name);
     if (!c) {
@@ -208,14 +209,24 @@ static void unmark(hs_node *n, hs_name_check *c)
     if (k) memset(k, 0, sizeof(*k));
 }
 
-/* The newer claimant of our own name: quiet for good, the agent stops the process. */
+/* The newer claimant of our own name: for one check window we only answer Pings (the members
+ * checking the claim see both addresses answer and report it), then we are quiet for good
+ * and the agent stops the process (hs_claims_stopping). */
 static void stop(hs_node *n, const hs_addr *other)
 {
-    n->stopped = true;
     n->stopped_by = *other;
     n->join_retry_at = 0;
+    n->stopping_until =
+        n->now + (uint64_t)(CHECK_TRIES - 1) * n->cfg.probe_timeout_ms + n->cfg.indirect_timeout_ms;
+}
+
+void hs_claims_stopping(hs_node *n)
+{
+    if (n->now < n->stopping_until) return;
+    n->stopping_until = 0;
+    n->stopped = true;
     hs_event_push(n, HS_EV_CONFLICT, n->self, (hs_status)n->self->status);
-    n->events[n->nevents - 1].addr = *other;
+    n->events[n->nevents - 1].addr = n->stopped_by;
     n->events[n->nevents - 1].status = HS_LEFT;
 }
 

@@ -295,6 +295,7 @@ void hs_node_receive(hs_node *n, uint64_t now_ms, const hs_addr *from, const uin
     n->stats.msgs_in++;
     n->stats.bytes_in += len;
     if (n->leaving || n->removed_self || n->stopped || !data || len == 0) return;
+    if (n->stopping_until && data[0] != HS_MSG_PING) return; /* answering checks, no more */
     if (!stream && len > 65535) {
         n->stats.drop_malformed++;
         return;
@@ -382,6 +383,10 @@ static void reap(hs_node *n)
 void hs_node_tick(hs_node *n, uint64_t now_ms)
 {
     begin(n, now_ms);
+    if (n->stopping_until) {
+        hs_claims_stopping(n);
+        return;
+    }
     if (n->removed_self || n->stopped) { /* quiet: only forgetting goes on */
         if (n->now >= n->housekeeping_at) {
             n->housekeeping_at = n->now + 1000;
@@ -426,6 +431,7 @@ static uint64_t min_nonzero(uint64_t a, uint64_t b)
 uint64_t hs_node_next_deadline(const hs_node *n)
 {
     uint64_t d = n->housekeeping_at;
+    if (n->stopping_until) return n->stopping_until;
     if (n->removed_self || n->stopped) return d;
     d = min_nonzero(d, n->name_check_at);
     d = min_nonzero(d, n->gossip_at);

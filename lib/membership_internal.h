@@ -225,8 +225,10 @@ struct hs_node {
     /* operator controls: removed names, name checks and conflicts, history scratch */
     hs_removed *removed; /* sorted by hash */
     size_t nremoved, removed_cap;
-    bool removed_self; /* our own name is removed: quiet until readmitted */
-    bool stopped;      /* the newer claimant of our name: quiet for good */
+    bool removed_self;       /* our own name is removed: quiet until readmitted */
+    bool stopped;            /* the newer claimant of our name: quiet for good */
+    uint64_t stopping_until; /* ... after answering Pings until then, so the others can
+                                confirm the conflict too (0: not stopping) */
     hs_addr stopped_by;
     bool merging;       /* inside hs_merge_entry: history records are learnt */
     bool claim_bypass;  /* applying a claim its check let through */
@@ -330,6 +332,8 @@ void hs_claims_note(hs_node *n, const hs_addr *from, uint8_t type, const char *s
                     uint32_t seq);
 void hs_claims_tick(hs_node *n);
 void hs_claims_free(hs_node *n);
+/* The newer claimant's last window is over: quiet for good (an HS_EV_CONFLICT about us). */
+void hs_claims_stopping(hs_node *n);
 
 /* member_history.c */
 /* Stashes m's standing votes before its suspicion is cleared (the next record of m takes

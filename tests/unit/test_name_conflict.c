@@ -1,7 +1,8 @@
 /* test_name_conflict.c: two agents with one name (lib/member_conflict.c). A second process that
  * joins under a live member's name at another address is refused by every member, is reported
- * (member-conflict event, counter, marker) and stops as the newer claimant, whatever incarnation
- * it starts with, while the first keeps its name and address; once the newer one is gone the
+ * (member-conflict event, counter, marker, by the member it met and by the first claimant) and
+ * stops as the newer claimant, whatever incarnation it starts with, while the first keeps its
+ * name and address; once the newer one is gone the
  * report ends. A member that restarts at a new address while its old process is dead takes
  * its name over (no conflict); a stale entry naming the old address changes nothing. */
 #include <setjmp.h>
@@ -64,6 +65,8 @@ static void check_newer_claimant_stops(uint32_t inc)
     assert_true(hs_node_conflict(c.n[0].node, "node2", &seen));
     assert_true(hs_addr_equal(&seen, &dup));
     assert_true(hs_node_stats_get(c.n[0].node)->name_conflicts >= 1);
+    /* the first claimant heard the newer one check the name and reported it too */
+    assert_true(hs_node_stats_get(c.n[2].node)->name_conflicts >= 1);
     /* the newer claimant is quiet: it sends nothing more */
     uint64_t out = hs_node_stats_get(c.n[CLAIMER].node)->msgs_out;
     mc_run(&c, 3000);
