@@ -11,7 +11,7 @@
 #include "agent_internal.h"
 #include "hearsay/fd_settings.h"
 
-#define SPREAD_FANOUT 4 /* members each agent pushes a new version to */
+#define SPREAD_FANOUT 6 /* members each agent pushes a new version to */
 
 static void apply_fd(hs_agent *a)
 {
