@@ -35,7 +35,7 @@ struct hs_agent {
      * profile in effect, the last version spread, why the agent must stop ("": it need not) */
     hs_config base;
     int base_profile, profile;
-    uint64_t spread_version, spread_rng;
+    uint64_t spread_version, spread_rng, op_digest;
     bool node_dirty; /* the node has outputs the wiring has not drained */
     char stop_why[AG_NOTICE_LEN];
     uint32_t incarnation;

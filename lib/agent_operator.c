@@ -2,8 +2,9 @@
  * configuration each time it changes (and once at start): the failure-detection settings
  * (fd_settings.h: the configuration's profile and overrides over this agent's own) go to the
  * membership node; removals and readmissions (force-leave) are applied to it, ours included;
- * and a new version is pushed to a few live members that announced an older one, so it
- * spreads in a few stream round trips instead of one probe period per ring neighbour. */
+ * and a version that changes these is pushed to a few live members that announced an older
+ * one, so it spreads in a few stream round trips instead of one probe period per ring
+ * neighbour. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,14 +92,30 @@ static void spread(hs_agent *a)
     free(cand);
 }
 
+/* FNV-1a over the operator's parts of the configuration: the fd table and the removals. */
+static uint64_t operator_digest(const hs_cluster_config *c)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const uint8_t *parts[2] = {(const uint8_t *)c->fd, (const uint8_t *)c->removed};
+    size_t lens[2] = {c->n_fd * sizeof(c->fd[0]), c->n_removed * sizeof(c->removed[0])};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < lens[k]; i++) h = (h ^ parts[k][i]) * 0x100000001b3ULL;
+    for (uint32_t i = 0; i < c->n_removed; i++) h = (h ^ c->removed_flags[i]) * 0x100000001b3ULL;
+    return h ^ c->n_fd ^ ((uint64_t)c->n_removed << 32);
+}
+
 void ag_operator_apply(hs_agent *a, bool spread_it)
 {
     apply_fd(a);
     apply_removed(a);
-    if (spread_it && a->cc->version > a->spread_version) {
+    /* only a change of the fd settings or the removals is pushed: the others (free-form
+     * settings, key ring steps) travel as before, by the version on every Ping */
+    uint64_t d = operator_digest(a->cc);
+    if (spread_it && a->cc->version > a->spread_version && d != a->op_digest) {
         a->spread_version = a->cc->version;
         spread(a);
     }
+    a->op_digest = d;
 }
 
 int hs_agent_fd_profile(const hs_agent *a)

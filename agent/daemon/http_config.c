@@ -197,11 +197,7 @@ void hsd_api_config(hsd_engine *e, struct evhttp_request *req, const char *path,
 
 void hsd_api_raft_seed(hsd_engine *e, struct evhttp_request *req, bool add)
 {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        hsd_http_error(req, 405, "use POST");
-        return;
-    }
-    json_t *j = hsd_http_body_json(req);
+    json_t *j = hsd_http_post_json(req);
     if (!j) return;
     const char *name = json_string_value(json_object_get(j, "name"));
     const char *addr = json_string_value(json_object_get(j, "addr"));

@@ -23,6 +23,8 @@ void hsd_http_json(struct evhttp_request *req, int code, json_t *obj);
 void hsd_http_error(struct evhttp_request *req, int code, const char *msg);
 /* Parses the request body as a JSON object; on failure answers 400 and returns NULL. */
 json_t *hsd_http_body_json(struct evhttp_request *req);
+/* The same for a request that must be a POST (else answers 405 and returns NULL). */
+json_t *hsd_http_post_json(struct evhttp_request *req);
 
 /* endpoint handlers; path is the decoded path, q the parsed query (may be empty) */
 void hsd_api_members(hsd_engine *e, struct evhttp_request *req, struct evkeyvalq *q);

@@ -69,11 +69,7 @@ static void on_removal(void *arg, const hs_agent_done *done)
 void hsd_api_removal(hsd_engine *e, struct evhttp_request *req, bool readmit)
 {
     g_e = e;
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        hsd_http_error(req, 405, "use POST");
-        return;
-    }
-    json_t *j = hsd_http_body_json(req);
+    json_t *j = hsd_http_post_json(req);
     if (!j) return;
     const char *name = json_string_value(json_object_get(j, "name"));
     json_t *prune = json_object_get(j, "prune");

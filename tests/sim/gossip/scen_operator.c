@@ -112,25 +112,41 @@ static int finish(const char *line, as_sim *s, bool goals, const sim_opts *o, do
     return rc;
 }
 
-int scen_forceleave(const sim_opts *o)
+/* The start of both scenarios: the agents booted and settled, the figure line begun. */
+typedef struct run {
+    as_sim *s;
+    sim_rng r;
+    char line[1024];
+    int len;
+    double wall0, boot_s;
+} run;
+
+/* -1: go on; else the exit status (too few nodes, or the cluster did not boot). */
+static int begin(run *x, const sim_opts *o, const char *name, uint32_t min_nodes)
 {
-    if (o->nodes < AS_SEEDS + 4) {
-        fprintf(stderr, "hearsay-sim forceleave: needs --nodes >= %d\n", AS_SEEDS + 4);
+    if (o->nodes < min_nodes) {
+        fprintf(stderr, "hearsay-sim %s: needs --nodes >= %u\n", name, min_nodes);
         return 2;
     }
-    double wall0 = wall_seconds(), boot_s = 0;
-    as_sim *s = start(o);
-    sim_rng r;
-    sim_rng_seed(&r, sim_derive(o->seed, 11));
-    char line[1024];
-    int len = snprintf(line, sizeof line, "scenario=forceleave n=%u seed=%llu", o->nodes,
-                       (unsigned long long)o->seed);
-    if (!boot(s, &boot_s)) {
-        snprintf(line + len, sizeof line - (size_t)len, " error=not_booted");
-        return finish(line, s, false, o, wall0);
-    }
-    uint32_t dead = pick_member(s, &r, -1, -1), cut = pick_member(s, &r, (int)dead, -1);
-    uint32_t issuer = pick_member(s, &r, (int)dead, (int)cut);
+    x->wall0 = wall_seconds();
+    x->boot_s = 0;
+    x->s = start(o);
+    sim_rng_seed(&x->r, sim_derive(o->seed, 11));
+    x->len = snprintf(x->line, sizeof x->line, "scenario=%s n=%u seed=%llu", name, o->nodes,
+                      (unsigned long long)o->seed);
+    if (boot(x->s, &x->boot_s)) return -1;
+    snprintf(x->line + x->len, sizeof x->line - (size_t)x->len, " error=not_booted");
+    return finish(x->line, x->s, false, o, x->wall0);
+}
+
+int scen_forceleave(const sim_opts *o)
+{
+    run x;
+    int rc = begin(&x, o, "forceleave", AS_SEEDS + 4);
+    if (rc >= 0) return rc;
+    as_sim *s = x.s;
+    uint32_t dead = pick_member(s, &x.r, -1, -1), cut = pick_member(s, &x.r, (int)dead, -1);
+    uint32_t issuer = pick_member(s, &x.r, (int)dead, (int)cut);
     as_exit(s, dead);
     as_run_until(s, s->now_us + 1000000);
     as_cut(s, cut, true);
@@ -140,8 +156,8 @@ int scen_forceleave(const sim_opts *o)
     while (!s->failed && s->now_us < t0 + 10000000 && !applied) {
         as_run_until(s, s->now_us + POLL_US);
         for (uint32_t k = 0; k < AS_SEEDS && !commit; k++)
-            if (as_alive(s, (int)k) && hs_cc_is_removed(hs_agent_config(s->ag[k].a),
-                                                        s->ag[dead].name))
+            if (as_alive(s, (int)k) &&
+                hs_cc_is_removed(hs_agent_config(s->ag[k].a), s->ag[dead].name))
                 commit = s->now_us;
         if (commit && !gone) {
             bool all = true;
@@ -160,15 +176,14 @@ int scen_forceleave(const sim_opts *o)
     double commit_ms = commit ? (double)(commit - t0) / 1e3 : -1;
     double gone_ms = gone ? (double)(gone - commit) / 1e3 : -1;
     double heal_ms = applied ? (double)(applied - heal) / 1e3 : -1;
-    snprintf(line + len, sizeof line - (size_t)len,
+    snprintf(x.line + x.len, sizeof x.line - (size_t)x.len,
              " boot_s=%.1f dead=n%u cut=n%u issuer=n%u commit_ms=%.1f answer_ms=%.1f "
              "gone_everywhere_ms=%.1f cutoff_after_heal_ms=%.1f",
-             boot_s, dead, cut, issuer, commit_ms,
-             w->answer_us != UINT64_MAX ? (double)(w->answer_us - t0) / 1e3 : -1, gone_ms,
-             heal_ms);
-    bool goals = commit && gone && applied && w->result == HS_CFGC_OK &&
-                 gone - commit <= GOAL_US && applied - heal <= HEAL_US;
-    return finish(line, s, goals, o, wall0);
+             x.boot_s, dead, cut, issuer, commit_ms,
+             w->answer_us != UINT64_MAX ? (double)(w->answer_us - t0) / 1e3 : -1, gone_ms, heal_ms);
+    bool goals = commit && gone && applied && w->result == HS_CFGC_OK && gone - commit <= GOAL_US &&
+                 applied - heal <= HEAL_US;
+    return finish(x.line, s, goals, o, x.wall0);
 }
 
 /* Every agent runs the settings its own configuration version yields (the invariant), and
@@ -184,8 +199,9 @@ static bool settings_everywhere(as_sim *s, uint32_t ms, int p)
         const hs_config *have = hs_node_config(hs_agent_node(s->ag[i].a));
         if (have->probe_interval_ms != want.probe_interval_ms ||
             have->gossip_interval_ms != want.gossip_interval_ms)
-            as_fail(s, "n%u runs a probe interval of %u ms where its configuration version "
-                       "%llu says %u ms",
+            as_fail(s,
+                    "n%u runs a probe interval of %u ms where its configuration version "
+                    "%llu says %u ms",
                     i, (unsigned)have->probe_interval_ms,
                     (unsigned long long)hs_agent_config(s->ag[i].a)->version,
                     (unsigned)want.probe_interval_ms);
@@ -213,32 +229,21 @@ static double measure(as_sim *s, sim_rng *r, const char *key, const char *value,
 
 int scen_profile(const sim_opts *o)
 {
-    if (o->nodes < AS_SEEDS + 2) {
-        fprintf(stderr, "hearsay-sim profile: needs --nodes >= %d\n", AS_SEEDS + 2);
-        return 2;
-    }
-    double wall0 = wall_seconds(), boot_s = 0;
-    as_sim *s = start(o);
-    sim_rng r;
-    sim_rng_seed(&r, sim_derive(o->seed, 12));
-    char line[1024];
-    int len = snprintf(line, sizeof line, "scenario=profile n=%u seed=%llu", o->nodes,
-                       (unsigned long long)o->seed);
-    if (!boot(s, &boot_s)) {
-        snprintf(line + len, sizeof line - (size_t)len, " error=not_booted");
-        return finish(line, s, false, o, wall0);
-    }
-    double wan = measure(s, &r, "profile", "wan", 5000);
+    run x;
+    int rc = begin(&x, o, "profile", AS_SEEDS + 2);
+    if (rc >= 0) return rc;
+    as_sim *s = x.s;
+    double wan = measure(s, &x.r, "profile", "wan", 5000);
     as_run_until(s, s->now_us + 1000000);
-    double interval = measure(s, &r, "probe_interval_ms", "2000", 2000);
+    double interval = measure(s, &x.r, "probe_interval_ms", "2000", 2000);
     as_run_until(s, s->now_us + 3000000);
     size_t counts[4];
     hs_node_status_counts(hs_agent_node(s->ag[0].a), counts);
-    snprintf(line + len, sizeof line - (size_t)len,
+    snprintf(x.line + x.len, sizeof x.line - (size_t)x.len,
              " boot_s=%.1f profile_wan_everywhere_ms=%.1f probe_interval_everywhere_ms=%.1f "
              "alive_after=%zu",
-             boot_s, wan, interval, counts[HS_ALIVE]);
+             x.boot_s, wan, interval, counts[HS_ALIVE]);
     bool goals = wan >= 0 && wan <= GOAL_US / 1e3 && interval >= 0 && interval <= GOAL_US / 1e3 &&
                  counts[HS_ALIVE] == s->n;
-    return finish(line, s, goals, o, wall0);
+    return finish(x.line, s, goals, o, x.wall0);
 }
