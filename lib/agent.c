@@ -111,6 +111,8 @@ void ag_config_changed(hs_agent *a, const char *src, const hs_addr *addr)
                   (unsigned long long)a->cc->version, a->env->key_count, h);
     }
     if (!a->seed) a->persist |= HS_AGENT_SAVE_CONFIG;
+    ag_operator_apply(a, true);
+    a->node_dirty = true;
     hs_agent_event *e = q_push(&a->events);
     e->kind = HS_EVK_CONFIG_CHANGE;
     snprintf(e->name, sizeof(e->name), "%s", src);
@@ -127,8 +129,23 @@ hs_cfgc *ag_cfgc(hs_agent *a)
     return a->cfgc;
 }
 
+/* We are the newer claimant of our name: the caller stops the process. */
+static void name_taken(hs_agent *a)
+{
+    hs_addr other;
+    char b[HS_ADDR_STRLEN];
+    if (a->stop_why[0] || !hs_node_stopped(a->node, &other)) return;
+    snprintf(a->stop_why, sizeof(a->stop_why),
+             "name conflict: the agent at %s answers for our name %s and the cluster holds it "
+             "there; this agent (the newer claimant) stops: give it another --name, or stop "
+             "the other one first",
+             hs_addr_format(&other, b, sizeof(b)), a->name);
+    ag_notice(a, HS_AGENT_ERR, "%s", a->stop_why);
+}
+
 static void drain_node(hs_agent *a)
 {
+    a->node_dirty = false;
     hs_packet p;
     while (hs_node_next_packet(a->node, &p)) ag_queue_packet(a, &p.to, p.data, p.len, p.stream);
     hs_event ev;
@@ -140,6 +157,7 @@ static void drain_node(hs_agent *a)
             hs_cfgc_version_seen(ag_cfgc(a), a->now, &ev.addr, ev.config_version);
         } else {
             publish_member(a, &ev);
+            if (ev.type == HS_EV_CONFLICT && !strcmp(ev.name, a->name)) name_taken(a);
         }
     }
 }
@@ -295,7 +313,7 @@ static void pump(hs_agent *a)
         if (a->raft && !a->raft_failed) ag_raft_drive(a);
         bool progress = drain_cfgc(a);
         progress |= drain_kr(a);
-        if (!progress) return;
+        if (!progress && !a->node_dirty) return;
     }
 }
 
@@ -315,6 +333,10 @@ hs_agent *hs_agent_new(const hs_agent_cfg *cfg, uint64_t now_ms, const char **wh
     a->env = cfg->env;
     a->incarnation = cfg->incarnation;
     a->compact_every = cfg->compact_every ? cfg->compact_every : HS_AGENT_COMPACT_EVERY;
+    snprintf(a->name, sizeof(a->name), "%s", cfg->node.name);
+    a->base = cfg->node;
+    a->base_profile = a->profile = cfg->profile;
+    a->spread_rng = cfg->rng_seed ^ 0x737072656164ULL;
     a->n_seeds = cfg->n_seeds < HS_AGENT_SEEDS_MAX ? cfg->n_seeds : HS_AGENT_SEEDS_MAX;
     if (a->n_seeds) memcpy(a->seeds, cfg->seeds, a->n_seeds * sizeof(a->seeds[0]));
     for (size_t i = 0; i < a->n_seeds; i++)
@@ -340,6 +362,8 @@ hs_agent *hs_agent_new(const hs_agent_cfg *cfg, uint64_t now_ms, const char **wh
     if (!a->kr || !a->cfgc) goto fail;
     if (a->seed && ag_raft_start(a, cfg, why) != 0) goto fail;
     if (a->cc->version) hs_kr_config(a->kr, now_ms, a->cc);
+    ag_operator_apply(a, false); /* the saved or restored configuration's settings */
+    a->spread_version = a->cc->version;
     pump(a);
     return a;
 fail:

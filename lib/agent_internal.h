@@ -30,6 +30,14 @@ typedef struct ag_queue {
 struct hs_agent {
     uint64_t now;
     hs_node *node;
+    char name[HS_NAME_MAX + 1];
+    /* operator controls (agent_operator.c): this agent's own settings and profile, the
+     * profile in effect, the last version spread, why the agent must stop ("": it need not) */
+    hs_config base;
+    int base_profile, profile;
+    uint64_t spread_version, spread_rng, op_digest;
+    bool node_dirty; /* the node has outputs the wiring has not drained */
+    char stop_why[AG_NOTICE_LEN];
     uint32_t incarnation;
     hs_envelope *env;
     hs_keyring *kr;
@@ -62,6 +70,10 @@ void ag_queue_packet(hs_agent *a, const hs_addr *to, const uint8_t *data, size_t
 void ag_config_changed(hs_agent *a, const char *src, const hs_addr *addr);
 /* The configuration client, told first which Raft node and applied index it works with. */
 hs_cfgc *ag_cfgc(hs_agent *a);
+
+/* agent_operator.c: the configuration's fd settings and removals into the node; spread: push
+ * a new version to a few members behind it. */
+void ag_operator_apply(hs_agent *a, bool spread);
 
 /* agent_raft.c */
 int ag_raft_start(hs_agent *a, const hs_agent_cfg *cfg, const char **why);

@@ -7,6 +7,7 @@
 #include "cc_internal.h"
 #include "hearsay/cluster_config.h"
 #include "hearsay/codec.h"
+#include "hearsay/fd_settings.h"
 
 #define CC_MAGIC          0x48534343u /* "HSCC" */
 #define CC_FORMAT         1           /* without sessions */
@@ -94,11 +95,16 @@ const hs_cc_seed *hs_cc_find_seed(const hs_cluster_config *c, const char *name)
     return NULL;
 }
 
-bool hs_cc_is_removed(const hs_cluster_config *c, const char *name)
+int hs_cc_removed_flags(const hs_cluster_config *c, const char *name)
 {
     for (uint32_t i = 0; i < c->n_removed; i++)
-        if (strcmp(c->removed[i], name) == 0) return true;
-    return false;
+        if (strcmp(c->removed[i], name) == 0) return c->removed_flags[i];
+    return -1;
+}
+
+bool hs_cc_is_removed(const hs_cluster_config *c, const char *name)
+{
+    return hs_cc_removed_flags(c, name) >= 0;
 }
 
 static int find_key(const hs_cluster_config *c, const uint8_t *k)
@@ -139,6 +145,23 @@ static int remove_seed_at(hs_cluster_config *c, uint32_t i)
     return HS_CC_OK;
 }
 
+/* A removal: a seed must leave the Raft group first; removing again only adds the prune. */
+static int remove_node(hs_cluster_config *c, const char *name, bool prune)
+{
+    if (!valid_name(name, false)) return HS_CC_EINVAL;
+    if (hs_cc_find_seed(c, name)) return HS_CC_EPERM;
+    for (uint32_t i = 0; i < c->n_removed; i++) {
+        if (strcmp(c->removed[i], name) != 0) continue;
+        if (!prune || (c->removed_flags[i] & HS_CC_REMOVED_PRUNE)) return HS_CC_EEXIST;
+        c->removed_flags[i] |= HS_CC_REMOVED_PRUNE;
+        return HS_CC_OK;
+    }
+    if (c->n_removed >= HS_CC_MAX_REMOVED) return HS_CC_EFULL;
+    c->removed_flags[c->n_removed] = prune ? HS_CC_REMOVED_PRUNE : 0;
+    memcpy(c->removed[c->n_removed++], name, strlen(name) + 1);
+    return HS_CC_OK;
+}
+
 static int apply_cmd(hs_cluster_config *c, const hs_cc_cmd *m)
 {
     switch (m->op) {
@@ -150,6 +173,7 @@ static int apply_cmd(hs_cluster_config *c, const hs_cc_cmd *m)
     case HS_CC_SET:
     case HS_CC_SET_FD:
         if (!valid_name(m->key, false) || !valid_value(m->value)) return HS_CC_EINVAL;
+        if (m->op == HS_CC_SET_FD && hs_fd_check(m->key, m->value)) return HS_CC_EINVAL;
         return m->op == HS_CC_SET
                    ? kv_set(c->settings, &c->n_settings, HS_CC_MAX_SETTINGS, m->key, m->value)
                    : kv_set(c->fd, &c->n_fd, HS_CC_MAX_FD, m->key, m->value);
@@ -187,17 +211,15 @@ static int apply_cmd(hs_cluster_config *c, const hs_cc_cmd *m)
         return HS_CC_OK;
     }
     case HS_CC_REMOVE_NODE:
-        if (!valid_name(m->key, false)) return HS_CC_EINVAL;
-        if (hs_cc_is_removed(c, m->key)) return HS_CC_EEXIST;
-        if (c->n_removed >= HS_CC_MAX_REMOVED) return HS_CC_EFULL;
-        memcpy(c->removed[c->n_removed++], m->key, strlen(m->key) + 1);
-        return HS_CC_OK;
+        return remove_node(c, m->key, !strcmp(m->value, HS_CC_PRUNE));
     case HS_CC_READMIT_NODE:
         for (uint32_t i = 0; i < c->n_removed; i++) {
             if (strcmp(c->removed[i], m->key) != 0) continue;
             memmove(c->removed[i], c->removed[i + 1],
                     (c->n_removed - i - 1) * sizeof(c->removed[0]));
+            memmove(&c->removed_flags[i], &c->removed_flags[i + 1], c->n_removed - i - 1);
             c->n_removed--;
+            c->removed_flags[c->n_removed] = 0;
             return HS_CC_OK;
         }
         return HS_CC_ENOENT;
@@ -293,10 +315,14 @@ size_t hs_cc_cmd_encode(const hs_cc_cmd *m, uint8_t *buf, size_t cap)
     case HS_CC_SET_NAME:
     case HS_CC_DELETE:
     case HS_CC_DELETE_FD:
-    case HS_CC_REMOVE_NODE:
     case HS_CC_READMIT_NODE:
         if (!valid_name(m->key, false)) return 0;
         put_name(&w, m->key);
+        break;
+    case HS_CC_REMOVE_NODE: /* name, then flags: 1 = prune */
+        if (!valid_name(m->key, false) || (m->value[0] && strcmp(m->value, HS_CC_PRUNE))) return 0;
+        put_name(&w, m->key);
+        hs_put_u8(&w, m->value[0] ? HS_CC_REMOVED_PRUNE : 0);
         break;
     case HS_CC_SET:
     case HS_CC_SET_FD:
@@ -339,10 +365,16 @@ int hs_cc_cmd_decode(const uint8_t *buf, size_t len, hs_cc_cmd *out)
     case HS_CC_SET_NAME:
     case HS_CC_DELETE:
     case HS_CC_DELETE_FD:
-    case HS_CC_REMOVE_NODE:
     case HS_CC_READMIT_NODE:
         hs_get_str8(&r, out->key, sizeof(out->key), true);
         break;
+    case HS_CC_REMOVE_NODE: {
+        hs_get_str8(&r, out->key, sizeof(out->key), true);
+        uint8_t flags = hs_get_u8(&r);
+        if (flags > HS_CC_REMOVED_PRUNE) return -1;
+        if (flags) memcpy(out->value, HS_CC_PRUNE, sizeof(HS_CC_PRUNE));
+        break;
+    }
     case HS_CC_SET:
     case HS_CC_SET_FD:
         hs_get_str8(&r, out->key, sizeof(out->key), true);
@@ -392,7 +424,10 @@ static size_t serialize(const hs_cluster_config *c, uint8_t *buf, size_t cap, bo
     hs_put_u16(&w, (uint16_t)c->n_settings);
     for (uint32_t i = 0; i < c->n_settings; i++) put_kv(&w, &c->settings[i]);
     hs_put_u16(&w, (uint16_t)c->n_removed);
-    for (uint32_t i = 0; i < c->n_removed; i++) put_name(&w, c->removed[i]);
+    for (uint32_t i = 0; i < c->n_removed; i++) {
+        put_name(&w, c->removed[i]);
+        hs_put_u8(&w, c->removed_flags[i]);
+    }
     if (sessions) hs_cc__put_sessions(&w, c);
     return w.ok ? w.len : 0;
 }
@@ -460,8 +495,11 @@ int hs_cc_deserialize(const uint8_t *buf, size_t len, hs_cluster_config *out)
     for (uint32_t i = 0; i < out->n_settings && r.ok; i++) get_kv(&r, &out->settings[i]);
     out->n_removed = hs_get_u16(&r);
     if (out->n_removed > HS_CC_MAX_REMOVED) goto fail;
-    for (uint32_t i = 0; i < out->n_removed && r.ok; i++)
+    for (uint32_t i = 0; i < out->n_removed && r.ok; i++) {
         hs_get_str8(&r, out->removed[i], sizeof(out->removed[i]), true);
+        out->removed_flags[i] = hs_get_u8(&r);
+        if (out->removed_flags[i] > HS_CC_REMOVED_PRUNE) r.ok = false;
+    }
     if (format == CC_FORMAT_SESSION && !hs_cc__get_sessions(&r, out)) goto fail;
     if (!r.ok || hs_reader_left(&r) != 0 || !validate(out)) goto fail;
     return 0;

@@ -4,7 +4,8 @@
  * (alternately that member and a seed), installs only a strictly newer, well-formed
  * configuration, and asks a seed every 5 s anyway to keep its leader hint and session clock
  * fresh. Every agent answers fetches (0x61) with its version, the leader it knows, its session
- * clock, and its configuration (without sessions) when the asker is behind. */
+ * clock, and its configuration (without sessions) when the asker is behind; and pushes it
+ * unasked (hs_cfgc_push) when the agent spreads a new version. */
 #include <string.h>
 
 #include "config_client_internal.h"
@@ -79,17 +80,29 @@ void hs_cfgc_version_seen(hs_cfgc *c, uint64_t now, const hs_addr *from, uint64_
     cfgc__send_fetch(c, from);
 }
 
-void cfgc__on_fetch(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m)
+/* Our version, leader hint and session clock, with the configuration if `have` is older. */
+static void send_config(hs_cfgc *c, const hs_addr *to, uint64_t have)
 {
     hs_cfgc_wire a = {
         .type = HS_MSG_CONFIG_FETCH_RESP, .version = c->cc->version, .clock = cfgc__clock(c)};
     const char *leader = hs_cfgc_leader(c, c->now);
     if (leader) memcpy(a.leader, leader, strlen(leader) + 1);
-    if (m->version < c->cc->version) {
+    if (have < c->cc->version) {
         a.config_len = (uint32_t)hs_cc_serialize(c->cc, c->ser, HS_CC_SERIALIZED_MAX);
         a.config = c->ser;
     }
-    cfgc__send(c, from, &a);
+    cfgc__send(c, to, &a);
+}
+
+void cfgc__on_fetch(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m)
+{
+    send_config(c, from, m->version);
+}
+
+void hs_cfgc_push(hs_cfgc *c, uint64_t now, const hs_addr *to)
+{
+    c->now = now;
+    if (c->cc->version) send_config(c, to, 0);
 }
 
 int cfgc__on_fetch_resp(hs_cfgc *c, const hs_addr *from, const hs_cfgc_wire *m)

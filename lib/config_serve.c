@@ -9,6 +9,7 @@
 
 #include "config_client_internal.h"
 #include "hearsay/envelope.h"
+#include "hearsay/fd_settings.h"
 
 static int result_of(int rc)
 {
@@ -66,15 +67,39 @@ typedef struct proposal {
     uint64_t fp;
 } proposal;
 
+/* The command of a key/value kind. */
+static uint8_t cmd_op(int kind)
+{
+    switch (kind) {
+    case HS_CFGC_SET:
+        return HS_CC_SET;
+    case HS_CFGC_DELETE:
+        return HS_CC_DELETE;
+    case HS_CFGC_SET_FD:
+        return HS_CC_SET_FD;
+    case HS_CFGC_DELETE_FD:
+        return HS_CC_DELETE_FD;
+    case HS_CFGC_REMOVE_NODE:
+        return HS_CC_REMOVE_NODE;
+    default:
+        return HS_CC_READMIT_NODE;
+    }
+}
+
 static bool build(const cop *o, proposal *p)
 {
     memset(p, 0, sizeof(*p));
     switch (o->kind) {
     case HS_CFGC_SET:
     case HS_CFGC_DELETE:
-        p->cmd.op = o->kind == HS_CFGC_SET ? HS_CC_SET : HS_CC_DELETE;
+    case HS_CFGC_SET_FD:
+    case HS_CFGC_DELETE_FD:
+    case HS_CFGC_REMOVE_NODE:
+    case HS_CFGC_READMIT_NODE:
+        p->cmd.op = cmd_op(o->kind);
         cfgc__copy_str(p->cmd.key, sizeof(p->cmd.key), o->key);
-        if (o->kind == HS_CFGC_SET) cfgc__copy_str(p->cmd.value, sizeof(p->cmd.value), o->value);
+        if (o->kind == HS_CFGC_SET || o->kind == HS_CFGC_SET_FD || o->kind == HS_CFGC_REMOVE_NODE)
+            cfgc__copy_str(p->cmd.value, sizeof(p->cmd.value), o->value);
         break;
     case HS_CFGC_KEY_INSTALL:
     case HS_CFGC_KEY_USE:
@@ -119,8 +144,14 @@ static int precheck(const hs_cfgc *c, const cop *o, proposal *p)
     case HS_CFGC_KEY_USE:
     case HS_CFGC_KEY_REMOVE:
         return c->cc->n_keys == 0 ? PRE_WAIT : PRE_GO; /* the seeds' ring goes in first */
-    case HS_CFGC_ADD_SEED:
+    case HS_CFGC_SET_FD:
+        return hs_fd_check(o->key, o->value) ? HS_CFGC_INVALID : PRE_GO;
+    case HS_CFGC_REMOVE_NODE: /* a seed leaves the Raft group first */
         return hs_raft_conf_find_name(conf, o->key) ? HS_CFGC_INVALID : PRE_GO;
+    case HS_CFGC_ADD_SEED: /* a removed member is readmitted first */
+        return hs_raft_conf_find_name(conf, o->key) || hs_cc_is_removed(c->cc, o->key)
+                   ? HS_CFGC_INVALID
+                   : PRE_GO;
     case HS_CFGC_REMOVE_SEED: {
         const hs_raft_peer *peer = hs_raft_conf_find_name(conf, o->key);
         if (!peer) return HS_CFGC_NOTFOUND;

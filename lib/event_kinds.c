@@ -47,6 +47,8 @@ int hs_event_kind_of_member(hs_event_type t)
         return HS_EVK_MEMBER_LEAVE;
     case HS_EV_REAP:
         return HS_EVK_MEMBER_REAP;
+    case HS_EV_CONFLICT: /* addr: the other address answering for the name */
+        return HS_EVK_MEMBER_CONFLICT;
     default:
         return -1; /* config-seen and incarnation are the agent's business, not events */
     }

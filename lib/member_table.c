@@ -50,6 +50,19 @@ hs_member *hs_table_find(const hs_node *n, const char *name)
     return NULL;
 }
 
+hs_member *hs_table_find_hash(const hs_node *n, uint64_t h)
+{
+    if (!n->index_cap) return NULL;
+    size_t i = h & (n->index_cap - 1);
+    for (size_t probes = 0; probes < n->index_cap; probes++) {
+        hs_member *m = n->index[i];
+        if (!m) return NULL;
+        if (m != TOMBSTONE && m->ring_hash == h) return m;
+        i = (i + 1) & (n->index_cap - 1);
+    }
+    return NULL;
+}
+
 hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr)
 {
     if (n->nmembers >= n->cfg.max_members) return NULL;
@@ -91,6 +104,8 @@ void hs_table_remove(hs_node *n, hs_member *m)
     n->members[m->index] = last;
     last->index = m->index;
     hs_probe_forget(n, m);
+    if (n->votes_of == m) n->votes_of = NULL;
+    hs_history_free(m);
     free(m->name);
     free(m->tags);
     free(m);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hearsay/fd_settings.h"
 #include "hearsay/wire.h"
 #include "membership_internal.h"
 
@@ -52,9 +53,9 @@ int hs_status_parse(const char *s, hs_status *out)
 
 const char *hs_event_name(hs_event_type t)
 {
-    static const char *names[] = {"member-join",  "member-update", "member-suspect",
-                                  "member-alive", "member-failed", "member-leave",
-                                  "member-reap",  "config-seen",   "incarnation"};
+    static const char *names[] = {
+        "member-join",  "member-update", "member-suspect", "member-alive", "member-failed",
+        "member-leave", "member-reap",   "config-seen",    "incarnation",  "member-conflict"};
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
 }
 
@@ -106,6 +107,7 @@ void hs_node_free(hs_node *n)
     if (!n) return;
     for (size_t i = 0; i < n->nmembers; i++) {
         free(n->members[i]->susp);
+        hs_history_free(n->members[i]);
         free(n->members[i]->name);
         free(n->members[i]->tags);
         free(n->members[i]);
@@ -117,6 +119,8 @@ void hs_node_free(hs_node *n)
     free(n->suspects);
     hs_bcast_free(n);
     hs_tombs_free(n);
+    hs_removed_free(n);
+    hs_claims_free(n);
     free(n->join_addrs);
     free(n->out);
     free(n->events);
@@ -188,6 +192,7 @@ void hs_event_push(hs_node *n, hs_event_type t, const hs_member *m, hs_status pr
     e->prev_status = prev;
     e->config_version = n->max_seen_version;
     e->at_ms = n->now;
+    if (m) hs_history_event(n, (hs_member *)m, t, prev);
 }
 
 bool hs_node_next_event(hs_node *n, hs_event *out)
@@ -207,7 +212,10 @@ void hs_set_status(hs_node *n, hs_member *m, hs_status s)
     bool live = hs_is_live(m);
     if (was_live && !live) hs_ring_remove(n, m);
     if (!was_live && live) hs_ring_insert(n, m);
-    if (s == HS_ALIVE || !live) hs_suspicion_clear(n, m);
+    if (s == HS_ALIVE || !live) {
+        hs_history_stash(n, m); /* the votes that stood, for the record of this change */
+        hs_suspicion_clear(n, m);
+    }
 }
 
 /* ---- inputs ---- */
@@ -286,12 +294,22 @@ void hs_node_receive(hs_node *n, uint64_t now_ms, const hs_addr *from, const uin
     begin(n, now_ms);
     n->stats.msgs_in++;
     n->stats.bytes_in += len;
-    if (n->leaving || !data || len == 0) return;
+    if (n->leaving || n->removed_self || n->stopped || !data || len == 0) return;
+    if (n->stopping_until && data[0] != HS_MSG_PING) return; /* answering checks, no more */
     if (!stream && len > 65535) {
         n->stats.drop_malformed++;
         return;
     }
     n->ntomb_answer = 0;
+    char sender[HS_NAME_MAX + 1];
+    uint32_t seq;
+    bool named = hs_msg_sender(data, len, sender, &seq);
+    if (named && hs_removed_has(n, sender)) {
+        n->stats.removed_refused++; /* force-leave: nothing a removed member says counts */
+        return;
+    }
+    if (named) hs_claims_note(n, from, data[0], sender, seq);
+    n->from_claimant = named && !strcmp(sender, n->self->name);
     hs_reader r;
     hs_reader_init(&r, data, len);
     uint8_t type = hs_get_u8(&r);
@@ -333,8 +351,10 @@ void hs_node_receive(hs_node *n, uint64_t now_ms, const hs_addr *from, const uin
         break;
     default:
         n->stats.drop_unknown_type++;
+        n->from_claimant = false;
         return;
     }
+    n->from_claimant = false;
     if (!r.ok || hs_reader_left(&r) != 0) {
         n->stats.drop_malformed++;
         return;
@@ -363,6 +383,19 @@ static void reap(hs_node *n)
 void hs_node_tick(hs_node *n, uint64_t now_ms)
 {
     begin(n, now_ms);
+    if (n->stopping_until) {
+        hs_claims_stopping(n);
+        return;
+    }
+    if (n->removed_self || n->stopped) { /* quiet: only forgetting goes on */
+        if (n->now >= n->housekeeping_at) {
+            n->housekeeping_at = n->now + 1000;
+            reap(n);
+            hs_tombs_expire(n);
+        }
+        return;
+    }
+    if (n->name_check_at && n->now >= n->name_check_at) hs_claims_tick(n);
     if (n->join_retry_at && n->now >= n->join_retry_at) {
         if (n->joined) {
             n->join_retry_at = 0;
@@ -398,6 +431,9 @@ static uint64_t min_nonzero(uint64_t a, uint64_t b)
 uint64_t hs_node_next_deadline(const hs_node *n)
 {
     uint64_t d = n->housekeeping_at;
+    if (n->stopping_until) return n->stopping_until;
+    if (n->removed_self || n->stopped) return d;
+    d = min_nonzero(d, n->name_check_at);
     d = min_nonzero(d, n->gossip_at);
     d = min_nonzero(d, n->join_retry_at);
     if (!n->leaving) {
@@ -408,6 +444,42 @@ uint64_t hs_node_next_deadline(const hs_node *n)
         d = min_nonzero(d, hs_quorum_next_deadline(n));
     }
     return d;
+}
+
+/* ---- run-time settings ---- */
+
+int hs_node_set_timing(hs_node *n, uint64_t now_ms, const hs_config *cfg)
+{
+    begin(n, now_ms);
+    hs_config next = n->cfg;
+    hs_fd_copy(&next, cfg);
+    if (!config_valid(&next)) return -1;
+    n->cfg = next;
+    /* timers set under the old values come no later than the new ones would */
+    uint64_t now = n->now;
+    if (n->sync_at > now + next.sync_interval_ms)
+        n->sync_at = now + hs_prng_below(&n->rng, next.sync_interval_ms);
+    if (n->revive_at > now + next.revive_interval_ms)
+        n->revive_at = now + hs_prng_below(&n->rng, next.revive_interval_ms);
+    if (n->gossip_at > now + next.gossip_interval_ms) n->gossip_at = now;
+    if (n->join_retry_at > now + next.join_retry_ms) n->join_retry_at = now + next.join_retry_ms;
+    uint64_t cycle = (uint64_t)next.probe_interval_ms * (n->nsubj ? n->nsubj : 1);
+    for (size_t i = 0; i < n->nsubj; i++)
+        if (n->subj[i].due > now + cycle)
+            n->subj[i].due = now + 1 + hs_prng_below(&n->rng, (uint32_t)cycle);
+    n->subj_ring_version = (uint64_t)-1; /* the vote group size may have changed */
+    return 0;
+}
+
+const hs_config *hs_node_config(const hs_node *n)
+{
+    return &n->cfg;
+}
+
+bool hs_node_stopped(const hs_node *n, hs_addr *other)
+{
+    if (n->stopped && other) *other = n->stopped_by;
+    return n->stopped;
 }
 
 /* ---- queries ---- */

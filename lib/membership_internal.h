@@ -54,6 +54,7 @@ typedef struct hs_member {
                                     that asks it (membership_quorum.c) */
     uint32_t reach_asked;        /* the last full Reach round that asked it */
     hs_suspicion *susp;
+    struct hs_history *hist; /* its status history (member_history.c); NULL until it has one */
 } hs_member;
 
 /* An outstanding probe of ours: a direct Ping, followed or accompanied by PingReqs. */
@@ -97,6 +98,46 @@ typedef struct hs_tomb {
 #define HS_MAX_TOMB_ANSWERS 16 /* tombstones named in one answer to a stale message */
 
 #define HS_BCAST_LEVELS 256 /* retransmission counts are capped below this */
+
+/* A name removed by force-leave (member_removed.c): a sorted array by hash. */
+typedef struct hs_removed {
+    uint64_t hash;
+    bool prune;
+    char name[HS_NAME_MAX + 1];
+} hs_removed;
+
+/* A claim that a live member's name is at another address (member_conflict.c): both
+ * addresses are asked to answer for the name (a Ping with it as the target). */
+#define HS_MAX_NAME_CHECKS 8
+#define HS_MAX_CONFLICTS   16
+typedef struct hs_name_check {
+    bool used;
+    bool self_stop;  /* about our own name, from an entry: we are the newer claimant */
+    bool have_entry; /* the claim's entry, applied if the held address goes silent */
+    bool confirmed;  /* both answered in an earlier round (a conflict reported) */
+    uint64_t hash;
+    char name[HS_NAME_MAX + 1];
+    hs_addr addr[2]; /* [0] the address we hold (ours, for our own name), [1] the claimed */
+    uint32_t seq[2]; /* the Ping sequence numbers they must answer */
+    bool answered[2];
+    uint32_t tries, rounds;
+    uint64_t next_at, end_at;
+    struct hs_entry_copy *entry;
+} hs_name_check;
+
+/* A conflict being reported (hs_node_conflict). */
+typedef struct hs_conflict {
+    uint64_t hash, until;
+    char name[HS_NAME_MAX + 1];
+    hs_addr other;
+} hs_conflict;
+
+/* A recent check that found a held address silent: a claim for that name and address is
+ * taken without asking again for a while. */
+typedef struct hs_gone_addr {
+    uint64_t hash, until;
+    hs_addr addr;
+} hs_gone_addr;
 
 /* One level of the gossip queue: members whose update has the same number of sends left. */
 typedef struct hs_gossip_level {
@@ -181,6 +222,26 @@ struct hs_node {
     char tomb_answer[HS_MAX_TOMB_ANSWERS][HS_NAME_MAX + 1];
     size_t ntomb_answer;
 
+    /* operator controls: removed names, name checks and conflicts, history scratch */
+    hs_removed *removed; /* sorted by hash */
+    size_t nremoved, removed_cap;
+    bool removed_self;       /* our own name is removed: quiet until readmitted */
+    bool stopped;            /* the newer claimant of our name: quiet for good */
+    uint64_t stopping_until; /* ... after answering Pings until then, so the others can
+                                confirm the conflict too (0: not stopping) */
+    hs_addr stopped_by;
+    bool merging;       /* inside hs_merge_entry: history records are learnt */
+    bool claim_bypass;  /* applying a claim its check let through */
+    bool from_claimant; /* the message being handled claims our own name as its sender */
+    hs_name_check checks_name[HS_MAX_NAME_CHECKS];
+    hs_conflict conflicts[HS_MAX_CONFLICTS];
+    hs_gone_addr gone[HS_MAX_NAME_CHECKS];
+    uint64_t name_check_at;    /* the earliest name-check deadline (0: none) */
+    const hs_member *votes_of; /* the member whose last votes are stashed below */
+    uint64_t stash_at;
+    size_t nstash;
+    hs_vote stash[HS_MAX_VOTE_GROUP];
+
     /* joining */
     hs_addr *join_addrs;
     size_t njoin;
@@ -249,6 +310,42 @@ typedef struct hs_entry {
 } hs_entry;
 /* Applies one gossip entry; returns true if it changed our state (then it is rebroadcast). */
 bool hs_merge_entry(hs_node *n, const hs_entry *e);
+/* An entry with its tags copied (a claim held until its name check ends). */
+typedef struct hs_entry_copy {
+    hs_entry e;
+    uint8_t tags[HS_TAGS_MAX];
+} hs_entry_copy;
+
+/* member_removed.c */
+bool hs_removed_has(const hs_node *n, const char *name);
+void hs_removed_free(hs_node *n);
+/* The sender a message claims (Ping, Pong, Meet, Gossip: the sender; Suspect, Vote: who
+ * raised or cast it); false for the other types or a malformed header. */
+bool hs_msg_sender(const uint8_t *data, size_t len, char *name, uint32_t *seq);
+
+/* member_conflict.c */
+/* An entry about the live member m (or ourselves) names another address: true if a name
+ * check took it (the entry must not be applied now). */
+bool hs_claim_check(hs_node *n, hs_member *m, const hs_entry *e);
+/* A message arrived (before its handler): Pongs answering a name check, Pings from our name. */
+void hs_claims_note(hs_node *n, const hs_addr *from, uint8_t type, const char *sender,
+                    uint32_t seq);
+void hs_claims_tick(hs_node *n);
+void hs_claims_free(hs_node *n);
+/* The newer claimant's last window is over: quiet for good (an HS_EV_CONFLICT about us). */
+void hs_claims_stopping(hs_node *n);
+
+/* member_history.c */
+/* Stashes m's standing votes before its suspicion is cleared (the next record of m takes
+ * them). */
+void hs_history_stash(hs_node *n, const hs_member *m);
+/* Records what an event says about m (called by hs_event_push). */
+void hs_history_event(hs_node *n, hs_member *m, hs_event_type t, hs_status prev);
+void hs_history_note(hs_node *n, hs_member *m, hs_history_what what, const char *by,
+                     const hs_addr *addr);
+void hs_history_free(hs_member *m);
+/* member_table.c: the member whose ring hash is h, or NULL. */
+hs_member *hs_table_find_hash(const hs_node *n, uint64_t h);
 
 /* gossip_queue.c */
 void hs_bcast_queue(hs_node *n, hs_member *m);

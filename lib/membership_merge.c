@@ -4,7 +4,10 @@
  *   - at the same incarnation, left > failed > alive (suspicion is local, never gossiped);
  *   - anything that says we ourselves are failed or left, or knows a higher incarnation of
  *     ours, is refuted by taking a higher incarnation and gossiping that we are alive;
- *   - a name reaped from the table comes back only above its tombstone's incarnation. */
+ *   - a name reaped from the table comes back only above its tombstone's incarnation;
+ *   - a removed name (force-leave) is refused whatever the entry says (member_removed.c);
+ *   - an entry moving a live member (or ourselves) to another address waits for a name check
+ *     (member_conflict.c): the old address must have stopped answering for the name. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +19,7 @@ void hs_refute(hs_node *n, uint32_t seen_inc, bool everyone)
     uint32_t inc = seen_inc > n->self->inc ? seen_inc : n->self->inc;
     n->self->inc = inc + 1;
     n->stats.refutations++;
+    hs_history_note(n, n->self, HS_H_REFUTED, "", NULL);
     hs_event_push(n, HS_EV_INCARNATION, n->self, HS_ALIVE);
     if (everyone) {
         hs_bcast_queue(n, n->self);
@@ -55,10 +59,15 @@ static void catch_up(hs_node *n)
     n->catchup_syncs = 3;
 }
 
+static bool merge(hs_node *n, const hs_entry *e);
+
 static bool merge_self(hs_node *n, const hs_entry *e)
 {
     hs_member *me = n->self;
     if (n->leaving) return false;
+    /* alive at another address: someone else with our name, or our old address */
+    if (e->status == HS_ALIVE && !hs_addr_equal(&e->addr, &me->addr) && hs_claim_check(n, me, e))
+        return false;
     if (e->inc > me->inc || (e->inc == me->inc && e->status != HS_ALIVE)) {
         hs_refute(n, e->inc, true);
         /* Declared failed or left: we missed what others said meanwhile (they stopped
@@ -83,8 +92,23 @@ static bool merge_self(hs_node *n, const hs_entry *e)
 
 bool hs_merge_entry(hs_node *n, const hs_entry *e)
 {
+    n->merging = true;
+    bool changed = merge(n, e);
+    n->merging = false;
+    return changed;
+}
+
+static bool merge(hs_node *n, const hs_entry *e)
+{
     hs_member *m = hs_table_find(n, e->name);
     if (m == n->self) return merge_self(n, e);
+    if (hs_removed_has(n, e->name)) {
+        n->stats.removed_refused++;
+        return false;
+    }
+    if (m && hs_is_live(m) && e->status == HS_ALIVE && !hs_addr_equal(&m->addr, &e->addr) &&
+        hs_claim_check(n, m, e))
+        return false;
     if (!m) {
         /* reaped: only the member itself, at a new incarnation, brings the name back */
         if (hs_tomb_refuses(n, e->name, e->inc, e->status)) return false;
@@ -113,7 +137,10 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e)
     bool tags_changed = newer && set_tags(m, e->tags, e->tags_len);
     m->addr = e->addr;
     m->inc = e->inc;
-    if (m->susp && m->susp->inc < m->inc) hs_suspicion_clear(n, m);
+    if (m->susp && m->susp->inc < m->inc) {
+        hs_history_stash(n, m);
+        hs_suspicion_clear(n, m);
+    }
     hs_set_status(n, m, (hs_status)e->status);
     if (e->status == HS_ALIVE && hs_is_live(m) && (prev == HS_ALIVE || prev == HS_SUSPECT) &&
         !tags_changed && !addr_changed) {

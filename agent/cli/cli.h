@@ -32,7 +32,8 @@ typedef struct hcli_command {
 
 /* The subcommands. */
 extern const hcli_command hcli_members, hcli_join, hcli_leave, hcli_tags, hcli_check, hcli_keygen,
-    hcli_raft, hcli_config, hcli_watch, hcli_self, hcli_health, hcli_metrics, hcli_keys;
+    hcli_raft, hcli_config, hcli_watch, hcli_self, hcli_health, hcli_metrics, hcli_keys,
+    hcli_force_leave, hcli_readmit, hcli_explain;
 const hcli_command *hcli_find_command(const char *name);
 
 /* ---- args.c ---------------------------------------------------------------------------- */
@@ -100,6 +101,10 @@ void hcli_show_committed(const hs_client *c, const char *a, const char *sep, con
 void hcli_show_tags(const hs_client *c, const hs_client_tag_list *t);
 void hcli_show_keys(const hs_client *c, const hs_client_keys_info *k);
 void hcli_show_key_change(const hs_client *c, const hs_client_key_change *k);
+/* The operator's controls: a removal or readmission, the fd settings, a member's history. */
+void hcli_show_removal(const hs_client *c, const hs_client_removal *r);
+void hcli_show_fd(const hs_client *c, const hs_client_fd_info *f);
+void hcli_show_history(const hs_client *c, const hs_client_history *h);
 /* One event line as received (--json) or as a human line. */
 void hcli_show_event(const hs_client_event *ev);
 /* Names separated by spaces, for messages on f. */

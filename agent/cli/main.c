@@ -11,8 +11,9 @@
 hcli_globals g_cli = {.socket_path = HS_CLIENT_DEFAULT_SOCKET, .timeout_ms = -1};
 
 static const hcli_command *const commands[] = {
-    &hcli_members, &hcli_join,  &hcli_leave, &hcli_tags,   &hcli_check,   &hcli_keygen, &hcli_raft,
-    &hcli_config,  &hcli_watch, &hcli_self,  &hcli_health, &hcli_metrics, &hcli_keys,   NULL,
+    &hcli_members, &hcli_join,        &hcli_leave,   &hcli_tags,    &hcli_check,  &hcli_keygen,
+    &hcli_raft,    &hcli_config,      &hcli_watch,   &hcli_self,    &hcli_health, &hcli_metrics,
+    &hcli_keys,    &hcli_force_leave, &hcli_readmit, &hcli_explain, NULL,
 };
 
 const hcli_command *hcli_find_command(const char *name)
@@ -39,7 +40,7 @@ static void usage(FILE *f)
           "Commands:\n",
           f);
     for (size_t i = 0; commands[i]; i++)
-        fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-11s %s\n", commands[i]->name, commands[i]->summary);
     fputs("\nExit codes: 0 success, 1 error answer from the agent, 2 agent unreachable or bad\n"
           "usage; check uses 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
           f);

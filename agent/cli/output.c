@@ -90,14 +90,25 @@ static size_t max(size_t a, size_t b)
 }
 
 /* Prints the first four columns padded to w (widths of the unsanitized text, which is never
- * shorter than what is printed) and the tags. */
-static void member_row(const char *const col[4], const size_t w[4], const hs_client_member *m)
+ * shorter than what is printed), the tags, and the operator's markers: another address
+ * answering for the name, a removal by force-leave. */
+static void member_row(const char *const col[4], const size_t w[4], const hs_client_member_list *l,
+                       const hs_client_member *m)
 {
     for (int k = 0; k < 4; k++) padded(col[k], w[k] + 2);
-    if (m)
-        put_tags(m->tags, m->n_tags, ",", NULL);
-    else
-        fputs("TAGS", stdout);
+    if (!m) {
+        puts("TAGS");
+        return;
+    }
+    put_tags(m->tags, m->n_tags, ",", NULL);
+    const char *conflict = hs_client_member_note(l, m, "conflict");
+    if (conflict) {
+        fputs(m->n_tags ? "  [conflict: also at " : "[conflict: also at ", stdout);
+        put(stdout, conflict);
+        putchar(']');
+    }
+    if (hs_client_member_note(l, m, "removed"))
+        fputs(m->n_tags || conflict ? "  [removed]" : "[removed]", stdout);
     putchar('\n');
 }
 
@@ -114,13 +125,13 @@ void hcli_show_members(const hs_client *c, const hs_client_member_list *l)
         w[2] = max(w[2], strlen(m->status_name));
         w[3] = max(w[3], (size_t)snprintf(inc, sizeof inc, "%" PRIu64, m->incarnation));
     }
-    member_row(head, w, NULL);
+    member_row(head, w, l, NULL);
     for (size_t i = 0; i < l->count; i++) {
         const hs_client_member *m = &l->members[i];
         snprintf(inc, sizeof inc, "%" PRIu64, m->incarnation);
         const char *col[4] = {text_or(m->name, "?"), text_or(m->addr, "?"),
                               text_or(m->status_name, "?"), inc};
-        member_row(col, w, m);
+        member_row(col, w, l, m);
     }
 }
 
@@ -261,6 +272,95 @@ void hcli_show_key_change(const hs_client *c, const hs_client_key_change *k)
            k->committed_version, k->acknowledged, k->members);
 }
 
+/* "2024-05-01T12:00:00.123Z" for UNIX ms, "-" for none. */
+static const char *iso_time(int64_t ms, char *buf, size_t cap)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    snprintf(buf, cap, "-");
+    if (ms > 0 && gmtime_r(&secs, &tm))
+        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return buf;
+}
+
+/* ---- the operator's controls ----------------------------------------------------------- */
+
+void hcli_show_removal(const hs_client *c, const hs_client_removal *r)
+{
+    if (as_json(c)) return;
+    put(stdout, text_or(r->name, "?"));
+    printf(": %s%s, configuration version %" PRIu64 "\n",
+           !r->removed ? "readmitted"
+           : r->prune  ? "removed and forgotten everywhere"
+                       : "removed (shown left everywhere)",
+           r->already ? " already" : "", r->version);
+    if (r->removed && !r->known) {
+        fputs("hearsay: note: this agent knows no member named ", stderr);
+        put(stderr, text_or(r->name, "?"));
+        fputs(" (removed anyway: it is refused if it ever comes)\n", stderr);
+    }
+}
+
+void hcli_show_fd(const hs_client *c, const hs_client_fd_info *f)
+{
+    if (as_json(c)) return;
+    fputs("profile ", stdout);
+    put(stdout, text_or(f->profile, "?"));
+    fputs(f->cluster_profile ? " (the cluster's)" : " (this agent's --profile)", stdout);
+    printf(", configuration version %" PRIu64 "\n", f->version);
+    for (size_t i = 0; i < f->n_settings; i++) {
+        padded(f->settings[i].key, 24);
+        printf("%-8" PRIu64, f->settings[i].value);
+        if (f->settings[i].override) {
+            fputs("  (cluster: ", stdout);
+            put(stdout, f->settings[i].override);
+            putchar(')');
+        }
+        putchar('\n');
+    }
+}
+
+void hcli_show_history(const hs_client *c, const hs_client_history *h)
+{
+    if (as_json(c)) return;
+    put(stdout, text_or(h->name, "?"));
+    fputs("  ", stdout);
+    put(stdout, text_or(h->addr, "?"));
+    fputs("  ", stdout);
+    put(stdout, text_or(h->status_name, "?"));
+    printf("  incarnation %" PRIu64 "\n", h->incarnation);
+    if (h->count == 0) puts("no status change recorded: it has been alive since this agent met it");
+    char when[80];
+    for (size_t i = 0; i < h->count; i++) {
+        const hs_client_history_entry *e = &h->entries[i];
+        printf("%s  ", iso_time(e->time_ms, when, sizeof when));
+        padded(text_or(e->event, "?"), 11);
+        printf("inc %-6" PRIu64, e->incarnation);
+        if (!strcmp(e->event, "conflict")) {
+            fputs(" also answered for at ", stdout);
+            put(stdout, e->addr);
+        } else if (!strcmp(e->event, "removed") || !strcmp(e->event, "readmitted")) {
+            fputs(" by the cluster configuration", stdout);
+        } else if (e->by[0]) {
+            fputs(e->learnt ? " from " : " by ", stdout);
+            put(stdout, e->by);
+        } else if (e->learnt) {
+            fputs(" heard from the cluster", stdout);
+        }
+        if (e->n_votes) {
+            fputs("; votes:", stdout);
+            for (size_t k = 0; k < e->n_votes; k++) {
+                fputs(k ? ", " : " ", stdout);
+                put(stdout, e->votes[k].name);
+                if (e->votes[k].time_ms > 0 && e->time_ms >= e->votes[k].time_ms)
+                    printf(" (%.1f s before)", (double)(e->time_ms - e->votes[k].time_ms) / 1e3);
+            }
+        }
+        putchar('\n');
+    }
+}
+
 /* ---- events ---------------------------------------------------------------------------- */
 
 void hcli_show_event(const hs_client_event *ev)
@@ -270,14 +370,8 @@ void hcli_show_event(const hs_client_event *ev)
         putchar('\n');
         return;
     }
-    time_t secs = (time_t)(ev->time_ms / 1000);
-    struct tm tm;
-    char when[80] = "-";
-    if (ev->time_ms > 0 && gmtime_r(&secs, &tm))
-        snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (int)(ev->time_ms % 1000));
-    printf("%s  ", when);
+    char when[80];
+    printf("%s  ", iso_time(ev->time_ms, when, sizeof when));
     padded(text_or(ev->type_name, "?"), 16);
     padded(text_or(ev->name, "-"), 18);
     padded(text_or(ev->addr, "-"), 23);

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "exit_status.h"
+#include "hearsay/fd_settings.h"
 #include "keyfile.h"
 #include "log.h"
 #include "net.h"
@@ -45,6 +46,7 @@ struct hsd_engine {
     uint64_t started_ms;
     struct event *timer, *save_timer, *rejoin_timer, *exit_timer;
     bool leaving, members_dirty, driving;
+    int exit_status; /* what main returns once the loop ends (a name conflict: config) */
     waiter *waiters;
     struct {
         hsd_event_fn fn;
@@ -141,6 +143,12 @@ static void drive(hsd_engine *e)
     }
     e->driving = false;
     if (status && e->status_fn) e->status_fn(e->status_arg);
+    if (!e->exit_status && hs_agent_stopped(e->agent, NULL)) {
+        /* the newer claimant of a name: no leave (the name is the other agent's) */
+        e->exit_status = HSD_EXIT_CONFIG;
+        event_base_loopexit(e->base, NULL);
+        return;
+    }
     rearm(e);
 }
 
@@ -363,6 +371,8 @@ static int setup_agent(hsd_engine *e, int *status)
     hs_agent_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
     hs_config_default(&cfg.node);
+    hs_fd_profile_apply(o->profile, &cfg.node);
+    cfg.profile = o->profile;
     snprintf(cfg.node.name, sizeof(cfg.node.name), "%s", o->name);
     if (o->reap_failed_s) cfg.node.reap_failed_ms = o->reap_failed_s * 1000;
     if (o->reap_left_s) cfg.node.reap_left_ms = o->reap_left_s * 1000;
@@ -590,6 +600,11 @@ uint64_t hsd_engine_first_event_id(const hsd_engine *e)
 uint64_t hsd_engine_events_total(const hsd_engine *e)
 {
     return e->events_total;
+}
+
+int hsd_engine_exit_status(const hsd_engine *e)
+{
+    return e->exit_status;
 }
 
 bool hsd_engine_ready(const hsd_engine *e)

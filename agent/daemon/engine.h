@@ -90,5 +90,8 @@ hs_addr hsd_engine_advertise(const hsd_engine *e);
 uint64_t hsd_engine_started_ms(const hsd_engine *e); /* monotonic */
 bool hsd_engine_leaving(const hsd_engine *e);
 bool hsd_engine_ready(const hsd_engine *e); /* joined, or alone by design */
+/* The exit status the loop ended with: 0, or HSD_EXIT_CONFIG once the agent found its name
+ * held by another agent (hs_agent_stopped; the log says why). */
+int hsd_engine_exit_status(const hsd_engine *e);
 
 #endif

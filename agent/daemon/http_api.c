@@ -78,6 +78,13 @@ static void on_request(struct evhttp_request *req, void *arg)
             hsd_api_members(d, req, &q);
         else
             hsd_http_error(req, 405, "use GET");
+    } else if (!strncmp(path, "/v1/members/", 12) && strlen(path) > 20 &&
+               !strcmp(path + strlen(path) - 8, "/history")) {
+        hsd_api_history(d, req, path);
+    } else if (!strcmp(path, "/v1/force-leave") || !strcmp(path, "/v1/readmit")) {
+        hsd_api_removal(d, req, path[4] == 'r');
+    } else if (!strcmp(path, "/v1/fd") || !strncmp(path, "/v1/fd/", 7)) {
+        hsd_api_fd(d, req, path);
     } else if (!strcmp(path, "/v1/self")) {
         if (get)
             hsd_api_self(d, req);

@@ -31,6 +31,21 @@ static const char *result_msg(int result)
     }
 }
 
+void hsd_config_fail(struct evhttp_request *req, int kind, int result)
+{
+    int code = result == HS_CFGC_BUSY       ? 409
+               : result == HS_CFGC_INVALID  ? 400
+               : result == HS_CFGC_NOTFOUND ? 404
+               : result == HS_CFGC_CONFLICT ? 422
+                                            : 503;
+    if ((kind == HS_CFGC_READ || kind == HS_CFGC_DELETE || kind == HS_CFGC_DELETE_FD) &&
+        result == HS_CFGC_NOTFOUND) {
+        hsd_http_error(req, 404, "no such key");
+        return;
+    }
+    hsd_http_error(req, code, result_msg(result));
+}
+
 /* A configuration operation ended: the answer to the request waiting for it. */
 static void on_done(void *arg, const hs_agent_done *done)
 {
@@ -38,16 +53,7 @@ static void on_done(void *arg, const hs_agent_done *done)
     const hs_cfgc_done *d = &done->config;
     int kind = d->kind, result = d->result;
     if (result != HS_CFGC_OK) {
-        int code = result == HS_CFGC_BUSY       ? 409
-                   : result == HS_CFGC_INVALID  ? 400
-                   : result == HS_CFGC_NOTFOUND ? 404
-                   : result == HS_CFGC_CONFLICT ? 422
-                                                : 503;
-        if ((kind == HS_CFGC_READ || kind == HS_CFGC_DELETE) && result == HS_CFGC_NOTFOUND) {
-            hsd_http_error(req, 404, "no such key");
-            return;
-        }
-        hsd_http_error(req, code, result_msg(result));
+        hsd_config_fail(req, kind, result);
         return;
     }
     json_t *o = json_object();
@@ -65,14 +71,20 @@ static void on_done(void *arg, const hs_agent_done *done)
     hsd_http_json(req, 200, o);
 }
 
+void hsd_config_start(hsd_engine *e, struct evhttp_request *req, int kind, const char *key,
+                      const char *value, hsd_done_fn fn)
+{
+    const char *idem = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+    if (!hsd_engine_config_op(e, kind, key, value, idem, fn, req))
+        hsd_http_error(req, 503, "too many operations in progress");
+}
+
 /* Starts an operation for req; on_done answers it (if the client goes away meanwhile evhttp
  * detaches the request, and answering it then frees it). */
 static void start(hsd_engine *e, struct evhttp_request *req, int kind, const char *key,
                   const char *value)
 {
-    const char *idem = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
-    if (!hsd_engine_config_op(e, kind, key, value, idem, on_done, req))
-        hsd_http_error(req, 503, "too many operations in progress");
+    hsd_config_start(e, req, kind, key, value, on_done);
 }
 
 static json_t *kv_object(const hs_cc_kv *kv, uint32_t n)
@@ -185,11 +197,7 @@ void hsd_api_config(hsd_engine *e, struct evhttp_request *req, const char *path,
 
 void hsd_api_raft_seed(hsd_engine *e, struct evhttp_request *req, bool add)
 {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        hsd_http_error(req, 405, "use POST");
-        return;
-    }
-    json_t *j = hsd_http_body_json(req);
+    json_t *j = hsd_http_post_json(req);
     if (!j) return;
     const char *name = json_string_value(json_object_get(j, "name"));
     const char *addr = json_string_value(json_object_get(j, "addr"));

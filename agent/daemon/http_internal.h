@@ -23,6 +23,8 @@ void hsd_http_json(struct evhttp_request *req, int code, json_t *obj);
 void hsd_http_error(struct evhttp_request *req, int code, const char *msg);
 /* Parses the request body as a JSON object; on failure answers 400 and returns NULL. */
 json_t *hsd_http_body_json(struct evhttp_request *req);
+/* The same for a request that must be a POST (else answers 405 and returns NULL). */
+json_t *hsd_http_post_json(struct evhttp_request *req);
 
 /* endpoint handlers; path is the decoded path, q the parsed query (may be empty) */
 void hsd_api_members(hsd_engine *e, struct evhttp_request *req, struct evkeyvalq *q);
@@ -35,6 +37,15 @@ void hsd_api_metrics(hsd_engine *e, struct evhttp_request *req);
 void hsd_api_config(hsd_engine *e, struct evhttp_request *req, const char *path,
                     struct evkeyvalq *q);
 void hsd_api_raft_seed(hsd_engine *e, struct evhttp_request *req, bool add);
+/* http_config.c: a configuration change for req (its Idempotency-Key carried), answered by fn
+ * (arg: req); the error answer of an operation that ended with result. */
+void hsd_config_start(hsd_engine *e, struct evhttp_request *req, int kind, const char *key,
+                      const char *value, hsd_done_fn fn);
+void hsd_config_fail(struct evhttp_request *req, int kind, int result);
+/* http_operator.c: force-leave and readmit, the fd settings, a member's history */
+void hsd_api_removal(hsd_engine *e, struct evhttp_request *req, bool readmit);
+void hsd_api_fd(hsd_engine *e, struct evhttp_request *req, const char *path);
+void hsd_api_history(hsd_engine *e, struct evhttp_request *req, const char *path);
 void hsd_api_keys(hsd_engine *e, struct evhttp_request *req, const char *path, struct evkeyvalq *q);
 
 /* http_events.c: GET /v1/events, a subscriber of the engine's events */

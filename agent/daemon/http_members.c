@@ -79,7 +79,17 @@ void hsd_api_members(hsd_engine *e, struct evhttp_request *req, struct evkeyvalq
     qsort(list, n, sizeof(*list), by_name);
     uint64_t now = hsd_now_ms();
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(arr, hsd_json_member(&list[i], now));
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = hsd_json_member(&list[i], now);
+        hs_addr other;
+        char b[HS_ADDR_STRLEN];
+        /* the operator's markers: two addresses answer for the name; removed (force-leave) */
+        if (hs_node_conflict(node, list[i].name, &other))
+            json_object_set_new(m, "conflict", json_string(hs_addr_format(&other, b, sizeof(b))));
+        if (hs_node_removed(node, list[i].name) >= 0)
+            json_object_set_new(m, "removed", json_true());
+        json_array_append_new(arr, m);
+    }
     free(list);
     json_t *o = json_object();
     json_object_set_new(o, "members", arr);
@@ -109,6 +119,9 @@ static json_t *stats_json(hsd_engine *e)
     F(failures_declared);
     F(gossip_pushes);
     F(syncs);
+    F(removed_refused);
+    F(name_checks);
+    F(name_conflicts);
 #undef F
     json_object_set_new(o, "uptime_ms",
                         json_integer((json_int_t)(hsd_now_ms() - hsd_engine_started_ms(e))));
@@ -123,6 +136,8 @@ void hsd_api_self(hsd_engine *e, struct evhttp_request *req)
         return;
     }
     json_t *o = hsd_json_member(&mi, hsd_now_ms());
+    const hs_node *node = hs_agent_node(hsd_engine_agent(e));
+    json_object_set_new(o, "removed", json_boolean(hs_node_removed(node, mi.name) >= 0));
     json_object_set_new(o, "stats", stats_json(e));
     hsd_http_json(req, 200, o);
 }

@@ -7,6 +7,7 @@
 
 #include "handlers.h"
 #include "hearsay/cluster_config.h"
+#include "hearsay/fd_settings.h"
 #include "hearsay/raft.h"
 #include "clock.h"
 #include "http_internal.h"
@@ -77,6 +78,34 @@ static void api_limits(struct evbuffer *b)
             hsd_events_lagged());
 }
 
+/* Force-leave, name conflicts and the failure-detection settings in effect. */
+static void operator_metrics(struct evbuffer *b, const hs_agent *a)
+{
+    const hs_node *node = hs_agent_node(a);
+    const hs_node_stats *s = hs_node_stats_get(node);
+    size_t conflicts = 0, total = hs_node_member_count(node);
+    hs_member_info mi;
+    for (size_t i = 0; i < total; i++)
+        if (hs_node_member_at(node, i, &mi) && hs_node_conflict(node, mi.name, NULL)) conflicts++;
+    counter(b, "hearsay_removed_refused_total",
+            "Messages from, and entries about, members removed by force-leave that were refused.",
+            s->removed_refused);
+    gauge(b, "hearsay_removed_members", "Names removed by force-leave in the configuration.",
+          hs_agent_config(a)->n_removed);
+    counter(b, "hearsay_name_checks_total",
+            "Claims of a live member's name at another address that were checked.", s->name_checks);
+    counter(b, "hearsay_name_conflicts_total", "Names found answered for at two addresses.",
+            s->name_conflicts);
+    gauge(b, "hearsay_name_conflicts", "Members whose name two addresses answer for now.",
+          conflicts);
+    char lab[64];
+    metric(b, "hearsay_fd_profile", "gauge", "The failure-detection profile in effect (1).");
+    snprintf(lab, sizeof(lab), "profile=\"%s\"", hs_fd_profile_name(hs_agent_fd_profile(a)));
+    val(b, "hearsay_fd_profile", lab, 1);
+    gauge(b, "hearsay_fd_probe_interval_ms", "The probe interval in effect.",
+          hs_node_config(node)->probe_interval_ms);
+}
+
 void hsd_api_metrics(hsd_engine *e, struct evhttp_request *req)
 {
     const hs_agent *a = hsd_engine_agent(e);
@@ -136,6 +165,7 @@ void hsd_api_metrics(hsd_engine *e, struct evhttp_request *req)
           hs_node_tombstone_count(node));
     counter(b, "hearsay_tombstone_refused_total",
             "Entries about reaped members that their tombstone refused.", s->tombstone_refused);
+    operator_metrics(b, a);
 
     metric(b, "hearsay_transport_packets_in_total", "counter",
            "Datagrams and stream frames received.");

@@ -67,3 +67,12 @@ json_t *hsd_http_body_json(struct evhttp_request *req)
     }
     return j;
 }
+
+json_t *hsd_http_post_json(struct evhttp_request *req)
+{
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        hsd_http_error(req, 405, "use POST");
+        return NULL;
+    }
+    return hsd_http_body_json(req);
+}

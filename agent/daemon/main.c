@@ -164,7 +164,7 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     hsd_notify_ready();
-    if (hsd_engine_run(e) == 0) rc = 0;
+    if (hsd_engine_run(e) == 0) rc = hsd_engine_exit_status(e);
 out:
     hsd_notify_stopping();
     hsd_notify_free();

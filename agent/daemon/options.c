@@ -14,6 +14,7 @@
 #include <ini.h>
 
 #include "file_io.h"
+#include "hearsay/fd_settings.h"
 #include "log.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -22,7 +23,7 @@
 
 typedef int set_fn(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen);
 static set_fn set_name, set_str, set_addr, set_bool, set_uint, set_level, set_seeds, set_joins,
-    set_tags, set_handler, set_event;
+    set_tags, set_handler, set_event, set_profile;
 
 /* ROW(name, short flag, value placeholder (NULL: a switch), type, field, min, max, default,
  *     flags, help) */
@@ -71,6 +72,9 @@ static const hsd_optdef ROWS[] = {
         "forget a failed member after SECONDS"),
     ROW("reap-left", 0, "SECONDS", set_uint, reap_left_s, 1, TEN_YEARS, "86400", 0,
         "forget a member that left after SECONDS"),
+    ROW("profile", 0, "PROFILE", set_profile, profile, 0, 0, "lan", 0,
+        "failure-detection timings: lan, wan or local; the cluster configuration's fd "
+        "settings (hearsay config fd) apply over them"),
     ROW("handler", 0, "EVENT=CMD", set_handler, handlers, 0, 0, NULL, HSD_OPT_RELOAD,
         "run `sh -c CMD` on EVENT (one of the five below)"),
     /* the events in handlers.c's order (HSD_HANDLER_EVENTS) */
@@ -218,6 +222,17 @@ static int set_level(hsd_options *o, const hsd_optdef *d, const char *v, char *e
         return 0;
     }
     snprintf(err, errlen, "bad --%s '%.200s': expected %s", d->name, v, d->help);
+    return -1;
+}
+
+static int set_profile(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
+{
+    int p = hs_fd_profile_parse(v);
+    if (p >= 0) {
+        *(int *)field(o, d) = p;
+        return 0;
+    }
+    snprintf(err, errlen, "bad --%s '%.200s': expected lan, wan or local", d->name, v);
     return -1;
 }
 

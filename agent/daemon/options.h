@@ -54,6 +54,7 @@ typedef struct hsd_options {
     char admin_group[64];  /* group allowed to change state via the API ("": none) */
     int log_level;
     uint64_t reap_failed_s, reap_left_s; /* the table's default: 86400 (the core's, 24 h) */
+    int profile; /* hs_fd_profile: the failure-detection timings before the cluster's own */
     /* handlers.c: command per event ("": none); the table's defaults: 30 s, 8 */
     char handlers[HSD_HANDLER_EVENTS][HSD_HANDLER_CMD_MAX];
     int handler_timeout, max_handlers;

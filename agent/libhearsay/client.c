@@ -173,6 +173,12 @@ static hsc_result *header_of(void *r)
     return s->h.magic == RESULT_MAGIC ? &s->h : NULL;
 }
 
+json_t *hsc_result_doc(const void *r)
+{
+    const hsc_result *h = r ? header_of((void *)r) : NULL;
+    return h ? h->doc : NULL;
+}
+
 void *hsc_result_alloc(void *r, size_t n, size_t size)
 {
     hsc_result *h = header_of(r);

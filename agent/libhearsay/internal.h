@@ -40,6 +40,8 @@ void *hsc_result_new(size_t size, json_t *doc);
  * err set) when either fails. */
 void *hsc_result_parse(const char *body, size_t len, size_t size, json_t **doc, int *rc, char *err,
                        size_t errlen);
+/* The JSON document result r was parsed from (NULL if r is none of ours). */
+json_t *hsc_result_doc(const void *r);
 /* calloc(n, size) registered with result r (freed by hs_client_free); NULL when out of
  * memory or when r already has HSC_MAX_ALLOCS arrays. */
 void *hsc_result_alloc(void *r, size_t n, size_t size);
@@ -88,6 +90,11 @@ int hsc_parse_tags(const char *body, size_t len, hs_client_tag_list **out, char 
                    size_t errlen);
 int hsc_parse_config(const char *body, size_t len, hs_client_config_entry **out, char *err,
                      size_t errlen);
+int hsc_parse_removal(const char *body, size_t len, hs_client_removal **out, char *err,
+                      size_t errlen);
+int hsc_parse_fd(const char *body, size_t len, hs_client_fd_info **out, char *err, size_t errlen);
+int hsc_parse_history(const char *body, size_t len, hs_client_history **out, char *err,
+                      size_t errlen);
 int hsc_parse_keys(const char *body, size_t len, hs_client_keys_info **out, char *err,
                    size_t errlen);
 int hsc_parse_key_change(const char *body, size_t len, hs_client_key_change **out, char *err,

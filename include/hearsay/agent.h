@@ -18,7 +18,11 @@
  * the new version (it rides on every Ping); gossip of a newer version starts a fetch (non
  * seeds); a rotation's steps are configuration changes. On a seed, the storage callbacks make
  * each Ready durable (hard state, snapshot, entries, sync, then the commit index) BEFORE its
- * messages are queued; a storage failure stops this seed's Raft for good (a notice says so). */
+ * messages are queued; a storage failure stops this seed's Raft for good (a notice says so).
+ * Operator controls (agent_operator.c): every configuration change sets the node's
+ * failure-detection timings (fd_settings.h) and its removed members (force-leave, readmit);
+ * a new version is pushed to a few live members behind it. A name conflict in which this
+ * agent is the newer claimant makes hs_agent_stopped true: the caller stops the process. */
 #ifndef HEARSAY_AGENT_H
 #define HEARSAY_AGENT_H
 
@@ -50,6 +54,8 @@ typedef struct hs_agent_storage {
 
 typedef struct hs_agent_cfg {
     hs_config node;       /* membership settings, name and advertised address */
+    int profile;          /* the hs_fd_profile node's timings come from (0: lan); the
+                             configuration's fd settings apply over them (fd_settings.h) */
     hs_tags tags;         /* borrowed for the call */
     uint32_t incarnation; /* the last one persisted */
     uint64_t rng_seed;    /* every random choice of the cores derives from it */
@@ -145,5 +151,10 @@ bool hs_agent_is_seed(const hs_agent *a);
 bool hs_agent_raft_failed(const hs_agent *a);
 const char *hs_agent_leader(const hs_agent *a, uint64_t now_ms); /* name, or NULL */
 const hs_cfgc_stats *hs_agent_cfgc_stats(const hs_agent *a);
+/* The profile the failure-detection settings in effect come from (hs_node_config has them). */
+int hs_agent_fd_profile(const hs_agent *a);
+/* true once the agent found its name held at another address that answers for it: it takes
+ * no part any more and the caller should stop; *why (may be NULL) says so for the log. */
+bool hs_agent_stopped(const hs_agent *a, const char **why);
 
 #endif

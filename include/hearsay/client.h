@@ -247,6 +247,89 @@ HS_CLIENT_API int hs_client_raft_add_seed(hs_client *c, const char *name, const 
  * is not a seed. */
 HS_CLIENT_API int hs_client_raft_remove_seed(hs_client *c, const char *name, uint64_t *version);
 
+/* ---- the operator's controls (docs/operations.md) ------------------------------------ */
+
+/* A field of member m's JSON object in list l that hs_client_member has no place for, as a
+ * string (true reads "true"), or NULL: "conflict" (another address answering for its name,
+ * "HOST:PORT"), "removed" (removed by force-leave). */
+HS_CLIENT_API const char *hs_client_member_note(const hs_client_member_list *l,
+                                                const hs_client_member *m, const char *field);
+
+typedef struct hs_client_removal {
+    const char *name;
+    int removed;      /* 1: force-leave, 0: readmit */
+    int prune;        /* force-leave --prune: forgotten, not only shown left */
+    int already;      /* it was removed so already: nothing changed */
+    int known;        /* the agent that answered knows (or knew) the member */
+    uint64_t version; /* configuration version */
+} hs_client_removal;
+
+#define HS_CLIENT_PRUNE 1 /* hs_client_force_leave: forget the member too */
+
+/* POST /v1/force-leave: removes member name from the cluster through the Raft group and
+ * returns once committed (commit timeout): every agent shows it left (HS_CLIENT_PRUNE:
+ * forgets it) and refuses its traffic until it is readmitted. A seed is refused
+ * (HS_CLIENT_EHTTP: remove it from the Raft group first). *out may be NULL. */
+HS_CLIENT_API int hs_client_force_leave(hs_client *c, const char *name, int flags,
+                                        hs_client_removal **out);
+/* POST /v1/readmit: undoes a removal (HS_CLIENT_ENOTFOUND: name is not removed). */
+HS_CLIENT_API int hs_client_readmit(hs_client *c, const char *name, hs_client_removal **out);
+
+typedef struct hs_client_fd_setting {
+    const char *key;      /* "probe_interval_ms", ... */
+    uint64_t value;       /* in effect on the agent that answered */
+    const char *override; /* the configuration's fd value for it, NULL: the profile's */
+} hs_client_fd_setting;
+
+typedef struct hs_client_fd_info {
+    uint64_t version;            /* configuration version */
+    const char *profile;         /* the profile in effect: "lan", "wan" or "local" */
+    const char *agent_profile;   /* the agent's own --profile */
+    const char *cluster_profile; /* the configuration's fd profile, NULL when it names none */
+    const hs_client_fd_setting *settings;
+    size_t n_settings;
+} hs_client_fd_info;
+
+/* GET /v1/fd: the failure-detection settings in effect and where they come from. */
+HS_CLIENT_API int hs_client_fd(hs_client *c, hs_client_fd_info **out);
+/* PUT /v1/fd/KEY (value NULL: DELETE, back to the profile's): through the Raft group,
+ * returns once committed; key "profile" takes "lan", "wan" or "local". *out (may be NULL)
+ * gets the settings afterwards on this agent. A value out of bounds is HS_CLIENT_EHTTP. */
+HS_CLIENT_API int hs_client_fd_set(hs_client *c, const char *key, const char *value,
+                                   hs_client_fd_info **out);
+
+typedef struct hs_client_vote {
+    const char *name;
+    int64_t time_ms; /* UNIX ms */
+} hs_client_vote;
+
+typedef struct hs_client_history_entry {
+    int64_t time_ms;   /* UNIX ms */
+    uint64_t ago_ms;   /* how long before the answer */
+    const char *event; /* "suspect", "failed", "refuted", "alive", "join", "left", "removed",
+                          "readmitted", "conflict", "update" */
+    const char *status_name;
+    hs_client_status status; /* after it */
+    uint64_t incarnation;
+    const char *by;   /* who raised or decided it ("": the answering agent or nobody named) */
+    int learnt;       /* heard from another member, not decided by the answering agent */
+    const char *addr; /* the member's address then (conflict: the other one) */
+    const hs_client_vote *votes; /* failed, alive, refuted: the votes that stood */
+    size_t n_votes;
+} hs_client_history_entry;
+
+typedef struct hs_client_history {
+    const char *name, *addr, *status_name;
+    hs_client_status status;
+    uint64_t incarnation;
+    const hs_client_history_entry *entries; /* oldest first */
+    size_t count;
+} hs_client_history;
+
+/* GET /v1/members/NAME/history: the member's status history as this agent saw it (at most
+ * 16 records; HS_CLIENT_ENOTFOUND when it does not know the member). */
+HS_CLIENT_API int hs_client_member_history(hs_client *c, const char *name, hs_client_history **out);
+
 /* ---- the cluster key ring (docs/security.md, "Rotating keys") ------------------------ */
 
 typedef struct hs_client_key {

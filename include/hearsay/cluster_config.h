@@ -32,7 +32,7 @@
 #define HS_CC_SERIALIZED_MAX                                                                       \
     (128 + HS_CC_MAX_SEEDS * (8 + 1 + HS_CC_NAME_MAX + 19) + HS_CC_MAX_KEYS * HS_CC_KEY_BYTES +    \
      (HS_CC_MAX_FD + HS_CC_MAX_SETTINGS) * (2 + HS_CC_NAME_MAX + HS_CC_VALUE_MAX) +                \
-     HS_CC_MAX_REMOVED * (1 + HS_CC_NAME_MAX))
+     HS_CC_MAX_REMOVED * (2 + HS_CC_NAME_MAX))
 /* Upper bound of hs_cc_serialize_snapshot's output (with the sessions). */
 #define HS_CC_SNAPSHOT_MAX                                                                         \
     (HS_CC_SERIALIZED_MAX + 32 + HS_CC_MAX_SESSIONS * (25 + HS_CC_SESSION_ANSWERS * 25))
@@ -86,6 +86,7 @@ typedef struct hs_cluster_config {
     hs_cc_kv settings[HS_CC_MAX_SETTINGS];
     uint32_t n_removed;
     char removed[HS_CC_MAX_REMOVED][HS_CC_NAME_MAX + 1];
+    uint8_t removed_flags[HS_CC_MAX_REMOVED]; /* HS_CC_REMOVED_PRUNE */
     /* Client sessions (keep them last: tests compare the configuration up to sess_clock).
      * In Raft snapshots; never shipped to non-seeds (hs_cc_serialize leaves them out). */
     uint64_t sess_clock;   /* +1 per request applied in a session; never goes back */
@@ -105,9 +106,13 @@ typedef enum hs_cc_op {
     HS_CC_KEY_INSTALL = 8,   /* key_bytes (the first key installed becomes primary) */
     HS_CC_KEY_USE = 9,       /* key_bytes becomes primary (must be installed) */
     HS_CC_KEY_REMOVE = 10,   /* key_bytes (never the primary) */
-    HS_CC_REMOVE_NODE = 11,  /* key = node name: refused membership from now on */
+    HS_CC_REMOVE_NODE = 11,  /* key = node name (value "prune": forget it too): refused
+                                membership from now on; never a seed (EPERM) */
     HS_CC_READMIT_NODE = 12, /* key = node name: undo a removal */
 } hs_cc_op;
+
+#define HS_CC_PRUNE         "prune" /* the value of a REMOVE_NODE that also forgets the member */
+#define HS_CC_REMOVED_PRUNE 1       /* removed_flags: forgotten, not only shown left */
 
 typedef struct hs_cc_cmd {
     uint8_t op; /* hs_cc_op */
@@ -179,6 +184,8 @@ const char *hs_cc_get(const hs_cluster_config *c, const char *key);
 const char *hs_cc_get_fd(const hs_cluster_config *c, const char *key);
 const hs_cc_seed *hs_cc_find_seed(const hs_cluster_config *c, const char *name);
 bool hs_cc_is_removed(const hs_cluster_config *c, const char *name);
+/* The removal's flags (HS_CC_REMOVED_PRUNE), or -1 when name is not removed. */
+int hs_cc_removed_flags(const hs_cluster_config *c, const char *name);
 
 /* Command encoding (Raft entry data): returns length or 0. Decoding: 0 or -1. */
 size_t hs_cc_cmd_encode(const hs_cc_cmd *cmd, uint8_t *buf, size_t cap);

@@ -41,7 +41,11 @@ enum hs_cfgc_kind {
     HS_CFGC_KEY_USE = 6,
     HS_CFGC_KEY_REMOVE = 7,
     HS_CFGC_DELETE = 8,
-    HS_CFGC_KIND_MAX = 8,
+    HS_CFGC_SET_FD = 9,        /* key: an fd setting (fd_settings.h), value: its value */
+    HS_CFGC_DELETE_FD = 10,    /* back to the profile's value */
+    HS_CFGC_REMOVE_NODE = 11,  /* key: the member (force-leave); value: "" or "prune" */
+    HS_CFGC_READMIT_NODE = 12, /* key: the member */
+    HS_CFGC_KIND_MAX = 12,
 };
 
 /* Results (also the result byte of a forwarded answer). */
@@ -103,6 +107,10 @@ void hs_cfgc_read_state(hs_cfgc *c, uint64_t now, uint64_t ctx, uint64_t index);
 void hs_cfgc_role_changed(hs_cfgc *c, uint64_t now);
 /* Gossip: the member at from holds configuration version. */
 void hs_cfgc_version_seen(hs_cfgc *c, uint64_t now, const hs_addr *from, uint64_t version);
+/* Sends our configuration to `to` unasked (a FETCH_RESP with it): the agent spreads every new
+ * version this way to a few members that announced an older one; a receiver installs it
+ * only if strictly newer, as any fetched configuration. */
+void hs_cfgc_push(hs_cfgc *c, uint64_t now, const hs_addr *to);
 
 /* ---- outputs ---- */
 

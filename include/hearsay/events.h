@@ -26,6 +26,7 @@ enum {
     X(HS_EVK_MEMBER_FAILED, "member-failed", HS_EVF_MEMBER | HS_EVF_HANDLER)                       \
     X(HS_EVK_MEMBER_LEAVE, "member-leave", HS_EVF_MEMBER | HS_EVF_HANDLER)                         \
     X(HS_EVK_MEMBER_REAP, "member-reap", HS_EVF_MEMBER)                                            \
+    X(HS_EVK_MEMBER_CONFLICT, "member-conflict", HS_EVF_MEMBER)                                    \
     X(HS_EVK_CONFIG_CHANGE, "config-change", HS_EVF_CONFIG | HS_EVF_HANDLER)
 
 typedef enum hs_event_kind {

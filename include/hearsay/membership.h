@@ -21,6 +21,13 @@
  *   Gossip     pushed to a few random members as soon as something changes
  *   Tombs      the tombstones of reaped members (name, last incarnation, status, age): with
  *              every Meet, and in answer to a message that knows less about one of them
+ *
+ * Operator controls (docs/protocol.md "Removed members", "Name conflicts"): members removed
+ * by force-leave (the replicated configuration's list, applied by the agent) are refused;
+ * an address change of a live member is taken only once the old address stops answering for
+ * the name, and two addresses answering for one name are reported as a conflict; the
+ * failure-detection timings can change at run time (hs_node_set_timing); every member keeps
+ * a bounded history of its status for `hearsay explain` (hs_node_history).
  */
 #ifndef HEARSAY_MEMBERSHIP_H
 #define HEARSAY_MEMBERSHIP_H
@@ -124,6 +131,8 @@ typedef enum hs_event_type {
     HS_EV_REAP,        /* forgotten after the reap time (a tombstone is kept) */
     HS_EV_CONFIG_SEEN, /* a member holds a newer configuration version than ours */
     HS_EV_INCARNATION, /* our own incarnation changed: persist it */
+    HS_EV_CONFLICT,    /* two addresses answer for the member's name; addr: the other one (for
+                          ourselves with status left: we are the newer claimant and stopped) */
 } hs_event_type;
 
 typedef struct hs_event {
@@ -166,10 +175,80 @@ typedef struct hs_node_stats {
     uint64_t drop_malformed, drop_version, drop_unknown_type, drop_not_member, drop_self;
     uint64_t probes_sent, probes_failed, indirect_sent, suspicions, refutations;
     uint64_t votes_sent, failures_declared, gossip_pushes, syncs;
-    uint64_t quorum_rounds, quorum_lost; /* Reach rounds before verdicts, and those that failed */
-    uint64_t tombstone_refused;          /* entries about reaped members a tombstone refused */
+    uint64_t quorum_rounds, quorum_lost;  /* Reach rounds before verdicts, and those that failed */
+    uint64_t tombstone_refused;           /* entries about reaped members a tombstone refused */
+    uint64_t removed_refused;             /* messages from and entries about removed members */
+    uint64_t name_checks, name_conflicts; /* address claims checked, and found held twice */
 } hs_node_stats;
 const hs_node_stats *hs_node_stats_get(const hs_node *n);
+
+/* ---- run-time settings (fd_settings.h computes them from the configuration) ---- */
+
+/* Takes the failure-detection timings of cfg (the fields fd_settings.h lists; identity, reap
+ * times and table bounds stay). -1 (nothing changed) if the result is not a valid config. */
+int hs_node_set_timing(hs_node *n, uint64_t now_ms, const hs_config *cfg);
+const hs_config *hs_node_config(const hs_node *n);
+
+/* ---- removed members (force-leave through the configuration) ---- */
+
+/* From now on name's messages are dropped and entries about it refused; a member we hold is
+ * shown left (prune: forgotten, a tombstone kept at its incarnation so no replay brings it
+ * back after a readmit). Our own name: we go quiet (send and answer nothing) until readmitted.
+ * Calling it again with prune only adds the prune. */
+void hs_node_remove_member(hs_node *n, uint64_t now_ms, const char *name, bool prune);
+/* Undoes a removal. Our own name: we take a new incarnation and meet the members we know
+ * and the join addresses again. */
+void hs_node_readmit_member(hs_node *n, uint64_t now_ms, const char *name);
+/* -1: not removed; else 0 or 1 (pruned). */
+int hs_node_removed(const hs_node *n, const char *name);
+size_t hs_node_removed_count(const hs_node *n);
+const char *hs_node_removed_at(const hs_node *n, size_t i); /* NULL past the end */
+
+/* ---- name conflicts ---- */
+
+/* Quiet for good: we found our name held at another address that answers for it (the newer
+ * claimant stops); *other gets that address. */
+bool hs_node_stopped(const hs_node *n, hs_addr *other);
+/* true while name is answered for at two addresses; *other: the one we do not hold. */
+bool hs_node_conflict(const hs_node *n, const char *name, hs_addr *other);
+
+/* ---- status history (hearsay explain) ---- */
+
+#define HS_HISTORY_MAX   16 /* records kept per member (the oldest goes) */
+#define HS_HISTORY_VOTES 8  /* voters kept per record */
+
+typedef enum hs_history_what {
+    HS_H_JOIN = 1,   /* alive (again) at inc */
+    HS_H_UPDATE,     /* tags or address changed */
+    HS_H_SUSPECT,    /* suspected: by = who raised it (a voter, or "" = our own probe) */
+    HS_H_ALIVE,      /* the suspicion ended without a new incarnation (a probe answered) */
+    HS_H_REFUTED,    /* refuted with a higher incarnation */
+    HS_H_FAILED,     /* declared failed: by "" = by us, else learnt; votes: who voted, when */
+    HS_H_LEFT,       /* left gracefully (or marked left by a removal) */
+    HS_H_REMOVED,    /* removed by force-leave (the configuration) */
+    HS_H_READMITTED, /* readmitted */
+    HS_H_CONFLICT,   /* another address answered for its name: addr */
+} hs_history_what;
+
+typedef struct hs_history_entry {
+    uint64_t at_ms; /* the node's clock */
+    hs_history_what what;
+    hs_status status; /* after the record */
+    uint32_t inc;
+    bool learnt;              /* heard from another member, not decided here */
+    char by[HS_NAME_MAX + 1]; /* who raised or decided it ("": this node) */
+    hs_addr addr;             /* CONFLICT: the other address; else the member's */
+    size_t nvotes;            /* FAILED, ALIVE, REFUTED: the votes that stood */
+    struct {
+        char name[HS_NAME_MAX + 1]; /* "?" + hex when the voter is no longer known */
+        uint64_t at_ms;
+    } votes[HS_HISTORY_VOTES];
+} hs_history_entry;
+
+/* The records of name's history, oldest first (at most max); SIZE_MAX if name is not in the
+ * table. A member that never left alive has none. */
+size_t hs_node_history(const hs_node *n, const char *name, hs_history_entry *out, size_t max);
+const char *hs_history_what_name(hs_history_what w); /* "suspect", "failed", ... */
 
 /* Encodes/decodes the tag form above from/to "k=v" strings; helpers for the agent. */
 int hs_tags_validate(hs_tags tags);                     /* 0 if well formed and small enough */

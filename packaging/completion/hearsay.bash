@@ -2,6 +2,17 @@
 # Installed as /usr/share/bash-completion/completions/hearsay.
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)) is the completion idiom
 
+# The member names the agent (the --socket on the line, if any) knows, as COMPREPLY.
+_hearsay_members()
+{
+    local sock_args=() i
+    for ((i = 1; i < cword; i++)); do
+        [[ ${words[i]} == --socket ]] && sock_args=(--socket "${words[i + 1]}")
+    done
+    COMPREPLY=($(compgen -W "$(hearsay "${sock_args[@]}" --timeout 1 members 2>/dev/null |
+        awk 'NR > 1 { print $1 }')" -- "$cur"))
+}
+
 _hearsay()
 {
     local cur prev words cword
@@ -15,7 +26,7 @@ _hearsay()
         cword=$COMP_CWORD
     fi
 
-    local commands="members join leave tags check keygen keys raft config watch self health metrics help"
+    local commands="members join leave tags check keygen keys raft config watch self health metrics force-leave readmit explain help"
     local global_opts="--socket --timeout --help --version"
 
     # find the subcommand, skipping global options and their values
@@ -49,12 +60,7 @@ _hearsay()
         return
         ;;
     -m | --member)
-        local sock_args=()
-        for ((i = 1; i < cword; i++)); do
-            [[ ${words[i]} == --socket ]] && sock_args=(--socket "${words[i + 1]}")
-        done
-        COMPREPLY=($(compgen -W "$(hearsay "${sock_args[@]}" --timeout 1 members 2>/dev/null |
-            awk 'NR > 1 { print $1 }')" -- "$cur"))
+        _hearsay_members
         return
         ;;
     esac
@@ -75,7 +81,9 @@ _hearsay()
     keygen) opts="--help --output --force" ;;
     raft | self | health) opts+=" --json" ;;
     watch) opts+=" --json --since" ;;
-    config) opts+=" --consistent --json" ;;
+    config) opts+=" --consistent --reset --json" ;;
+    force-leave) opts+=" --prune --json" ;;
+    readmit | explain) opts+=" --json" ;;
     keys) opts+=" --file --wait --local --json" ;;
     help)
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
@@ -91,7 +99,11 @@ _hearsay()
             return
             ;;
         config)
-            ((nargs == 1)) && COMPREPLY=($(compgen -W "get set" -- "$cur"))
+            ((nargs == 1)) && COMPREPLY=($(compgen -W "get set fd" -- "$cur"))
+            return
+            ;;
+        force-leave | readmit | explain)
+            ((nargs == 1)) && _hearsay_members
             return
             ;;
         raft)

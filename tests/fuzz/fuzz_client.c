@@ -2,7 +2,7 @@
  * must survive a hostile or broken agent: the HTTP/1.1 response reader (status line, headers,
  * Content-Length, chunked and read-until-close bodies, limits) fed the input through a
  * socketpair, then every JSON answer parser (members, self, health, raft, tags, config, keys,
- * key changes) and the event line parser on the body it read, or on the raw input when the reader
+ * key changes, removals, fd settings, histories, member notes) and the event line parser on the body it read, or on the raw input when the reader
  * refused it. */
 #include <signal.h>
 #include <stdint.h>
@@ -32,6 +32,16 @@ static void parse_all(const char *body, size_t len)
     if (hsc_parse_keys(body, len, &k, err, sizeof err) == HS_CLIENT_OK) hs_client_free(k);
     hs_client_key_change *kc = NULL;
     if (hsc_parse_key_change(body, len, &kc, err, sizeof err) == HS_CLIENT_OK) hs_client_free(kc);
+    hs_client_removal *rm = NULL;
+    if (hsc_parse_removal(body, len, &rm, err, sizeof err) == HS_CLIENT_OK) hs_client_free(rm);
+    hs_client_fd_info *fd = NULL;
+    if (hsc_parse_fd(body, len, &fd, err, sizeof err) == HS_CLIENT_OK) hs_client_free(fd);
+    hs_client_history *hi = NULL;
+    if (hsc_parse_history(body, len, &hi, err, sizeof err) == HS_CLIENT_OK) hs_client_free(hi);
+    if (hsc_parse_members(body, len, &m, err, sizeof err) == HS_CLIENT_OK) {
+        for (size_t i = 0; i < m->count; i++) hs_client_member_note(m, &m->members[i], "conflict");
+        hs_client_free(m);
+    }
     hs_client_event ev;
     hs_client_tag *tags = NULL;
     json_t *doc = NULL;

@@ -92,7 +92,7 @@ static void drain(mc_cluster *c, int i)
     while (hs_node_next_event(c->n[i].node, &e)) {
         if (e.type == HS_EV_INCARNATION) c->n[i].last_inc = e.incarnation;
         int j = name_index(e.name);
-        if (j >= 0 && (unsigned)e.type <= HS_EV_INCARNATION) c->events[i][j][e.type]++;
+        if (j >= 0 && (unsigned)e.type <= HS_EV_CONFLICT) c->events[i][j][e.type]++;
         if (e.type == HS_EV_FAILED) {
             int j = addr_index(&e.addr);
             if (j >= 0 && j < MC_MAX) c->ever_failed[i][j] = true;
@@ -102,11 +102,18 @@ static void drain(mc_cluster *c, int i)
 
 void mc_start(mc_cluster *c, int i, int via)
 {
+    char name[16];
+    snprintf(name, sizeof(name), "node%d", i);
+    mc_start_as(c, i, name, c->n[i].last_inc, via);
+}
+
+void mc_start_as(mc_cluster *c, int i, const char *name, uint32_t inc, int via)
+{
     hs_config cfg = c->cfg;
-    snprintf(cfg.name, sizeof(cfg.name), "node%d", i);
+    snprintf(cfg.name, sizeof(cfg.name), "%s", name);
     cfg.addr = mc_addr(i);
     hs_node_free(c->n[i].node);
-    c->n[i].node = hs_node_new(&cfg, (hs_tags){NULL, 0}, c->n[i].last_inc, c->now, 1234 + i);
+    c->n[i].node = hs_node_new(&cfg, (hs_tags){NULL, 0}, inc, c->now, 1234 + i);
     c->n[i].crashed = false;
     c->n[i].paused = false;
     if (via >= 0) {
@@ -153,7 +160,7 @@ void mc_replay(mc_cluster *c, const mc_rec *r, int to)
 uint32_t mc_events(const mc_cluster *c, int viewer, int subject, int type)
 {
     uint32_t sum = 0;
-    for (int t = 0; t <= HS_EV_INCARNATION; t++)
+    for (int t = 0; t <= HS_EV_CONFLICT; t++)
         if (type < 0 || t == type) sum += c->events[viewer][subject][t];
     return sum;
 }

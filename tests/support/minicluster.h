@@ -38,7 +38,7 @@ typedef struct mc_cluster {
     size_t nq, capq;
     hs_config cfg;
     /* events[i][j]: events node i published about node j ("node<j>"), by type */
-    uint32_t events[MC_MAX][MC_MAX][HS_EV_INCARNATION + 1];
+    uint32_t events[MC_MAX][MC_MAX][HS_EV_CONFLICT + 1];
     /* packets recorded by mc_record: sent by rec_who (-1: by anyone), at most rec_max */
     mc_rec *rec;
     size_t nrec, rec_max;
@@ -55,6 +55,9 @@ hs_addr mc_addr(int i);
 /* Creates node i (again, after a crash: with its last incarnation) and joins it via `via`
  * (-1: no join). */
 void mc_start(mc_cluster *c, int i, int via);
+/* The same under another name (events about it are counted under "node<j>" if it is one)
+ * with a given starting incarnation. */
+void mc_start_as(mc_cluster *c, int i, const char *name, uint32_t inc, int via);
 void mc_crash(mc_cluster *c, int i);
 void mc_run(mc_cluster *c, uint64_t ms);
 /* Runs until pred holds or ms pass; returns the time it took or UINT64_MAX. */

@@ -1,7 +1,9 @@
 /* test_agent.c: the agent core (include/hearsay/agent.h) wired end to end in memory: three
  * seeds and two members bootstrap a configuration, a member's write commits once, a key
- * rotation completes on every agent, seeds compact at the configured interval, and a seed
- * whose storage fails stops taking part. */
+ * rotation completes on every agent, seeds compact at the configured interval, a seed whose
+ * storage fails stops taking part, a force-leave through Raft takes a dead member out of every
+ * view (and readmit brings it back), and a failure-detection change applies on every agent at
+ * the configuration version that carries it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <sodium.h>
 
 #include "hearsay/agent.h"
+#include "hearsay/fd_settings.h"
 
 #define N     5
 #define SEEDS 3
@@ -310,6 +313,133 @@ static void test_storage_failure_stops_raft(void **state)
     cluster_stop();
 }
 
+/* The result of operation op of node who, once it ended within ms (-1: it did not). */
+static int wait_done(int who, uint64_t op, uint64_t ms)
+{
+    uint64_t end = now + ms;
+    while (now < end) {
+        for (size_t k = 0; k < ndones; k++)
+            if (done_of[k] == who && dones[k].op == op) return dones[k].config.result;
+        run_until(now + 1);
+    }
+    return -1;
+}
+
+static int config_op(int who, int kind, const char *key, const char *value)
+{
+    uint64_t op = hs_agent_config_op(nodes[who].a, now, kind, key, value, NULL);
+    assert_true(op != 0);
+    collect(who);
+    return wait_done(who, op, 3000);
+}
+
+/* The status node i shows for name (-1: not in its table). */
+static int status_of(int i, const char *name)
+{
+    hs_member_info mi;
+    return hs_node_find(hs_agent_node(nodes[i].a), name, &mi) ? (int)mi.status : -1;
+}
+
+static bool all_up_show(const char *name, int status)
+{
+    for (int i = 0; i < N; i++)
+        if (!nodes[i].down && strcmp(nodes[i].name, name) && status_of(i, name) != status)
+            return false;
+    return true;
+}
+
+static void test_force_leave_and_readmit(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    nodes[4].down = true; /* n5 is dead */
+    run_until(now + 100);
+    assert_int_equal(config_op(3, HS_CFGC_REMOVE_NODE, "n5", ""), HS_CFGC_OK);
+    uint64_t t0 = now;
+    while (!all_up_show("n5", HS_LEFT) && now < t0 + 1000) run_until(now + 1);
+    assert_true(all_up_show("n5", HS_LEFT));
+    for (int i = 0; i < 4; i++) {
+        assert_true(hs_cc_is_removed(hs_agent_config(nodes[i].a), "n5"));
+        assert_int_equal(hs_node_removed(hs_agent_node(nodes[i].a), "n5"), 0);
+    }
+    /* --prune forgets it; a seed cannot be removed (it leaves the Raft group first) */
+    assert_int_equal(config_op(0, HS_CFGC_REMOVE_NODE, "n5", HS_CC_PRUNE), HS_CFGC_OK);
+    run_until(now + 500);
+    assert_true(all_up_show("n5", -1));
+    assert_int_equal(config_op(3, HS_CFGC_REMOVE_NODE, "n1", ""), HS_CFGC_INVALID);
+    /* n5 starts again: nobody takes it back; it learns it was removed (a seed's answer to its
+     * periodic fetch) and goes quiet */
+    nodes[4].down = false;
+    run_until(now + 7000);
+    assert_true(all_up_show("n5", -1));
+    assert_int_equal(hs_node_removed(hs_agent_node(nodes[4].a), "n5"), 1);
+    uint32_t inc = hs_agent_incarnation(nodes[4].a);
+    /* readmitted from the removed agent itself (the explicit rejoin): back everywhere */
+    assert_int_equal(config_op(4, HS_CFGC_READMIT_NODE, "n5", ""), HS_CFGC_OK);
+    t0 = now;
+    while (!all_up_show("n5", HS_ALIVE) && now < t0 + 5000) run_until(now + 1);
+    assert_true(all_up_show("n5", HS_ALIVE));
+    assert_true(hs_agent_incarnation(nodes[4].a) > inc);
+    cluster_stop();
+}
+
+/* Every agent's probe interval is the one its own configuration version says, at every step. */
+static void check_same_version_same_settings(void)
+{
+    for (int i = 0; i < N; i++) {
+        hs_config want;
+        hs_config base;
+        hs_config_default(&base);
+        hs_fd_effective(hs_agent_config(nodes[i].a), &base, HS_FD_LAN, &want, NULL);
+        const hs_config *have = hs_node_config(hs_agent_node(nodes[i].a));
+        assert_int_equal(have->probe_interval_ms, want.probe_interval_ms);
+        assert_int_equal(have->probe_timeout_ms, want.probe_timeout_ms);
+    }
+}
+
+static bool all_probe_every(uint32_t ms)
+{
+    for (int i = 0; i < N; i++)
+        if (hs_node_config(hs_agent_node(nodes[i].a))->probe_interval_ms != ms) return false;
+    return true;
+}
+
+static void test_fd_change_everywhere(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    uint64_t op =
+        hs_agent_config_op(nodes[4].a, now, HS_CFGC_SET_FD, "probe_interval_ms", "500", NULL);
+    collect(4);
+    uint64_t t0 = now;
+    while (!all_probe_every(500) && now < t0 + 2000) {
+        run_until(now + 1);
+        check_same_version_same_settings();
+    }
+    assert_true(all_probe_every(500));
+    assert_int_equal(wait_done(4, op, 1000), HS_CFGC_OK);
+    /* a profile for the whole cluster, over the agents' own; the override stays on top */
+    assert_int_equal(config_op(1, HS_CFGC_SET_FD, "profile", "wan"), HS_CFGC_OK);
+    t0 = now;
+    while (now < t0 + 1000) {
+        run_until(now + 1);
+        check_same_version_same_settings();
+    }
+    assert_true(all_probe_every(500));
+    assert_int_equal(hs_node_config(hs_agent_node(nodes[3].a))->probe_timeout_ms, 3000);
+    assert_int_equal(hs_agent_fd_profile(nodes[3].a), HS_FD_WAN);
+    assert_int_equal(config_op(2, HS_CFGC_DELETE_FD, "probe_interval_ms", ""), HS_CFGC_OK);
+    run_until(now + 1000);
+    assert_true(all_probe_every(5000));
+    /* out of bounds or unknown: refused before Raft, nothing changes */
+    assert_int_equal(config_op(4, HS_CFGC_SET_FD, "probe_interval_ms", "5"), HS_CFGC_INVALID);
+    assert_int_equal(config_op(4, HS_CFGC_SET_FD, "no_such", "5"), HS_CFGC_INVALID);
+    check_same_version_same_settings();
+    cluster_stop();
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -318,6 +448,8 @@ int main(void)
         cmocka_unit_test(test_rotation_reaches_every_agent),
         cmocka_unit_test(test_seeds_compact_at_the_interval),
         cmocka_unit_test(test_storage_failure_stops_raft),
+        cmocka_unit_test(test_force_leave_and_readmit),
+        cmocka_unit_test(test_fd_change_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

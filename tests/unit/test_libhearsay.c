@@ -414,6 +414,73 @@ static void test_parse_self_health_raft(void **state)
                      HS_CLIENT_EBADANSWER);
 }
 
+/* The operator's answers: a removal, the fd settings, a history, a member's notes; answers of
+ * the wrong shape are refused, odd fields read as empty. */
+static void test_parse_operator(void **state)
+{
+    (void)state;
+    char err[256];
+    hs_client_removal *rm;
+    const char *r = "{\"name\":\"n7\",\"removed\":true,\"prune\":true,\"known\":false,"
+                    "\"version\":12}";
+    assert_int_equal(hsc_parse_removal(r, strlen(r), &rm, err, sizeof err), 0);
+    assert_string_equal(rm->name, "n7");
+    assert_true(rm->removed && rm->prune && !rm->known && !rm->already);
+    assert_int_equal(rm->version, 12);
+    hs_client_free(rm);
+    assert_int_equal(hsc_parse_removal("{\"name\":\"n7\"}", 13, &rm, err, sizeof err),
+                     HS_CLIENT_EBADANSWER);
+
+    hs_client_fd_info *f;
+    const char *fd = "{\"version\":3,\"profile\":\"wan\",\"agent_profile\":\"lan\","
+                     "\"settings\":{\"probe_interval_ms\":5000,\"gossip_fanout\":-1,\"x\":\"y\"},"
+                     "\"overrides\":{\"profile\":\"wan\",\"probe_interval_ms\":7}}";
+    assert_int_equal(hsc_parse_fd(fd, strlen(fd), &f, err, sizeof err), 0);
+    assert_string_equal(f->profile, "wan");
+    assert_string_equal(f->cluster_profile, "wan");
+    assert_int_equal(f->n_settings, 3);
+    assert_string_equal(f->settings[0].key, "probe_interval_ms");
+    assert_int_equal(f->settings[0].value, 5000);
+    assert_null(f->settings[0].override); /* not a string */
+    assert_int_equal(f->settings[1].value, 0);
+    hs_client_free(f);
+    assert_int_equal(hsc_parse_fd("{\"settings\":[]}", 15, &f, err, sizeof err),
+                     HS_CLIENT_EBADANSWER);
+
+    hs_client_history *h;
+    const char *hist =
+        "{\"name\":\"n3\",\"status\":\"failed\",\"incarnation\":2,\"history\":["
+        "{\"event\":\"suspect\",\"by\":\"n2\",\"learnt\":true,\"votes\":7},"
+        "3,"
+        "{\"event\":\"failed\",\"status\":\"failed\",\"votes\":[{\"name\":\"n1\","
+        "\"time_ms\":5},{\"name\":4},9]}]}";
+    assert_int_equal(hsc_parse_history(hist, strlen(hist), &h, err, sizeof err), 0);
+    assert_int_equal(h->count, 3);
+    assert_int_equal(h->status, HS_CLIENT_FAILED);
+    assert_true(h->entries[0].learnt);
+    assert_int_equal(h->entries[0].n_votes, 0);
+    assert_string_equal(h->entries[1].event, "");
+    assert_int_equal(h->entries[2].n_votes, 3);
+    assert_string_equal(h->entries[2].votes[0].name, "n1");
+    assert_string_equal(h->entries[2].votes[1].name, "");
+    hs_client_free(h);
+    assert_int_equal(hsc_parse_history("{\"history\":{}}", 14, &h, err, sizeof err),
+                     HS_CLIENT_EBADANSWER);
+
+    hs_client_member_list *l;
+    const char *ms = "{\"members\":[{\"name\":\"a\",\"conflict\":\"10.0.0.9:7946\"},"
+                     "{\"name\":\"b\",\"removed\":true}]}";
+    assert_int_equal(hsc_parse_members(ms, strlen(ms), &l, err, sizeof err), 0);
+    const hs_client_member *a = hs_client_member_find(l, "a"), *b = hs_client_member_find(l, "b");
+    assert_string_equal(hs_client_member_note(l, a, "conflict"), "10.0.0.9:7946");
+    assert_null(hs_client_member_note(l, a, "removed"));
+    assert_string_equal(hs_client_member_note(l, b, "removed"), "true");
+    hs_client_member other = *a;
+    assert_null(hs_client_member_note(l, &other, "conflict")); /* not one of the list's */
+    assert_null(hs_client_member_note(NULL, a, "conflict"));
+    hs_client_free(l);
+}
+
 static void test_parse_tags_config(void **state)
 {
     (void)state;
@@ -920,6 +987,7 @@ int main(void)
         cmocka_unit_test(test_parse_keys),
         cmocka_unit_test(test_safe_copy_and_addr),
         cmocka_unit_test(test_event_lines),
+        cmocka_unit_test(test_parse_operator),
         cmocka_unit_test(test_calls_against_fake_agent),
         cmocka_unit_test(test_open_and_unreachable),
     };

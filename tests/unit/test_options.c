@@ -399,7 +399,8 @@ static void test_every_option_from_file(void **state)
         "socket = /tmp/s\ndata-dir = /tmp/d\nseed = s1=127.0.0.3:3\njoin = 127.0.0.4:4\n"
         "key-file = /tmp/k\ninsecure = true\ntag = t=1\nlog-level = warn\nsocket-group = g1\n"
         "admin-group = g2\nmax-api-connections = 7\nreap-failed = 11\nreap-left = 12\n"
-        "member-join = j0\nhandler = member-join=j\nmember-failed = f\nmember-leave = "
+        "profile = wan\nmember-join = j0\nhandler = member-join=j\nmember-failed = f\nmember-leave "
+        "= "
         "l\nmember-update = u\n"
         "config-change = c\nhandler-timeout = 13\nmax-handlers = 14\ndev = on\n";
     hsd_options o;
@@ -421,6 +422,7 @@ static void test_every_option_from_file(void **state)
     assert_string_equal(o.admin_group, "g2");
     assert_int_equal(o.max_api_connections, 7);
     assert_true(o.reap_failed_s == 11 && o.reap_left_s == 12);
+    assert_int_equal(o.profile, 1); /* wan */
     assert_string_equal(o.handlers[0], "j");
     assert_string_equal(o.handlers[1], "f");
     assert_string_equal(o.handlers[2], "l");
@@ -466,6 +468,7 @@ static const struct {
     {"max-api-connections", "10", "20"},
     {"reap-failed", "100", "200"},
     {"reap-left", "100", "200"},
+    {"profile", "local", "wan"},
     {"handler", "member-join=long-a", "member-join=b"},
     {"member-join", "long-a", "b"},
     {"member-failed", "long-a", "b"},

@@ -204,6 +204,13 @@ void as_exit(as_sim *s, uint32_t i)
     g->nops = 0;
 }
 
+void as_cut(as_sim *s, uint32_t i, bool cut)
+{
+    as_trace(s, "%s %s", cut ? "cut" : "heal", s->ag[i].name);
+    s->ag[i].cut = cut;
+    net_close_agent(s, i);
+}
+
 void as_op_add(as_sim *s, uint32_t i, uint64_t op, int what, uint32_t index)
 {
     as_agent *g = &s->ag[i];

@@ -65,6 +65,7 @@ typedef struct as_agent {
     size_t nops, capops;
     uint32_t *outs; /* outbound connections (indices into conns) */
     size_t nouts, capouts;
+    bool cut; /* partitioned from everyone: what it sends and what is sent to it is lost */
 } as_agent;
 
 typedef struct as_msg {
@@ -176,6 +177,9 @@ static inline uint64_t as_now_ms(const as_sim *s)
 void as_start(as_sim *s, uint32_t i);
 void as_leave(as_sim *s, uint32_t i);
 void as_exit(as_sim *s, uint32_t i);
+/* Cuts agent i off from every other agent (cut) or heals it; its connections are closed
+ * both times (after a heal new ones are opened, as TCP reconnects). */
+void as_cut(as_sim *s, uint32_t i, bool cut);
 /* Runs every event up to t_us; stops early once an invariant failed. */
 void as_run_until(as_sim *s, uint64_t t_us);
 /* Drains an agent's outputs after a call into it, checks it and re-arms its timer. */

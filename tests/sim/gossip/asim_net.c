@@ -99,7 +99,9 @@ static void route_dgram(as_sim *s, const hs_addr *from, const hs_addr *to, const
         check_stranger_bytes(s, to, len, true);
         return;
     }
-    if (origin == AS_O_CLUSTER && sim_rng_chance(&s->net_rng, s->loss)) {
+    int f = as_index_of_addr(s, from);
+    if (origin == AS_O_CLUSTER &&
+        (s->ag[j].cut || (f >= 0 && s->ag[f].cut) || sim_rng_chance(&s->net_rng, s->loss))) {
         s->dgrams_lost++;
         return;
     }
@@ -242,6 +244,10 @@ static void put_frame(as_sim *s, uint32_t c, uint8_t dir, const uint8_t *wire, s
     if (origin == AS_O_CLUSTER) {
         int sender = dir ? k->to : k->from;
         if (sender >= 0) atk_record_frame(s, (uint32_t)sender, c, dir, wire, len, type);
+        if ((k->from >= 0 && s->ag[k->from].cut) || s->ag[k->to].cut) {
+            s->stream_payloads_lost++; /* partitioned: the connection is closed at the heal */
+            return;
+        }
     }
     uint64_t at = s->now_us + latency(s);
     if (at < k->last_at[dir]) at = k->last_at[dir]; /* ordered: never before the last one */

@@ -36,6 +36,12 @@ static const scenario scenarios[] = {
     {"replay", scen_replay, 50,
      "whole agents behind secure channels under an attacker that replays everything it "
      "records, and a Meet flood: config writes, rotations, leaves; nothing goes back"},
+    {"forceleave", scen_forceleave, 1000,
+     "whole agents: force-leave of a dead member through Raft while another is cut off: "
+     "time until gone everywhere, and until the cut-off one applies it after the heal"},
+    {"profile", scen_profile, 1000,
+     "whole agents: fd profile wan, then a probe interval, through Raft: time until every "
+     "agent runs them (each at the configuration version that carries it)"},
 };
 
 static void usage(FILE *f)
