@@ -71,7 +71,7 @@ void ag_queue_packet(hs_agent *a, const hs_addr *to, const uint8_t *data, size_t
 {
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) abort();
-    memcpy(copy, data, len);
+    if (len) memcpy(copy, data, len);
     ag_packet *p = q_push(&a->packets);
     *p = (ag_packet){*to, copy, len, stream};
 }
@@ -102,7 +102,7 @@ static void publish_member(hs_agent *a, const hs_event *ev)
     e->config_version = ev->config_version;
     hs_member_info mi;
     if (hs_node_find(a->node, ev->name, &mi) && mi.tags.len <= sizeof(e->tags_data)) {
-        memcpy(e->tags_data, mi.tags.data, mi.tags.len);
+        if (mi.tags.len) memcpy(e->tags_data, mi.tags.data, mi.tags.len);
         e->tags.len = mi.tags.len;
     }
     if (kind != HS_EVK_MEMBER_SUSPECT && kind != HS_EVK_MEMBER_ALIVE)
@@ -326,8 +326,9 @@ hs_agent *hs_agent_new(const hs_agent_cfg *cfg, uint64_t now_ms, const char **wh
     a->replies.size = sizeof(ag_reply);
     a->env = cfg->env;
     a->incarnation = cfg->incarnation;
+    a->compact_every = cfg->compact_every ? cfg->compact_every : HS_AGENT_COMPACT_EVERY;
     a->n_seeds = cfg->n_seeds < HS_AGENT_SEEDS_MAX ? cfg->n_seeds : HS_AGENT_SEEDS_MAX;
-    memcpy(a->seeds, cfg->seeds, a->n_seeds * sizeof(a->seeds[0]));
+    if (a->n_seeds) memcpy(a->seeds, cfg->seeds, a->n_seeds * sizeof(a->seeds[0]));
     for (size_t i = 0; i < a->n_seeds; i++)
         if (!strcmp(a->seeds[i].name, cfg->node.name)) a->seed = true;
     a->cc = malloc(sizeof(*a->cc));
@@ -348,7 +349,7 @@ hs_agent *hs_agent_new(const hs_agent_cfg *cfg, uint64_t now_ms, const char **wh
     cc.rng_seed = cfg->rng_seed ^ 0x63666763ULL;
     cc.seed = a->seed;
     cc.n_seeds = a->n_seeds;
-    memcpy(cc.seeds, a->seeds, a->n_seeds * sizeof(cc.seeds[0]));
+    if (a->n_seeds) memcpy(cc.seeds, a->seeds, a->n_seeds * sizeof(cc.seeds[0]));
     a->cfgc = hs_cfgc_new(&cc, a->cc, now_ms);
     if (!a->kr || !a->cfgc) goto fail;
     if (a->seed && ag_raft_start(a, cfg, why) != 0) goto fail;

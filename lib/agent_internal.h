@@ -54,6 +54,7 @@ struct hs_agent {
     hs_raft *raft;
     hs_agent_storage st;
     uint64_t applied, snap_index, bootstrap_term, keys_term;
+    uint64_t compact_every;
     /* rotations: which configuration operation belongs to which */
     struct {
         uint64_t cfgc_op, rotation;

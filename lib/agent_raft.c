@@ -74,7 +74,7 @@ static void apply_entry(hs_agent *a, const hs_raft_entry *e)
 
 static void maybe_compact(hs_agent *a)
 {
-    if (a->applied < a->snap_index + HS_AGENT_COMPACT_EVERY) return;
+    if (a->applied < a->snap_index + a->compact_every) return;
     uint8_t *buf = malloc(HS_CC_SNAPSHOT_MAX);
     if (!buf) abort();
     size_t n = hs_cc_serialize_snapshot(a->cc, buf, HS_CC_SNAPSHOT_MAX); /* sessions too */

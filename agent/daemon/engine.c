@@ -390,6 +390,10 @@ static int setup_agent(hsd_engine *e, int *status)
         cfg.entries = e->st.log;
         cfg.n_entries = e->st.n;
         cfg.storage = hsd_rstore_callbacks(&e->st);
+#ifdef HS_FAILPOINTS /* test builds only: the crash tests compact every few entries */
+        const char *every = getenv("HEARSAY_COMPACT_EVERY");
+        if (every) cfg.compact_every = (uint32_t)strtoul(every, NULL, 10);
+#endif
     } else {
         saved = malloc(sizeof(*saved));
         if (!saved) return -1;

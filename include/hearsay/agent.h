@@ -67,6 +67,7 @@ typedef struct hs_agent_cfg {
     size_t n_entries;
     hs_agent_storage storage;
     uint32_t election_min_ms, election_max_ms, heartbeat_ms; /* 0: 150, 300, 50 */
+    uint32_t compact_every; /* applied entries between snapshots; 0: HS_AGENT_COMPACT_EVERY */
     /* a non-seed: the configuration it saved, or NULL */
     const hs_cluster_config *saved;
     /* user events: the horizon the last run saved (hs_agent_user_horizon), the traffic cap */

@@ -1,8 +1,8 @@
 /* test_agent.c: the agent core (include/hearsay/agent.h) wired end to end in memory: three
  * seeds and two members bootstrap a configuration, a member's write commits once, a key
- * rotation completes on every agent, a seed whose storage fails stops taking part, a user
- * event runs once on every agent (its horizon saved first) and not again after a restart, and
- * a query is answered by every agent. */
+ * rotation completes on every agent, seeds compact at the configured interval, a seed whose
+ * storage fails stops taking part, a user event runs once on every agent (its horizon saved
+ * first) and not again after a restart, and a query is answered by every agent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@ typedef struct node {
     hs_addr addr;
     char name[16];
     bool fail_storage;
-    uint64_t syncs;
+    uint64_t syncs, snapshots;
     bool down;
     /* user events */
     int user_events, queries, horizon_saves, unsaved_deliveries;
@@ -48,6 +48,7 @@ static hs_agent_done dones[64];
 static int done_of[64];
 static size_t ndones;
 static int replies;
+static uint32_t compact_every; /* given to every agent; 0: the default */
 
 static int st_ok(void *ctx, ...)
 {
@@ -62,6 +63,7 @@ static int st_hard(void *ctx, const hs_raft_hard_state *h)
 static int st_snap(void *ctx, const hs_raft_snapshot *s)
 {
     (void)s;
+    ((node *)ctx)->snapshots++;
     return st_ok(ctx);
 }
 static int st_append(void *ctx, const hs_raft_entry *e, size_t n)
@@ -171,32 +173,31 @@ static void run_until(uint64_t t)
 static void agent_start(int i, uint64_t floor)
 {
     hs_agent_cfg cfg;
-    {
-        node *n = &nodes[i];
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.ue_floor = floor;
-        hs_config_default(&cfg.node);
-        snprintf(cfg.node.name, sizeof(cfg.node.name), "%s", n->name);
-        cfg.node.addr = n->addr;
-        cfg.rng_seed = 42 + (uint64_t)i;
-        cfg.env = &n->env;
-        cfg.n_seeds = SEEDS;
-        for (int s = 0; s < SEEDS; s++) {
-            snprintf(cfg.seeds[s].name, sizeof(cfg.seeds[s].name), "n%d", s + 1);
-            cfg.seeds[s].addr = nodes[s].addr;
-            cfg.seeds[s].id = hs_cc_seed_id(cfg.seeds[s].name);
-        }
-        cfg.storage = (hs_agent_storage){n, st_hard, st_snap, st_append, st_sync, st_commit};
-        const char *why = NULL;
-        n->a = hs_agent_new(&cfg, now, &why);
-        assert_non_null(n->a);
-        hs_addr joins[SEEDS];
-        size_t nj = 0;
-        for (int s = 0; s < SEEDS; s++)
-            if (s != i) joins[nj++] = nodes[s].addr;
-        hs_agent_join(n->a, now, joins, nj);
-        collect(i);
+    node *n = &nodes[i];
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.ue_floor = floor;
+    hs_config_default(&cfg.node);
+    snprintf(cfg.node.name, sizeof(cfg.node.name), "%s", n->name);
+    cfg.node.addr = n->addr;
+    cfg.rng_seed = 42 + (uint64_t)i;
+    cfg.env = &n->env;
+    cfg.n_seeds = SEEDS;
+    for (int s = 0; s < SEEDS; s++) {
+        snprintf(cfg.seeds[s].name, sizeof(cfg.seeds[s].name), "n%d", s + 1);
+        cfg.seeds[s].addr = nodes[s].addr;
+        cfg.seeds[s].id = hs_cc_seed_id(cfg.seeds[s].name);
     }
+    cfg.storage = (hs_agent_storage){n, st_hard, st_snap, st_append, st_sync, st_commit};
+    cfg.compact_every = compact_every;
+    const char *why = NULL;
+    n->a = hs_agent_new(&cfg, now, &why);
+    assert_non_null(n->a);
+    hs_addr joins[SEEDS];
+    size_t nj = 0;
+    for (int s = 0; s < SEEDS; s++)
+        if (s != i) joins[nj++] = nodes[s].addr;
+    hs_agent_join(n->a, now, joins, nj);
+    collect(i);
 }
 
 static void cluster_start(void)
@@ -300,6 +301,29 @@ static void test_rotation_reaches_every_agent(void **state)
     cluster_stop();
 }
 
+/* compact_every (the crash tests set it through HEARSAY_COMPACT_EVERY) takes effect */
+static void test_seeds_compact_at_the_interval(void **state)
+{
+    (void)state;
+    compact_every = 4;
+    cluster_start();
+    run_until(now + 3000);
+    for (int k = 0; k < 12; k++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", k);
+        assert_true(hs_agent_config_op(nodes[4].a, now, HS_CFGC_SET, key, "v", NULL) != 0);
+        collect(4);
+        run_until(now + 300);
+    }
+    for (int i = 0; i < SEEDS; i++) assert_true(nodes[i].snapshots >= 2);
+    compact_every = 0;
+    cluster_stop();
+    cluster_start();
+    run_until(now + 3000);
+    for (int i = 0; i < SEEDS; i++) assert_int_equal(nodes[i].snapshots, 0);
+    cluster_stop();
+}
+
 static void test_storage_failure_stops_raft(void **state)
 {
     (void)state;
@@ -399,6 +423,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bootstrap_and_member_write),
         cmocka_unit_test(test_rotation_reaches_every_agent),
+        cmocka_unit_test(test_seeds_compact_at_the_interval),
         cmocka_unit_test(test_storage_failure_stops_raft),
         cmocka_unit_test(test_user_event_once_everywhere),
         cmocka_unit_test(test_query_answered_everywhere),
