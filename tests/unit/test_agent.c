@@ -377,7 +377,7 @@ static void test_user_event_once_everywhere(void **state)
     run_until(now + 200);
     nodes[3].down = false;
     nodes[3].user_events = 0;
-    agent_start(2, h);
+    agent_start(3, h);
     assert_true(hs_agent_user_clock(nodes[3].a) >= h);
     run_until(now + 3000);
     assert_int_equal(nodes[3].user_events, 0);

@@ -36,6 +36,11 @@ static const scenario scenarios[] = {
     {"replay", scen_replay, 50,
      "whole agents behind secure channels under an attacker that replays everything it "
      "records, and a Meet flood: config writes, rotations, leaves; nothing goes back"},
+    {"event", scen_event, 1000,
+     "whole agents: user events from random agents (--trials K, --duration = payload bytes), "
+     "restarts between them: time to 100 %, at most once, no old event after a restart"},
+    {"query", scen_query, 1000,
+     "whole agents: queries from random agents, every agent answers: time to 99 % and 100 %"},
 };
 
 static void usage(FILE *f)

@@ -24,6 +24,8 @@ int scen_chaos(const sim_opts *o);
 int scen_determinism(const sim_opts *o);
 int scen_ghosts(const sim_opts *o);
 int scen_replay(const sim_opts *o);
+int scen_event(const sim_opts *o);
+int scen_query(const sim_opts *o);
 
 /* --- helpers (scen_util.c) --- */
 typedef struct scen_out {
