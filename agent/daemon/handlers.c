@@ -270,7 +270,9 @@ static void finish(run *r, int status)
     hsd_watch_free(r->timer);
     uint64_t ms = hsd_now_ms() - r->start_ms;
     const char *ev = r->j->label;
-    if (r->j->query) hsd_engine_query_respond(H->e, r->j->ref, r->answer, r->answer_len, false);
+    /* a query handler killed at the query's timeout gives no answer: the asker stopped waiting */
+    if (r->j->query && !r->timed_out)
+        hsd_engine_query_respond(H->e, r->j->ref, r->answer, r->answer_len, false);
     if (r->timed_out) {
         /* counted when killed */
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -301,8 +303,12 @@ static void on_timeout(void *arg)
     run *r = arg;
     r->timed_out = true;
     H->st.timeout++;
-    log_warn("handler %s[%d] still running after %u ms: killed", r->j->label, (int)r->pid,
-             r->j->timeout_ms ? r->j->timeout_ms : (unsigned)timeout_s() * 1000);
+    if (r->j->timeout_ms)
+        log_warn("handler %s[%d] still running at the query's timeout (%u ms): killed", r->j->label,
+                 (int)r->pid, r->j->timeout_ms);
+    else
+        log_warn("handler %s[%d] still running after %d s: killed", r->j->label, (int)r->pid,
+                 timeout_s());
     kill(-r->pid, SIGKILL);
     kill(r->pid, SIGKILL);
 }
