@@ -1,5 +1,6 @@
 /* agent.c: one whole agent as a pure core (include/hearsay/agent.h): routes delivered payloads
- * to the membership node, the Raft node, the configuration client and the key ring, wires
+ * to the membership node, the Raft node, the configuration client, the key ring and the
+ * user-event core (agent_user.c), wires
  * their outputs into each other's inputs, and queues what the caller must send, publish,
  * answer, log and persist. */
 #include <stdarg.h>
@@ -31,6 +32,11 @@ static void *q_push(ag_queue *q)
     return it;
 }
 
+void *ag_push(ag_queue *q)
+{
+    return q_push(q);
+}
+
 static void *q_pop(ag_queue *q)
 {
     if (q->read >= q->n) return NULL;
@@ -47,13 +53,17 @@ static void begin(hs_agent *a, uint64_t now)
                 (a->packets.n - a->packets.read) * sizeof(ag_packet));
     a->packets.n -= a->packets.read;
     a->packets.read = 0;
-    for (size_t i = 0; i < a->dones.read; i++) free(((ag_done *)a->dones.items)[i].answers);
+    for (size_t i = 0; i < a->dones.read; i++) {
+        free(((ag_done *)a->dones.items)[i].answers);
+        free(((ag_done *)a->dones.items)[i].pending);
+    }
     if (a->dones.read)
         memmove(a->dones.items, (ag_done *)a->dones.items + a->dones.read,
                 (a->dones.n - a->dones.read) * sizeof(ag_done));
     a->dones.n -= a->dones.read;
     a->dones.read = 0;
-    if (a->events.read == a->events.n) a->events.read = a->events.n = 0;
+    ag_user_begin(&a->events, true);
+    ag_user_begin(&a->replies, false);
     if (a->notice_read == a->nnotices) a->notice_read = a->nnotices = 0;
 }
 
@@ -313,8 +323,9 @@ static void pump(hs_agent *a)
         if (a->raft && !a->raft_failed) ag_raft_drive(a);
         bool progress = drain_cfgc(a);
         progress |= drain_kr(a);
-        if (!progress && !a->node_dirty) return;
+        if (!progress && !a->node_dirty) break;
     }
+    ag_user_drain(a);
 }
 
 /* ---- life cycle ---- */
@@ -328,8 +339,9 @@ hs_agent *hs_agent_new(const hs_agent_cfg *cfg, uint64_t now_ms, const char **wh
     if (!a) return NULL;
     a->now = now_ms;
     a->packets.size = sizeof(ag_packet);
-    a->events.size = sizeof(hs_agent_event);
+    a->events.size = sizeof(ag_event);
     a->dones.size = sizeof(ag_done);
+    a->replies.size = sizeof(ag_reply);
     a->env = cfg->env;
     a->incarnation = cfg->incarnation;
     a->compact_every = cfg->compact_every ? cfg->compact_every : HS_AGENT_COMPACT_EVERY;
@@ -351,6 +363,8 @@ hs_agent *hs_agent_new(const hs_agent_cfg *cfg, uint64_t now_ms, const char **wh
         goto fail;
     }
     hs_node_set_config_version(a->node, a->cc->version);
+    a->ue = ag_user_start(a, cfg, now_ms);
+    if (!a->ue) goto fail;
     a->kr = hs_kr_new(a->env, now_ms, cfg->rng_seed ^ 0x6b6579726e67ULL);
     hs_cfgc_cfg cc;
     memset(&cc, 0, sizeof(cc));
@@ -376,10 +390,19 @@ void hs_agent_free(hs_agent *a)
     if (!a) return;
     begin(a, a->now);
     for (size_t i = 0; i < a->packets.n; i++) free(((ag_packet *)a->packets.items)[i].data);
-    for (size_t i = 0; i < a->dones.n; i++) free(((ag_done *)a->dones.items)[i].answers);
+    for (size_t i = 0; i < a->dones.n; i++) {
+        free(((ag_done *)a->dones.items)[i].answers);
+        free(((ag_done *)a->dones.items)[i].pending);
+    }
+    a->events.read = a->events.n;
+    a->replies.read = a->replies.n;
+    ag_user_begin(&a->events, true);
+    ag_user_begin(&a->replies, false);
     free(a->packets.items);
     free(a->events.items);
     free(a->dones.items);
+    free(a->replies.items);
+    hs_ue_free(a->ue);
     hs_raft_free(a->raft);
     hs_cfgc_free(a->cfgc);
     hs_kr_free(a->kr);
@@ -412,6 +435,8 @@ void hs_agent_receive(hs_agent *a, uint64_t now_ms, const hs_addr *from, const u
         hs_kr_receive(a->kr, a->now, from, data, len);
     } else if (hs_msg_is_config(t) && stream) {
         hs_cfgc_receive(ag_cfgc(a), a->now, from, data, len);
+    } else if (hs_msg_is_user(t)) {
+        hs_ue_receive(a->ue, a->now, from, data, len, stream);
     }
     pump(a);
 }
@@ -423,6 +448,7 @@ void hs_agent_tick(hs_agent *a, uint64_t now_ms)
     if (a->raft && !a->raft_failed) ag_raft_tick(a);
     hs_cfgc_tick(ag_cfgc(a), a->now);
     hs_kr_tick(a->kr, a->now);
+    hs_ue_tick(a->ue, a->now);
     pump(a);
 }
 
@@ -439,6 +465,7 @@ uint64_t hs_agent_next_deadline(const hs_agent *a)
     if (a->raft && !a->raft_failed) d = min_nonzero(d, hs_raft_next_deadline(a->raft));
     d = min_nonzero(d, hs_cfgc_next_deadline(a->cfgc));
     d = min_nonzero(d, hs_kr_next_deadline(a->kr));
+    d = min_nonzero(d, hs_ue_next_deadline(a->ue));
     return d;
 }
 
@@ -499,6 +526,32 @@ uint64_t hs_agent_keys_rotate(hs_agent *a, uint64_t now_ms, const uint8_t key[HS
     return id;
 }
 
+uint64_t hs_agent_fire(hs_agent *a, uint64_t now_ms, const char *name, const uint8_t *payload,
+                       size_t len, bool coalesce, uint64_t wait_ms, int *err)
+{
+    begin(a, now_ms);
+    uint64_t op = hs_ue_fire(a->ue, a->now, name, payload, len, coalesce, wait_ms, err);
+    pump(a);
+    return op;
+}
+
+uint64_t hs_agent_query(hs_agent *a, uint64_t now_ms, const hs_ue_query_spec *q, int *err)
+{
+    begin(a, now_ms);
+    uint64_t op = hs_ue_query(a->ue, a->now, q, err);
+    pump(a);
+    return op;
+}
+
+int hs_agent_query_respond(hs_agent *a, uint64_t now_ms, uint64_t ref, const uint8_t *payload,
+                           size_t len, bool no_handler)
+{
+    begin(a, now_ms);
+    int rc = hs_ue_respond(a->ue, a->now, ref, payload, len, no_handler);
+    pump(a);
+    return rc;
+}
+
 /* ---- outputs ---- */
 
 bool hs_agent_next_packet(hs_agent *a, hs_agent_packet *out)
@@ -511,9 +564,9 @@ bool hs_agent_next_packet(hs_agent *a, hs_agent_packet *out)
 
 bool hs_agent_next_event(hs_agent *a, hs_agent_event *out)
 {
-    hs_agent_event *e = q_pop(&a->events);
+    ag_event *e = q_pop(&a->events);
     if (!e) return false;
-    *out = *e;
+    *out = e->e;
     out->tags.data = out->tags_data;
     return true;
 }
@@ -523,6 +576,14 @@ bool hs_agent_next_done(hs_agent *a, hs_agent_done *out)
     ag_done *d = q_pop(&a->dones);
     if (!d) return false;
     *out = d->d;
+    return true;
+}
+
+bool hs_agent_next_reply(hs_agent *a, hs_agent_reply *out)
+{
+    ag_reply *r = q_pop(&a->replies);
+    if (!r) return false;
+    *out = r->r;
     return true;
 }
 
@@ -587,4 +648,19 @@ const char *hs_agent_leader(const hs_agent *a, uint64_t now_ms)
 const hs_cfgc_stats *hs_agent_cfgc_stats(const hs_agent *a)
 {
     return hs_cfgc_get_stats(a->cfgc);
+}
+
+uint64_t hs_agent_user_horizon(const hs_agent *a)
+{
+    return hs_ue_horizon(a->ue);
+}
+
+uint64_t hs_agent_user_clock(const hs_agent *a)
+{
+    return hs_ue_clock(a->ue);
+}
+
+const hs_ue_stats *hs_agent_ue_stats(const hs_agent *a)
+{
+    return hs_ue_get_stats(a->ue);
 }

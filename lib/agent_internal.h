@@ -19,7 +19,19 @@ typedef struct ag_packet {
 typedef struct ag_done {
     hs_agent_done d;
     hs_kr_answer *answers; /* owned copies of a survey's members or a rotation's pending */
+    char (*pending)[HS_NAME_MAX + 1]; /* owned copy of a user operation's pending */
 } ag_done;
+
+/* An event and the payload it owns (user events). */
+typedef struct ag_event {
+    hs_agent_event e;
+    uint8_t *payload;
+} ag_event;
+
+typedef struct ag_reply {
+    hs_agent_reply r;
+    uint8_t *payload;
+} ag_reply;
 
 /* A growable queue of fixed-size items, read from the front. */
 typedef struct ag_queue {
@@ -55,8 +67,10 @@ struct hs_agent {
     struct {
         uint64_t cfgc_op, rotation;
     } rot_ops[AG_ROT_OPS];
+    /* user events and queries */
+    hs_ue *ue;
     /* outputs */
-    ag_queue packets, events, dones; /* ag_packet, hs_agent_event, ag_done */
+    ag_queue packets, events, dones, replies; /* ag_packet, ag_event, ag_done, ag_reply */
     char notices[AG_NOTICES][AG_NOTICE_LEN];
     int notice_level[AG_NOTICES];
     size_t nnotices, notice_read;
@@ -74,6 +88,13 @@ hs_cfgc *ag_cfgc(hs_agent *a);
 /* agent_operator.c: the configuration's fd settings and removals into the node; spread: push
  * a new version to a few members behind it. */
 void ag_operator_apply(hs_agent *a, bool spread);
+/* agent_user.c */
+hs_ue *ag_user_start(hs_agent *a, const hs_agent_cfg *cfg, uint64_t now_ms);
+/* Moves the user-event core's outputs into the agent's. */
+void ag_user_drain(hs_agent *a);
+void *ag_push(ag_queue *q);
+/* Frees the payloads of the items taken from queue q (ag_event or ag_reply) and compacts it. */
+void ag_user_begin(ag_queue *q, bool events);
 
 /* agent_raft.c */
 int ag_raft_start(hs_agent *a, const hs_agent_cfg *cfg, const char **why);

@@ -1,6 +1,6 @@
 /* args.c: the small option parser every subcommand uses (long and short options, "--opt=v",
  * "--" to end options, options and positionals in any order, --help, --socket, --timeout and
- * --json handled here), usage and error messages. */
+ * --json handled here), usage and error messages, and a payload read from standard input. */
 #include "cli.h"
 
 #include <errno.h>
@@ -132,5 +132,41 @@ int hcli_parse_timeout(const char *v)
     }
     g_cli.timeout_ms = (int)(s * 1000);
     if (g_cli.timeout_ms < 1) g_cli.timeout_ms = 1;
+    return 0;
+}
+
+int hcli_seconds(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !(s >= 0.001) || s > 300) return -1;
+    *out = s;
+    return 0;
+}
+
+int hcli_read_payload(uint8_t **out, size_t *len)
+{
+    uint8_t *buf = malloc(HS_CLIENT_PAYLOAD_MAX + 1);
+    size_t n = 0;
+    if (!buf) {
+        hcli_err("out of memory");
+        return -1;
+    }
+    while (n <= HS_CLIENT_PAYLOAD_MAX) {
+        size_t k = fread(buf + n, 1, HS_CLIENT_PAYLOAD_MAX + 1 - n, stdin);
+        if (k == 0) break;
+        n += k;
+    }
+    if (ferror(stdin) || n > HS_CLIENT_PAYLOAD_MAX) {
+        if (n > HS_CLIENT_PAYLOAD_MAX)
+            hcli_err("payload larger than %d bytes", HS_CLIENT_PAYLOAD_MAX);
+        else
+            hcli_err("reading the payload from standard input: %s", strerror(errno));
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = n;
     return 0;
 }

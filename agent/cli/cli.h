@@ -33,7 +33,7 @@ typedef struct hcli_command {
 /* The subcommands. */
 extern const hcli_command hcli_members, hcli_join, hcli_leave, hcli_tags, hcli_check, hcli_keygen,
     hcli_raft, hcli_config, hcli_watch, hcli_self, hcli_health, hcli_metrics, hcli_keys,
-    hcli_force_leave, hcli_readmit, hcli_explain;
+    hcli_force_leave, hcli_readmit, hcli_explain, hcli_event, hcli_query;
 const hcli_command *hcli_find_command(const char *name);
 
 /* ---- args.c ---------------------------------------------------------------------------- */
@@ -72,6 +72,11 @@ int hcli_args_fail(hcli_args *a, const char *fmt, ...) __attribute__((format(pri
 long hcli_count(hcli_args *a, const char *opt);
 /* Sets g_cli.timeout_ms from "--timeout SECONDS"; -1 on error (message printed). */
 int hcli_parse_timeout(const char *v);
+/* Seconds from 0.001 to 300 (a wait); -1 if v is not that. */
+int hcli_seconds(const char *v, double *out);
+/* A user event's or query's payload from standard input (at most HS_CLIENT_PAYLOAD_MAX bytes):
+ * 0, or -1 with the message printed. *out is malloc'd. */
+int hcli_read_payload(uint8_t **out, size_t *len);
 
 /* ---- agent.c --------------------------------------------------------------------------- */
 
@@ -107,6 +112,21 @@ void hcli_show_fd(const hs_client *c, const hs_client_fd_info *f);
 void hcli_show_history(const hs_client *c, const hs_client_history *h);
 /* One event line as received (--json) or as a human line. */
 void hcli_show_event(const hs_client_event *ev);
+/* A fired user event: its id, and with a wait how many members delivered it. */
+void hcli_show_user_event(const hs_client *c, const char *name,
+                          const hs_client_user_event_result *r);
+/* One acknowledgement or answer of a query, as hearsay query keeps them. */
+typedef struct hcli_answer {
+    char *from, *payload; /* payload: len bytes, NUL-terminated */
+    size_t len;
+    uint64_t ms;
+    bool response;
+} hcli_answer;
+/* An answer as it arrives: "NAME: line" per line of it. */
+void hcli_show_answer(const hcli_answer *a);
+/* The end of a query: with --json one object of every acknowledgement and answer; else a
+ * summary on standard error. */
+void hcli_show_query(const hcli_answer *a, size_t n, const hs_client_query_result *r);
 /* Names separated by spaces, for messages on f. */
 void hcli_put_names(FILE *f, const char *const *names, size_t n);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 /* Prints s sanitized; returns the number of bytes printed. */
 static size_t put(FILE *f, const char *s)
 {
@@ -374,9 +376,120 @@ void hcli_show_event(const hs_client_event *ev)
     printf("%s  ", iso_time(ev->time_ms, when, sizeof when));
     padded(text_or(ev->type_name, "?"), 16);
     padded(text_or(ev->name, "-"), 18);
+    if (ev->type == HS_CLIENT_USER_EVENT || ev->type == HS_CLIENT_QUERY) {
+        padded(text_or(ev->user_name, "?"), 23);
+        printf("ltime=%" PRIu64 "  ", ev->ltime);
+        put(stdout, ev->payload ? ev->payload : "(binary payload)");
+        putchar('\n');
+        return;
+    }
     padded(text_or(ev->addr, "-"), 23);
     padded(text_or(ev->status_name, "-"), 9);
     printf("inc=%" PRIu64 "%s", ev->incarnation, ev->n_tags ? "  " : "");
     put_tags(ev->tags, ev->n_tags, ",", NULL);
     putchar('\n');
+}
+
+/* ---- user events and queries ----------------------------------------------------------- */
+
+void hcli_show_user_event(const hs_client *c, const char *name,
+                          const hs_client_user_event_result *r)
+{
+    if (as_json(c)) {
+        if (r->waited && !r->complete) {
+            fputs("hearsay: not delivered by:", stderr);
+            hcli_put_names(stderr, r->pending, r->n_pending);
+            fputc('\n', stderr);
+        }
+        return;
+    }
+    fputs("event ", stdout);
+    put(stdout, name);
+    if (!r->waited) {
+        fputs(" fired: id ", stdout);
+        put(stdout, r->id);
+        printf(", Lamport time %" PRIu64 ", %" PRIu64 " members\n", r->ltime, r->members);
+        return;
+    }
+    printf(": delivered by %" PRIu64 "/%" PRIu64 " members in %" PRIu64 " ms (id ", r->delivered,
+           r->members, r->ms);
+    put(stdout, r->id);
+    fputs(")\n", stdout);
+    if (!r->complete) {
+        fputs("hearsay: not delivered by:", stderr);
+        hcli_put_names(stderr, r->pending, r->n_pending);
+        fputc('\n', stderr);
+    }
+}
+
+void hcli_show_answer(const hcli_answer *a)
+{
+    const char *p = a->payload, *end = a->payload + a->len;
+    do {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *line = malloc(n + 1);
+        if (!line) return;
+        memcpy(line, p, n);
+        line[n] = '\0';
+        put(stdout, a->from);
+        fputs(": ", stdout);
+        put(stdout, line);
+        putchar('\n');
+        free(line);
+        p = nl ? nl + 1 : end;
+    } while (p < end);
+}
+
+/* A JSON string of arbitrary bytes: bytes that are not UTF-8 become '?'. */
+static json_t *bytes_string(const char *p, size_t n)
+{
+    json_t *s = json_stringn(p, n);
+    if (s) return s;
+    char *t = malloc(n + 1);
+    if (!t) return json_string("");
+    for (size_t i = 0; i < n; i++) t[i] = (unsigned char)p[i] >= 0x80 ? '?' : p[i];
+    s = json_stringn(t, n);
+    free(t);
+    return s ? s : json_string("");
+}
+
+void hcli_show_query(const hcli_answer *a, size_t n, const hs_client_query_result *r)
+{
+    if (!g_cli.json) {
+        fprintf(stderr,
+                "%" PRIu64 " answers, %" PRIu64 " acks of %" PRIu64 " targeted members in %" PRIu64
+                " ms%s",
+                r->responses, r->acks, r->targeted, r->elapsed_ms,
+                r->complete ? "\n" : "; no answer from:");
+        if (!r->complete) {
+            hcli_put_names(stderr, r->pending, r->n_pending);
+            fputc('\n', stderr);
+        }
+        return;
+    }
+    json_t *o = json_object(), *acks = json_array(), *resp = json_object(), *ms = json_object();
+    for (size_t i = 0; i < n; i++) {
+        if (!a[i].response) {
+            json_array_append_new(acks, json_string(a[i].from));
+            continue;
+        }
+        json_object_set_new(resp, a[i].from, bytes_string(a[i].payload, a[i].len));
+        json_object_set_new(ms, a[i].from, json_integer((json_int_t)a[i].ms));
+    }
+    json_object_set_new(o, "acks", acks);
+    json_object_set_new(o, "responses", resp);
+    json_object_set_new(o, "elapsed_ms", ms);
+    json_object_set_new(o, "id", json_string(r->id));
+    json_object_set_new(o, "targeted", json_integer((json_int_t)r->targeted));
+    json_object_set_new(o, "complete", json_boolean(r->complete));
+    json_t *pending = json_array();
+    for (size_t i = 0; i < r->n_pending; i++)
+        json_array_append_new(pending, json_string(r->pending[i]));
+    json_object_set_new(o, "pending", pending);
+    json_object_set_new(o, "total_ms", json_integer((json_int_t)r->elapsed_ms));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (text) puts(text);
+    free(text);
 }

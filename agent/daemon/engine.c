@@ -17,6 +17,7 @@
 #include "net.h"
 #include "raft_storage.h"
 #include "state.h"
+#include "user_horizon.h"
 
 #define TIMER_MAX_MS   60000
 #define SUBSCRIBERS    8
@@ -28,6 +29,7 @@ typedef struct waiter {
     uint64_t op;
     hsd_done_fn fn;
     void *arg;
+    hsd_reply_fn reply; /* queries: each acknowledgement and answer */
     struct waiter *next;
 } waiter;
 
@@ -79,9 +81,19 @@ static void finish(hsd_engine *e, const hs_agent_done *d)
     }
 }
 
+static void reply(hsd_engine *e, const hs_agent_reply *r)
+{
+    for (waiter *w = e->waiters; w; w = w->next)
+        if (w->op == r->op) {
+            if (w->reply) w->reply(w->arg, r);
+            return;
+        }
+}
+
 static void persist(hsd_engine *e, unsigned what)
 {
     const char *dir = e->opt.data_dir;
+    if (what & HS_AGENT_SAVE_USER) hsd_user_horizon_save(dir, hs_agent_user_horizon(e->agent));
     if (what & HS_AGENT_SAVE_INCARNATION)
         hsd_state_save_incarnation(dir, hs_agent_incarnation(e->agent));
     if (what & HS_AGENT_SAVE_KEYRING) hsd_state_save_keyring(dir, &e->env);
@@ -133,6 +145,11 @@ static void drive(hsd_engine *e)
             any = true;
             publish(e, &ev);
             status |= ev.kind != HS_EVK_MEMBER_UPDATE;
+        }
+        hs_agent_reply r;
+        while (hs_agent_next_reply(e->agent, &r)) {
+            any = true;
+            reply(e, &r);
         }
         hs_agent_done d;
         while (hs_agent_next_done(e->agent, &d)) {
@@ -245,7 +262,7 @@ static bool wait_for(hsd_engine *e, uint64_t op, hsd_done_fn fn, void *arg)
     if (!op) return false;
     waiter *w = calloc(1, sizeof(*w));
     if (!w) abort();
-    *w = (waiter){op, fn, arg, e->waiters};
+    *w = (waiter){op, fn, arg, NULL, e->waiters};
     e->waiters = w;
     drive(e); /* an operation may have ended at once */
     return true;
@@ -270,6 +287,34 @@ bool hsd_engine_keys_rotate(hsd_engine *e, const uint8_t key[HS_ENV_KEY_BYTES], 
 {
     uint64_t op = hs_agent_keys_rotate(e->agent, hsd_now_ms(), key, wait_ms);
     return wait_for(e, op, fn, arg);
+}
+
+uint64_t hsd_engine_fire_event(hsd_engine *e, const char *name, const uint8_t *payload, size_t len,
+                               bool coalesce, uint64_t wait_ms, hsd_done_fn fn, void *arg, int *err)
+{
+    uint64_t op = hs_agent_fire(e->agent, hsd_now_ms(), name, payload, len, coalesce, wait_ms, err);
+    return wait_for(e, op, fn, arg) ? op : 0;
+}
+
+uint64_t hsd_engine_query(hsd_engine *e, const hs_ue_query_spec *q, hsd_reply_fn reply_fn,
+                          hsd_done_fn fn, void *arg, int *err)
+{
+    uint64_t op = hs_agent_query(e->agent, hsd_now_ms(), q, err);
+    if (!op) return 0;
+    waiter *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    *w = (waiter){op, fn, arg, reply_fn, e->waiters};
+    e->waiters = w;
+    drive(e);
+    return op;
+}
+
+int hsd_engine_query_respond(hsd_engine *e, uint64_t ref, const uint8_t *payload, size_t len,
+                             bool no_handler)
+{
+    int rc = hs_agent_query_respond(e->agent, hsd_now_ms(), ref, payload, len, no_handler);
+    drive(e);
+    return rc;
 }
 
 void hsd_engine_join(hsd_engine *e, const hs_addr *addrs, size_t n)
@@ -379,6 +424,8 @@ static int setup_agent(hsd_engine *e, int *status)
     cfg.node.addr = e->advertise;
     cfg.tags = (hs_tags){o->tags, o->tags_len};
     cfg.incarnation = hsd_state_load_incarnation(o->data_dir);
+    cfg.ue_floor = hsd_user_horizon_load(o->data_dir);
+    cfg.ue_budget_bps = o->user_event_budget;
     randombytes_buf(&cfg.rng_seed, sizeof(cfg.rng_seed));
     cfg.env = &e->env;
     for (size_t i = 0; i < o->seed_count && cfg.n_seeds < HS_AGENT_SEEDS_MAX; i++) {
@@ -531,6 +578,7 @@ void hsd_engine_free(hsd_engine *e)
         free(w);
     }
     hs_agent_free(e->agent);
+    hsd_user_horizon_close();
     if (e->have_st) hsd_rstore_close(&e->st);
     hsd_tcp_close(e->tcp);
     hsd_udp_close(e->udp);

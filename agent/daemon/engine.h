@@ -45,6 +45,18 @@ bool hsd_engine_keys_survey(hsd_engine *e, bool change, bool admin, uint64_t wai
                             hsd_done_fn fn, void *arg);
 bool hsd_engine_keys_rotate(hsd_engine *e, const uint8_t key[HS_ENV_KEY_BYTES], uint64_t wait_ms,
                             hsd_done_fn fn, void *arg);
+/* User events and queries (user_events.h): the operation id, or 0 with *err (hs_ue_error) when
+ * it cannot start; fn gets its end (d->user), reply each acknowledgement and answer of a query
+ * as it arrives (r valid during the call only). */
+typedef void (*hsd_reply_fn)(void *arg, const hs_agent_reply *r);
+uint64_t hsd_engine_fire_event(hsd_engine *e, const char *name, const uint8_t *payload, size_t len,
+                               bool coalesce, uint64_t wait_ms, hsd_done_fn fn, void *arg,
+                               int *err);
+uint64_t hsd_engine_query(hsd_engine *e, const hs_ue_query_spec *q, hsd_reply_fn reply,
+                          hsd_done_fn fn, void *arg, int *err);
+/* The answer (or the decline) of a query delivered here (ref from its event). */
+int hsd_engine_query_respond(hsd_engine *e, uint64_t ref, const uint8_t *payload, size_t len,
+                             bool no_handler);
 void hsd_engine_join(hsd_engine *e, const hs_addr *addrs, size_t n);
 int hsd_engine_set_tags(hsd_engine *e, hs_tags tags); /* -1: malformed */
 /* Starts a graceful leave; the loop ends ~500 ms later, once it has been gossiped. */

@@ -1,11 +1,16 @@
 /* handlers.c: event handlers. The config maps member-join, member-failed, member-leave,
- * member-update and config-change to shell commands. Each published event with a handler runs
- * `/bin/sh -c COMMAND` in its own process group, asynchronously: the event JSON (the same
- * object as GET /v1/events) plus a newline on stdin through a non-blocking pipe, HEARSAY_EVENT,
- * HEARSAY_MEMBER_NAME/_ADDR/_STATUS, HEARSAY_TAG_<KEY> and HEARSAY_SELF_NAME in the
- * environment, stdout and stderr read by the loop and logged line by line (bounded). At most
- * max-handlers run at once; later events wait in a bounded queue and beyond it are dropped
- * and counted. A handler past handler-timeout seconds is killed (SIGKILL to its group).
+ * member-update, config-change and user-event to shell commands, and user-event:NAME and
+ * query:NAME (the user events and queries of one name) too. Each published event with a handler
+ * runs `/bin/sh -c COMMAND` in its own process group, asynchronously: the event JSON (the same
+ * object as GET /v1/events) plus a newline on stdin through a non-blocking pipe (a user event's
+ * or query's payload instead), HEARSAY_EVENT, HEARSAY_MEMBER_NAME/_ADDR/_STATUS,
+ * HEARSAY_TAG_<KEY> and HEARSAY_SELF_NAME in the environment (HEARSAY_USER_EVENT or
+ * HEARSAY_QUERY_NAME, HEARSAY_LTIME, HEARSAY_SELF, HEARSAY_ORIGIN, HEARSAY_EVENT_ID for user
+ * events and queries), stdout and stderr read by the loop and logged line by line (bounded). A
+ * query handler's stdout is kept instead (up to HS_UE_PAYLOAD_MAX bytes) and is its answer when
+ * it ends; a query without a handler is declined at once. At most max-handlers run at once;
+ * later events wait in a bounded queue and beyond it are dropped and counted. A handler past
+ * handler-timeout seconds (a query's: its timeout) is killed (SIGKILL to its group).
  * Children are reaped on SIGCHLD with waitpid(pid, WNOHANG); the loop never blocks. */
 #include <ctype.h>
 #include <errno.h>
@@ -33,13 +38,16 @@
 
 /* The kinds that may have handlers (HS_EVF_HANDLER in include/hearsay/events.h), in the order of
  * hsd_options.handlers (the option table's rows follow it). */
-static const hs_event_kind HANDLED[HSD_HANDLER_EVENTS] = {HS_EVK_MEMBER_JOIN, HS_EVK_MEMBER_FAILED,
-                                                          HS_EVK_MEMBER_LEAVE, HS_EVK_MEMBER_UPDATE,
-                                                          HS_EVK_CONFIG_CHANGE};
+static const hs_event_kind HANDLED[HSD_HANDLER_EVENTS] = {
+    HS_EVK_MEMBER_JOIN,   HS_EVK_MEMBER_FAILED, HS_EVK_MEMBER_LEAVE,
+    HS_EVK_MEMBER_UPDATE, HS_EVK_CONFIG_CHANGE, HS_EVK_USER_EVENT};
 #define EVENTS(i) hs_event_kind_name(HANDLED[i])
 
 typedef struct job {
-    int ev;
+    char label[HSD_NAMED_KEY_MAX + 1]; /* the event, or user-event:NAME / query:NAME */
+    bool query;                        /* its stdout is the answer of query ref */
+    uint64_t ref;
+    uint32_t timeout_ms; /* 0: handler-timeout */
     char *cmd;
     char **envp; /* NULL-terminated, owned */
     char *input; /* JSON line */
@@ -50,8 +58,10 @@ typedef struct job {
 typedef struct run {
     job *j;
     pid_t pid;
-    int in_fd, out_fd;
-    hsd_watch *in_ev, *out_ev, *timer;
+    int in_fd, out_fd, err_fd; /* err_fd: a query's stderr (others share out_fd) */
+    hsd_watch *in_ev, *out_ev, *err_ev, *timer;
+    uint8_t *answer; /* a query's stdout */
+    size_t answer_len;
     size_t inoff;
     char line[LINE_MAX_LOG + 1];
     size_t linelen;
@@ -72,13 +82,6 @@ static struct {
     run *running;
     unsigned nrunning;
 } H_, *const H = &H_;
-
-static int event_index(const char *name)
-{
-    for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
-        if (!strcmp(name, EVENTS(i))) return i;
-    return -1;
-}
 
 static int kind_index(hs_event_kind k)
 {
@@ -116,7 +119,7 @@ static void flush_line(run *r)
     r->line[r->linelen] = '\0';
     for (size_t i = 0; i < r->linelen; i++)
         if ((unsigned char)r->line[i] < 0x20 || r->line[i] == 0x7f) r->line[i] = '?';
-    log_info("handler %s[%d]: %s", EVENTS(r->j->ev), (int)r->pid, r->line);
+    log_info("handler %s[%d]: %s", r->j->label, (int)r->pid, r->line);
     r->linelen = 0;
 }
 
@@ -126,7 +129,7 @@ static void take_output(run *r, const char *buf, size_t n)
         if (r->logged >= OUTPUT_MAX) {
             if (!r->cut) {
                 flush_line(r);
-                log_warn("handler %s[%d]: output beyond %d bytes not logged", EVENTS(r->j->ev),
+                log_warn("handler %s[%d]: output beyond %d bytes not logged", r->j->label,
                          (int)r->pid, OUTPUT_MAX);
                 r->cut = true;
             }
@@ -144,14 +147,35 @@ static void take_output(run *r, const char *buf, size_t n)
     }
 }
 
+/* A query's answer: its stdout up to HS_UE_PAYLOAD_MAX bytes. */
+static void take_answer(run *r, const char *buf, size_t n)
+{
+    size_t room = HS_UE_PAYLOAD_MAX - r->answer_len;
+    if (n > room) {
+        if (!r->cut)
+            log_warn("handler %s[%d]: answer cut at %d bytes", r->j->label, (int)r->pid,
+                     HS_UE_PAYLOAD_MAX);
+        r->cut = true;
+        n = room;
+    }
+    memcpy(r->answer + r->answer_len, buf, n);
+    r->answer_len += n;
+}
+
+static void close_fd(hsd_watch **w, int *fd)
+{
+    hsd_watch_free(*w);
+    *w = NULL;
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
 static void close_out(run *r)
 {
-    hsd_watch_free(r->out_ev);
-    r->out_ev = NULL;
-    if (r->out_fd >= 0) {
-        close(r->out_fd);
-        r->out_fd = -1;
-    }
+    close_fd(&r->out_ev, &r->out_fd);
+    close_fd(&r->err_ev, &r->err_fd);
     flush_line(r);
 }
 
@@ -165,14 +189,18 @@ static void close_in(run *r)
     }
 }
 
-/* Reads what is there; returns true at EOF or on error. */
-static bool drain(run *r)
+/* Reads what is there on fd (a query's stdout is its answer); returns true at EOF or on
+ * error. */
+static bool drain_fd(run *r, int fd, bool answer)
 {
     char buf[4096];
     for (int rounds = 0; rounds < 64; rounds++) {
-        ssize_t n = read(r->out_fd, buf, sizeof(buf));
+        ssize_t n = read(fd, buf, sizeof(buf));
         if (n > 0) {
-            take_output(r, buf, (size_t)n);
+            if (answer)
+                take_answer(r, buf, (size_t)n);
+            else
+                take_output(r, buf, (size_t)n);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -182,10 +210,23 @@ static bool drain(run *r)
     return false;
 }
 
+static bool drain(run *r)
+{
+    bool eof = drain_fd(r, r->out_fd, r->j->query);
+    if (r->err_fd >= 0 && drain_fd(r, r->err_fd, false)) close_fd(&r->err_ev, &r->err_fd);
+    return eof;
+}
+
 static void on_out(void *arg)
 {
     run *r = arg;
-    if (drain(r)) close_out(r);
+    if (drain_fd(r, r->out_fd, r->j->query)) close_fd(&r->out_ev, &r->out_fd);
+}
+
+static void on_err(void *arg)
+{
+    run *r = arg;
+    if (drain_fd(r, r->err_fd, false)) close_fd(&r->err_ev, &r->err_fd);
 }
 
 static void on_in(void *arg);
@@ -223,14 +264,15 @@ static void start_next(void);
 
 static void finish(run *r, int status)
 {
-    if (r->out_fd >= 0) {
-        drain(r); /* what the handler wrote before exiting is still in the pipe */
-        close_out(r);
-    }
+    if (r->out_fd >= 0) drain(r); /* what the handler wrote before exiting is still in the pipe */
+    close_out(r);
     close_in(r);
     hsd_watch_free(r->timer);
     uint64_t ms = hsd_now_ms() - r->start_ms;
-    const char *ev = EVENTS(r->j->ev);
+    const char *ev = r->j->label;
+    /* a query handler killed at the query's timeout gives no answer: the asker stopped waiting */
+    if (r->j->query && !r->timed_out)
+        hsd_engine_query_respond(H->e, r->j->ref, r->answer, r->answer_len, false);
     if (r->timed_out) {
         /* counted when killed */
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -251,6 +293,7 @@ static void finish(run *r, int status)
     if (r->next) r->next->prev = r->prev;
     H->nrunning--;
     job_free(r->j);
+    free(r->answer);
     free(r);
     start_next();
 }
@@ -260,8 +303,12 @@ static void on_timeout(void *arg)
     run *r = arg;
     r->timed_out = true;
     H->st.timeout++;
-    log_warn("handler %s[%d] still running after %d s: killed", EVENTS(r->j->ev), (int)r->pid,
-             timeout_s());
+    if (r->j->timeout_ms)
+        log_warn("handler %s[%d] still running at the query's timeout (%u ms): killed", r->j->label,
+                 (int)r->pid, r->j->timeout_ms);
+    else
+        log_warn("handler %s[%d] still running after %d s: killed", r->j->label, (int)r->pid,
+                 timeout_s());
     kill(-r->pid, SIGKILL);
     kill(r->pid, SIGKILL);
 }
@@ -285,21 +332,26 @@ static void close_from(int lo)
     for (int fd = lo; fd < max; fd++) close(fd);
 }
 
+static void close_pipes(int p[3][2])
+{
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 2; k++)
+            if (p[i][k] >= 0) close(p[i][k]);
+}
+
 static int spawn(job *j)
 {
-    int inp[2], outp[2];
-    if (pipe2(inp, O_CLOEXEC) != 0) return -1;
-    if (pipe2(outp, O_CLOEXEC) != 0) {
-        close(inp[0]);
-        close(inp[1]);
-        return -1;
-    }
+    /* stdin, stdout, and a query's stderr (the others' goes to stdout's pipe) */
+    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    for (int i = 0; i < (j->query ? 3 : 2); i++)
+        if (pipe2(p[i], O_CLOEXEC) != 0) {
+            close_pipes(p);
+            return -1;
+        }
+    int(*inp) = p[0], (*outp) = p[1], (*errp) = p[2];
     pid_t pid = fork();
     if (pid < 0) {
-        close(inp[0]);
-        close(inp[1]);
-        close(outp[0]);
-        close(outp[1]);
+        close_pipes(p);
         return -1;
     }
     if (pid == 0) {
@@ -308,7 +360,9 @@ static int spawn(job *j)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (dup2(inp[0], 0) < 0 || dup2(outp[1], 1) < 0 || dup2(outp[1], 2) < 0) _exit(127);
+        if (dup2(inp[0], 0) < 0 || dup2(outp[1], 1) < 0 ||
+            dup2(errp[1] >= 0 ? errp[1] : outp[1], 2) < 0)
+            _exit(127);
         close_from(3);
         char *argv[] = {"sh", "-c", j->cmd, NULL};
         execve("/bin/sh", argv, j->envp);
@@ -317,13 +371,20 @@ static int spawn(job *j)
     setpgid(pid, pid);
     close(inp[0]);
     close(outp[1]);
+    if (errp[1] >= 0) close(errp[1]);
     fcntl(inp[1], F_SETFL, fcntl(inp[1], F_GETFL) | O_NONBLOCK);
     fcntl(outp[0], F_SETFL, fcntl(outp[0], F_GETFL) | O_NONBLOCK);
+    if (errp[0] >= 0) fcntl(errp[0], F_SETFL, fcntl(errp[0], F_GETFL) | O_NONBLOCK);
 
     run *r = calloc(1, sizeof(*r));
+    if (r && j->query && !(r->answer = malloc(HS_UE_PAYLOAD_MAX))) {
+        free(r);
+        r = NULL;
+    }
     if (!r) {
         close(inp[1]);
         close(outp[0]);
+        if (errp[0] >= 0) close(errp[0]);
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0); /* just killed: returns at once */
@@ -333,18 +394,23 @@ static int spawn(job *j)
     r->pid = pid;
     r->in_fd = inp[1];
     r->out_fd = outp[0];
+    r->err_fd = errp[0];
     r->start_ms = hsd_now_ms();
     r->next = H->running;
     if (r->next) r->next->prev = r;
     H->running = r;
     H->nrunning++;
     H->st.run++;
-    log_info("handler %s[%d] started: %s", EVENTS(j->ev), (int)pid, j->cmd);
+    log_info("handler %s[%d] started: %s", j->label, (int)pid, j->cmd);
 
     r->out_ev = hsd_fd_watch_new(H->e, r->out_fd, false, on_out, r);
     hsd_watch_start(r->out_ev, 0);
+    if (r->err_fd >= 0) {
+        r->err_ev = hsd_fd_watch_new(H->e, r->err_fd, false, on_err, r);
+        hsd_watch_start(r->err_ev, 0);
+    }
     r->timer = hsd_timer_new(H->e, on_timeout, r);
-    hsd_watch_start(r->timer, (uint64_t)timeout_s() * 1000);
+    hsd_watch_start(r->timer, j->timeout_ms ? j->timeout_ms : (uint64_t)timeout_s() * 1000);
     write_input(r);
     /* the child may have exited before we got here; SIGCHLD is delivered through the loop */
     return 0;
@@ -359,8 +425,9 @@ static void start_next(void)
         H->qlen--;
         j->next = NULL;
         if (spawn(j) != 0) {
-            log_err("handler %s: cannot start: %s", EVENTS(j->ev), strerror(errno));
+            log_err("handler %s: cannot start: %s", j->label, strerror(errno));
             H->st.failed++;
+            if (j->query) hsd_engine_query_respond(H->e, j->ref, NULL, 0, false);
             job_free(j);
         }
     }
@@ -395,14 +462,50 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
+static void env_free(char **envp)
+{
+    if (envp)
+        for (char **e = envp; *e; e++) free(*e);
+    free(envp);
+}
+
+/* The daemon's environment without its HEARSAY_* variables, and HEARSAY_EVENT. */
+static int env_base(char ***envp, size_t *n, size_t *cap, const char *event)
+{
+    int rc = 0;
+    for (char **e = environ; e && *e && rc == 0; e++)
+        if (strncmp(*e, "HEARSAY_", 8) != 0) rc = env_add(envp, n, cap, *e, NULL);
+    if (rc == 0) rc = env_add(envp, n, cap, "HEARSAY_EVENT", event);
+    return rc;
+}
+
+/* A user event's or a query's environment. */
+static char **build_user_env(const hs_agent_event *ev)
+{
+    char **envp = NULL;
+    size_t n = 0, cap = 0;
+    char ltime[24];
+    snprintf(ltime, sizeof(ltime), "%llu", (unsigned long long)ev->ltime);
+    bool q = ev->kind == HS_EVK_QUERY;
+    int rc = env_base(&envp, &n, &cap, q ? "query" : "user-event");
+    if (rc == 0)
+        rc = env_add(&envp, &n, &cap, q ? "HEARSAY_QUERY_NAME" : "HEARSAY_USER_EVENT",
+                     ev->user_name);
+    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_LTIME", ltime);
+    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_SELF", H->opt.name);
+    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_SELF_NAME", H->opt.name);
+    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_ORIGIN", ev->name);
+    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_EVENT_ID", ev->user_id);
+    if (rc == 0) return envp;
+    env_free(envp);
+    return NULL;
+}
+
 static char **build_env(const char *event, json_t *o)
 {
     char **envp = NULL;
     size_t n = 0, cap = 0;
-    int rc = 0;
-    for (char **e = environ; e && *e && rc == 0; e++)
-        if (strncmp(*e, "HEARSAY_", 8) != 0) rc = env_add(&envp, &n, &cap, *e, NULL);
-    if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_EVENT", event);
+    int rc = env_base(&envp, &n, &cap, event);
     if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_SELF_NAME", H->opt.name);
     if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_MEMBER_NAME", jstr(o, "name"));
     if (rc == 0) rc = env_add(&envp, &n, &cap, "HEARSAY_MEMBER_ADDR", jstr(o, "addr"));
@@ -426,9 +529,7 @@ static char **build_env(const char *event, json_t *o)
         rc = env_add(&envp, &n, &cap, key, json_string_value(v));
     }
     if (rc != 0) {
-        if (envp)
-            for (char **e = envp; *e; e++) free(*e);
-        free(envp);
+        env_free(envp);
         return NULL;
     }
     return envp;
@@ -436,32 +537,43 @@ static char **build_env(const char *event, json_t *o)
 
 /* ---- entry points ---- */
 
-static void dispatch(const char *event, json_t *o, const char *text)
+/* Queues a job for cmd (label names it in the log): its input (copied) and environment
+ * (taken). false when it was dropped (queue full, no memory). */
+static bool dispatch(const char *label, const char *cmd, char **envp, const void *input,
+                     size_t inlen, const hs_agent_event *query)
 {
-    int i = event_index(event);
-    if (i < 0 || !H->opt.handlers[i][0]) return;
     if (H->qlen >= QUEUE_MAX) {
         H->st.dropped++;
         if (H->st.dropped == 1 || H->st.dropped % 100 == 0)
-            log_warn("handler %s: %u handlers queued, event dropped (%" PRIu64 " so far)", event,
+            log_warn("handler %s: %u handlers queued, event dropped (%" PRIu64 " so far)", label,
                      H->qlen, H->st.dropped);
-        return;
+        env_free(envp);
+        return false;
     }
     job *j = calloc(1, sizeof(*j));
-    if (!j) return;
-    j->ev = i;
-    j->cmd = strdup(H->opt.handlers[i]);
-    j->envp = build_env(event, o);
-    j->inlen = strlen(text) + 1;
-    j->input = malloc(j->inlen + 1);
-    if (!j->cmd || !j->envp || !j->input) {
-        log_err("handler %s: out of memory", event);
-        job_free(j);
-        return;
+    if (!j) {
+        env_free(envp);
+        return false;
     }
-    memcpy(j->input, text, j->inlen - 1);
-    j->input[j->inlen - 1] = '\n';
-    j->input[j->inlen] = '\0';
+    snprintf(j->label, sizeof(j->label), "%s", label);
+    j->cmd = strdup(cmd);
+    j->envp = envp;
+    j->inlen = inlen;
+    j->input = malloc(inlen + 1);
+    if (!j->cmd || !j->envp || !j->input) {
+        log_err("handler %s: out of memory", label);
+        job_free(j);
+        return false;
+    }
+    if (inlen) memcpy(j->input, input, inlen);
+    j->input[inlen] = '\0';
+    if (query) {
+        j->query = true;
+        j->ref = query->query_ref;
+        uint32_t limit = (uint32_t)timeout_s() * 1000;
+        j->timeout_ms = query->query_remaining_ms < limit ? query->query_remaining_ms : limit;
+        if (!j->timeout_ms) j->timeout_ms = 1;
+    }
     if (H->qtail)
         H->qtail->next = j;
     else
@@ -469,18 +581,46 @@ static void dispatch(const char *event, json_t *o, const char *text)
     H->qtail = j;
     H->qlen++;
     start_next();
+    return true;
+}
+
+/* A user event runs the user-event handler and its name's; a query its name's, or is declined. */
+static void on_user(const hs_agent_event *ev)
+{
+    bool q = ev->kind == HS_EVK_QUERY;
+    char key[HSD_NAMED_KEY_MAX + 1];
+    snprintf(key, sizeof(key), "%s:%s", q ? "query" : "user-event", ev->user_name);
+    const char *named = hsd_named_handler_cmd(&H->opt, key);
+    const char *all = q ? NULL : H->opt.handlers[kind_index(HS_EVK_USER_EVENT)];
+    if (all && all[0])
+        dispatch("user-event", all, build_user_env(ev), ev->payload, ev->payload_len, NULL);
+    if (named && named[0]) {
+        if (dispatch(key, named, build_user_env(ev), ev->payload, ev->payload_len, q ? ev : NULL) ||
+            !q)
+            return;
+    } else if (!q) {
+        return;
+    }
+    hsd_engine_query_respond(H->e, ev->query_ref, NULL, 0, true); /* no handler (or dropped) */
 }
 
 /* A subscriber of the engine's events: only kinds that may have handlers. */
 static void on_event(void *arg, const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
 {
     (void)arg;
+    if (hs_event_kind_fields(ev->kind) & HS_EVF_USER) {
+        on_user(ev);
+        return;
+    }
     int i = kind_index(ev->kind);
     if (i < 0 || !H->opt.handlers[i][0]) return;
-    const char *name = EVENTS(i);
     json_t *o = hsd_json_event(ev, id, unix_ms);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (text) dispatch(name, o, text);
+    if (text) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* the JSON line: dispatch copies n + 1 bytes */
+        dispatch(EVENTS(i), H->opt.handlers[i], build_env(EVENTS(i), o), text, n + 1, NULL);
+    }
     free(text);
     json_decref(o);
 }
@@ -500,6 +640,8 @@ int hsd_handlers_init(hsd_engine *e)
     if (hsd_watch_start(H->sigchld, 0) != 0) return -1;
     for (int i = 0; i < HSD_HANDLER_EVENTS; i++)
         if (H->opt.handlers[i][0]) log_info("handler for %s: %s", EVENTS(i), H->opt.handlers[i]);
+    for (size_t i = 0; i < H->opt.n_named; i++)
+        log_info("handler for %s: %s", H->opt.named[i].key, H->opt.named[i].cmd);
     return hsd_engine_subscribe(e, on_event, NULL);
 }
 
@@ -511,6 +653,16 @@ void hsd_handlers_reload(const hsd_options *o)
                      o->handlers[i][0] ? o->handlers[i] : "(none)");
         memcpy(H->opt.handlers[i], o->handlers[i], sizeof(o->handlers[i]));
     }
+    for (size_t i = 0; i < o->n_named; i++) {
+        const char *was = hsd_named_handler_cmd(&H->opt, o->named[i].key);
+        if (!was || strcmp(was, o->named[i].cmd))
+            log_info("handler for %s: %s", o->named[i].key, o->named[i].cmd);
+    }
+    for (size_t i = 0; i < H->opt.n_named; i++)
+        if (!hsd_named_handler_cmd(o, H->opt.named[i].key))
+            log_info("handler for %s: (none)", H->opt.named[i].key);
+    memcpy(H->opt.named, o->named, sizeof(o->named));
+    H->opt.n_named = o->n_named;
     H->opt.handler_timeout = o->handler_timeout;
     H->opt.max_handlers = o->max_handlers;
     if (H->on) start_next();
@@ -528,7 +680,7 @@ void hsd_handlers_free(void)
     H->qlen = 0;
     while (H->running) {
         run *r = H->running;
-        log_warn("handler %s[%d] still running at exit: killed", EVENTS(r->j->ev), (int)r->pid);
+        log_warn("handler %s[%d] still running at exit: killed", r->j->label, (int)r->pid);
         r->timed_out = true;
         kill(-r->pid, SIGKILL);
         kill(r->pid, SIGKILL);

@@ -126,6 +126,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         hsd_api_config(d, req, path, &q);
     } else if (!strcmp(path, "/v1/keys") || !strncmp(path, "/v1/keys/", 9)) {
         hsd_api_keys(d, req, path, &q);
+    } else if (!strncmp(path, "/v1/event/", 10) || !strncmp(path, "/v1/query/", 10)) {
+        hsd_api_user(d, req, path, &q);
     } else if (!strcmp(path, "/v1/metrics")) {
         if (get)
             hsd_api_metrics(d, req);

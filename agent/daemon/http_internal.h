@@ -47,6 +47,8 @@ void hsd_api_removal(hsd_engine *e, struct evhttp_request *req, bool readmit);
 void hsd_api_fd(hsd_engine *e, struct evhttp_request *req, const char *path);
 void hsd_api_history(hsd_engine *e, struct evhttp_request *req, const char *path);
 void hsd_api_keys(hsd_engine *e, struct evhttp_request *req, const char *path, struct evkeyvalq *q);
+/* http_user.c: POST /v1/event/NAME, POST /v1/query/NAME */
+void hsd_api_user(hsd_engine *e, struct evhttp_request *req, const char *path, struct evkeyvalq *q);
 
 /* http_events.c: GET /v1/events, a subscriber of the engine's events */
 int hsd_events_init(hsd_engine *e);

@@ -106,6 +106,32 @@ static void operator_metrics(struct evbuffer *b, const hs_agent *a)
           hs_node_config(node)->probe_interval_ms);
 }
 
+/* User events and queries (user_events.h). */
+static void user_metrics(struct evbuffer *b, const hs_agent *a)
+{
+    const hs_ue_stats *u = hs_agent_ue_stats(a);
+    counter(b, "hearsay_user_events_fired_total", "User events fired here.", u->fired);
+    counter(b, "hearsay_user_events_delivered_total", "User events delivered here (handlers).",
+            u->delivered);
+    counter(b, "hearsay_user_events_coalesced_total", "User events superseded by a newer one.",
+            u->coalesced);
+    counter(b, "hearsay_queries_total", "Queries started here.", u->queries);
+    counter(b, "hearsay_queries_delivered_total", "Queries delivered here.", u->queries_delivered);
+    counter(b, "hearsay_query_answers_sent_total", "Query answers (and declines) sent.",
+            u->responses_sent);
+    counter(b, "hearsay_user_duplicates_total", "User-event records received again (dropped).",
+            u->duplicates);
+    counter(b, "hearsay_user_refused_old_total",
+            "User-event records refused: fired before this agent started, or too old.",
+            u->refused_old + u->refused_floor);
+    counter(b, "hearsay_user_bytes_out_total", "Bytes of user-event traffic sent.", u->bytes_out);
+    counter(b, "hearsay_user_deferred_total",
+            "User-event sends deferred by the budget (--user-event-budget).", u->deferred);
+    counter(b, "hearsay_user_repairs_total", "User-event records sent to repair a digest.",
+            u->repairs_sent);
+    gauge(b, "hearsay_user_lamport_time", "The user-event Lamport clock.", hs_agent_user_clock(a));
+}
+
 void hsd_api_metrics(hsd_engine *e, struct evhttp_request *req)
 {
     const hs_agent *a = hsd_engine_agent(e);
@@ -240,6 +266,7 @@ void hsd_api_metrics(hsd_engine *e, struct evhttp_request *req)
     gauge(b, "hearsay_raft_commit_index", "Raft commit index (seeds only).",
           r ? hs_raft_commit(r) : 0);
     gauge(b, "hearsay_raft_applied_index", "Raft applied index (seeds only).", hs_agent_applied(a));
+    user_metrics(b, a);
     counter(b, "hearsay_state_saves_total", "State files written to the data dir.", sst->saves);
     counter(b, "hearsay_state_save_errors_total", "State files that could not be written.",
             sst->save_errors);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 json_t *hsd_json_str(const char *s)
 {
     json_t *j = json_string(s ? s : "");
@@ -96,12 +98,48 @@ json_t *hsd_json_raft(const hsd_engine *e)
     return o;
 }
 
+void hsd_json_set_payload(json_t *o, const uint8_t *p, size_t len)
+{
+    json_t *s = json_stringn((const char *)(len ? p : (const uint8_t *)""), len);
+    if (s) {
+        json_object_set_new(o, "payload", s);
+        return;
+    }
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(cap);
+    if (!b64) return;
+    sodium_bin2base64(b64, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
+    json_object_set_new(o, "payload_base64", json_string(b64));
+    free(b64);
+}
+
+/* A user event or query: who fired it, its name, id, Lamport time and payload. */
+static json_t *user_event(const hs_agent_event *ev, json_t *o)
+{
+    char b[HS_ADDR_STRLEN];
+    json_object_set_new(o, "name", hsd_json_str(ev->name));
+    json_object_set_new(o, "addr", json_string(hs_addr_format(&ev->addr, b, sizeof(b))));
+    json_object_set_new(o, ev->kind == HS_EVK_QUERY ? "query" : "user_event",
+                        json_string(ev->user_name));
+    json_object_set_new(o, "user_id", hsd_json_str(ev->user_id));
+    json_object_set_new(o, "ltime", json_integer((json_int_t)ev->ltime));
+    if (ev->kind == HS_EVK_USER_EVENT)
+        json_object_set_new(o, "coalesce", json_boolean(ev->coalesce));
+    hsd_json_set_payload(o, ev->payload, ev->payload_len);
+    return o;
+}
+
 json_t *hsd_json_event(const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
 {
     char b[HS_ADDR_STRLEN];
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer((json_int_t)id));
     json_object_set_new(o, "event", json_string(hs_event_kind_name(ev->kind)));
+    if (hs_event_kind_fields(ev->kind) & HS_EVF_USER) {
+        user_event(ev, o);
+        json_object_set_new(o, "time_ms", json_integer((json_int_t)unix_ms));
+        return o;
+    }
     json_object_set_new(o, "name", hsd_json_str(ev->name));
     json_object_set_new(o, "addr", json_string(hs_addr_format(&ev->addr, b, sizeof(b))));
     json_object_set_new(o, "status", json_string(hs_status_name(ev->status)));

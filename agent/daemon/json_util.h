@@ -16,5 +16,7 @@ json_t *hsd_json_member(const hs_member_info *mi, uint64_t now_ms);
 json_t *hsd_json_raft(const hsd_engine *e);
 /* EVENT of docs/api.md. */
 json_t *hsd_json_event(const hs_agent_event *ev, uint64_t id, uint64_t unix_ms);
+/* Sets "payload" (a string when the bytes are UTF-8) or else "payload_base64" on o. */
+void hsd_json_set_payload(json_t *o, const uint8_t *p, size_t len);
 
 #endif

@@ -80,6 +80,12 @@ static void dev_cleanup(void)
 static void log_event(void *arg, const hs_agent_event *ev, uint64_t id, uint64_t unix_ms)
 {
     (void)arg;
+    if (hs_event_kind_fields(ev->kind) & HS_EVF_USER) { /* may be hundreds a second */
+        log_debug("%s %s from %s (%s, Lamport time %llu, %zu bytes)", hs_event_kind_name(ev->kind),
+                  ev->user_name, ev->name, ev->user_id, (unsigned long long)ev->ltime,
+                  ev->payload_len);
+        return;
+    }
     json_t *o = hsd_json_event(ev, id, unix_ms);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);

@@ -15,6 +15,7 @@
 
 #include "file_io.h"
 #include "hearsay/fd_settings.h"
+#include "hearsay/user_events.h"
 #include "log.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -76,7 +77,8 @@ static const hsd_optdef ROWS[] = {
         "failure-detection timings: lan, wan or local; the cluster configuration's fd "
         "settings (hearsay config fd) apply over them"),
     ROW("handler", 0, "EVENT=CMD", set_handler, handlers, 0, 0, NULL, HSD_OPT_RELOAD,
-        "run `sh -c CMD` on EVENT (one of the five below)"),
+        "run `sh -c CMD` on EVENT (one of the six below, user-event:NAME or query:NAME, whose "
+        "output is the answer); repeatable"),
     /* the events in handlers.c's order (HSD_HANDLER_EVENTS) */
     ROW("member-join", 0, "CMD", set_event, handlers[0], 0, 0, NULL, HSD_OPT_RELOAD,
         "the same as --handler member-join=CMD"),
@@ -88,10 +90,16 @@ static const hsd_optdef ROWS[] = {
         "the same as --handler member-update=CMD"),
     ROW("config-change", 0, "CMD", set_event, handlers[4], 0, 0, NULL, HSD_OPT_RELOAD,
         "the same as --handler config-change=CMD"),
+    ROW("user-event", 0, "CMD", set_event, handlers[5], 0, 0, NULL, HSD_OPT_RELOAD,
+        "the same as --handler user-event=CMD (every user event; the payload on stdin)"),
     ROW("handler-timeout", 0, "SECONDS", set_uint, handler_timeout, 1, 86400, "30", HSD_OPT_RELOAD,
         "kill a handler after SECONDS"),
     ROW("max-handlers", 0, "N", set_uint, max_handlers, 1, 1024, "8", HSD_OPT_RELOAD,
         "handlers running at once (256 more events wait)"),
+    ROW("user-event-budget", 0, "BYTES", set_uint, user_event_budget, 1024, 1073741824,
+        STR(HSD_DEFAULT_UE_BUDGET), 0,
+        "bytes per second this agent sends for user events and queries at most (pushes, "
+        "repairs, answers); the rest waits, so they cannot crowd out failure detection"),
     ROW("dev", 0, NULL, set_bool, dev, 0, 0, "false", 0,
         "one-node development agent: insecure, data dir and socket under /tmp"),
     ROW("raft-reset", 0, NULL, set_bool, raft_reset, 0, 0, NULL, HSD_OPT_CLI,
@@ -356,6 +364,58 @@ static int set_event(hsd_options *o, const hsd_optdef *d, const char *v, char *e
     return -1;
 }
 
+const char *hsd_named_handler_cmd(const hsd_options *o, const char *key)
+{
+    for (size_t i = 0; i < o->n_named; i++)
+        if (!strcmp(o->named[i].key, key)) return o->named[i].cmd;
+    return NULL;
+}
+
+/* user-event:NAME=CMD or query:NAME=CMD (eq: the '='); an empty CMD removes it. 1: not a named
+ * handler, 0: set, -1: bad (err). */
+static int set_named(hsd_options *o, const char *v, const char *eq, char *err, size_t errlen)
+{
+    size_t plen = !strncmp(v, "user-event:", 11) ? 11 : !strncmp(v, "query:", 6) ? 6 : 0;
+    if (!plen) return 1;
+    char key[HSD_NAMED_KEY_MAX + 1];
+    size_t klen = (size_t)(eq - v);
+    bool ok = klen < sizeof(key) && klen > plen;
+    if (ok) {
+        memcpy(key, v, klen);
+        key[klen] = '\0';
+        ok = hs_ue_name_valid(key + plen);
+    }
+    if (!ok) {
+        snprintf(err, errlen,
+                 "bad handler event '%.*s': the name after '%.*s' must be 1-128 of "
+                 "A-Z a-z 0-9 . _ - :",
+                 (int)(klen > 64 ? 64 : klen), v, (int)plen, v);
+        return -1;
+    }
+    size_t i = 0;
+    while (i < o->n_named && strcmp(o->named[i].key, key)) i++;
+    if (!eq[1]) { /* removes it */
+        if (i < o->n_named) {
+            memmove(&o->named[i], &o->named[i + 1], (o->n_named - i - 1) * sizeof(o->named[0]));
+            memset(&o->named[--o->n_named], 0, sizeof(o->named[0]));
+        }
+        return 0;
+    }
+    if (i == HSD_NAMED_HANDLERS) {
+        snprintf(err, errlen, "too many user-event and query handlers (at most %d)",
+                 HSD_NAMED_HANDLERS);
+        return -1;
+    }
+    if (copy_str(o->named[i].cmd, sizeof(o->named[i].cmd), eq + 1, false) != 0) {
+        snprintf(err, errlen, "handler command for %s longer than %zu bytes", key,
+                 sizeof(o->named[i].cmd) - 1);
+        return -1;
+    }
+    copy_str(o->named[i].key, sizeof(o->named[i].key), key, false);
+    if (i == o->n_named) o->n_named++;
+    return 0;
+}
+
 static int set_handler(hsd_options *o, const hsd_optdef *d, const char *v, char *err, size_t errlen)
 {
     (void)d;
@@ -364,7 +424,9 @@ static int set_handler(hsd_options *o, const hsd_optdef *d, const char *v, char 
         snprintf(err, errlen, "bad --handler '%.64s': expected EVENT=COMMAND", v);
         return -1;
     }
-    char events[128] = "";
+    int named = set_named(o, v, eq, err, errlen);
+    if (named <= 0) return named;
+    char events[160] = "";
     for (size_t i = 0; i < NROWS; i++) {
         if (ROWS[i].set != set_event) continue;
         if (strlen(ROWS[i].name) == (size_t)(eq - v) && !strncmp(ROWS[i].name, v, eq - v))
@@ -372,8 +434,8 @@ static int set_handler(hsd_options *o, const hsd_optdef *d, const char *v, char 
         snprintf(events + strlen(events), sizeof(events) - strlen(events), "%s%s",
                  events[0] ? ", " : "", ROWS[i].name);
     }
-    snprintf(err, errlen, "bad handler event '%.*s': %s", (int)(eq - v > 32 ? 32 : eq - v), v,
-             events);
+    snprintf(err, errlen, "bad handler event '%.*s': %s, user-event:NAME, query:NAME",
+             (int)(eq - v > 32 ? 32 : eq - v), v, events);
     return -1;
 }
 

@@ -23,9 +23,18 @@
 #define HSD_DEFAULT_API_CONNS 256 /* --max-api-connections */
 #define HSD_MAX_API_CONNS     65536
 
-/* handlers.c: member-join, member-failed, member-leave, member-update, config-change */
-#define HSD_HANDLER_EVENTS  5
-#define HSD_HANDLER_CMD_MAX 1024
+/* handlers.c: member-join, member-failed, member-leave, member-update, config-change,
+ * user-event; and named ones: user-event:NAME, query:NAME */
+#define HSD_HANDLER_EVENTS    6
+#define HSD_HANDLER_CMD_MAX   1024
+#define HSD_NAMED_HANDLERS    32
+#define HSD_NAMED_KEY_MAX     (12 + 128) /* "user-event:" or "query:" and a user-event name */
+#define HSD_DEFAULT_UE_BUDGET 262144     /* --user-event-budget, bytes per second */
+
+typedef struct hsd_named_handler {
+    char key[HSD_NAMED_KEY_MAX + 1]; /* "user-event:NAME" or "query:NAME" */
+    char cmd[HSD_HANDLER_CMD_MAX];
+} hsd_named_handler;
 
 typedef struct hsd_seed {
     char name[HS_NAME_MAX + 1];
@@ -57,7 +66,10 @@ typedef struct hsd_options {
     int profile; /* hs_fd_profile: the failure-detection timings before the cluster's own */
     /* handlers.c: command per event ("": none); the table's defaults: 30 s, 8 */
     char handlers[HSD_HANDLER_EVENTS][HSD_HANDLER_CMD_MAX];
+    hsd_named_handler named[HSD_NAMED_HANDLERS]; /* --handler user-event:NAME= / query:NAME= */
+    size_t n_named;
     int handler_timeout, max_handlers;
+    uint32_t user_event_budget;   /* bytes per second of user-event traffic (the table's default) */
     unsigned max_api_connections; /* open API socket connections at most (default 256) */
     bool dev;
     bool help, version;
@@ -105,6 +117,8 @@ int hsd_options_set(hsd_options *o, const char *key, const char *value, bool fro
  * many. */
 size_t hsd_options_restart_needed(const hsd_options *running, const hsd_options *next, char *buf,
                                   size_t len);
+/* The command of a named handler ("user-event:NAME", "query:NAME"), or NULL. */
+const char *hsd_named_handler_cmd(const hsd_options *o, const char *key);
 /* Sets or removes (value NULL) one tag in a packed tag buffer; -1 if it would not fit. */
 int hsd_tags_put(char *buf, size_t *len, size_t cap, const char *key, const char *value);
 /* The synopsis and one line per table row. */

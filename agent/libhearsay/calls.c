@@ -364,6 +364,8 @@ int hsc_call(hs_client *c, const char *method, const char *path, const char *cty
         return HS_CLIENT_ENOTFOUND;
     case 409:
         return HS_CLIENT_EBUSY;
+    case 413:
+        return HS_CLIENT_EPAYLOAD;
     case 503:
         return HS_CLIENT_EUNAVAIL;
     default:

@@ -56,6 +56,8 @@ HS_CLIENT_API const char *hs_client_strerror(int err)
         return "invalid argument";
     case HS_CLIENT_ENOMEM:
         return "out of memory";
+    case HS_CLIENT_EPAYLOAD:
+        return "payload larger than 8192 bytes";
     default:
         return "unknown error";
     }

@@ -18,6 +18,8 @@ static const char *const event_names[] = {
     "member-reap",
     "config-change",
     "lagged",
+    "user-event",
+    "query",
 };
 
 static int cmp_tag(const void *a, const void *b)
@@ -34,6 +36,7 @@ int hsc_parse_event(const char *line, size_t len, hs_client_event *ev, hs_client
     ev->raw_len = len;
     ev->id = ev->resume_since = -1;
     ev->type_name = ev->name = ev->addr = ev->status_name = "";
+    ev->user_name = ev->user_id = ev->payload = "";
     *doc = json_loadb(line ? line : "", line ? len : 0, 0, NULL);
     if (!json_is_object(*doc)) {
         json_decref(*doc);
@@ -57,6 +60,14 @@ int hsc_parse_event(const char *line, size_t len, hs_client_event *ev, hs_client
     v = hsc_jint(o, "config_version", 0);
     ev->config_version = v < 0 ? 0 : (uint64_t)v;
     ev->missed = hsc_ju64(o, "missed");
+    ev->user_name = hsc_jstr(o, ev->type == HS_CLIENT_QUERY ? "query" : "user_event", "");
+    ev->user_id = hsc_jstr(o, "user_id", "");
+    ev->ltime = hsc_ju64(o, "ltime");
+    json_t *p = json_object_get(o, "payload");
+    ev->payload = json_is_string(p) ? json_string_value(p) : p ? "" : NULL;
+    ev->payload_len = json_is_string(p) ? json_string_length(p) : 0;
+    ev->payload_base64 = hsc_jstr(o, "payload_base64", NULL);
+    if (!p && !ev->payload_base64) ev->payload = "";
     ev->resume_since = hsc_jint(o, "resume_since", -1);
     json_t *t = json_object_get(o, "tags");
     size_t n = json_is_object(t) ? json_object_size(t) : 0;
@@ -110,6 +121,7 @@ int hsc_lines_feed(void *ctx, const char *p, size_t n)
                 ev.type = HS_CLIENT_EVENT_MALFORMED;
                 ev.id = ev.resume_since = -1;
                 ev.type_name = ev.name = ev.addr = ev.status_name = "";
+                ev.user_name = ev.user_id = ev.payload = "";
                 ev.raw_len = s->len + take;
                 s->skipping = true;
                 s->len = 0;

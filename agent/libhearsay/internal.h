@@ -99,6 +99,8 @@ int hsc_parse_keys(const char *body, size_t len, hs_client_keys_info **out, char
                    size_t errlen);
 int hsc_parse_key_change(const char *body, size_t len, hs_client_key_change **out, char *err,
                          size_t errlen);
+int hsc_parse_user_event(const char *body, size_t len, hs_client_user_event_result **out, char *err,
+                         size_t errlen);
 /* Fills ev from one event line (tags in *tags, to be freed by the caller); the line must stay
  * valid while ev is used. A line that is not a JSON object gives type MALFORMED. *doc gets
  * the parsed object (json_decref it after use). */

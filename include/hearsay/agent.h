@@ -13,16 +13,19 @@
  *
  * Routing by type byte (wire.h): membership to the node; Raft (streams only) to the Raft node;
  * configuration 0x60-0x63 (streams only) to the configuration client; key queries 0x64/0x65 to
- * the key ring. Wiring: a committed entry is applied to the configuration with the session
- * rules, then the configuration client learns its outcome, the key ring the new ring, the node
- * the new version (it rides on every Ping); gossip of a newer version starts a fetch (non
- * seeds); a rotation's steps are configuration changes. On a seed, the storage callbacks make
- * each Ready durable (hard state, snapshot, entries, sync, then the commit index) BEFORE its
- * messages are queued; a storage failure stops this seed's Raft for good (a notice says so).
- * Operator controls (agent_operator.c): every configuration change sets the node's
- * failure-detection timings (fd_settings.h) and its removed members (force-leave, readmit);
- * a new version is pushed to a few live members behind it. A name conflict in which this
- * agent is the newer claimant makes hs_agent_stopped true: the caller stops the process. */
+ * the key ring; user events and queries 0x80-0x8f to the user-event core (user_events.h, which
+ * reads the node's member table; its deliveries become user-event and query events, its horizon
+ * a persist output that the caller writes before it runs their handlers). Wiring: a committed
+ * entry is applied to the configuration with the session rules, then the configuration client
+ * learns its outcome, the key ring the new ring, the node the new version (it rides on every
+ * Ping); gossip of a newer version starts a fetch (non seeds); a rotation's steps are
+ * configuration changes. On a seed, the storage callbacks make each Ready durable (hard state,
+ * snapshot, entries, sync, then the commit index) BEFORE its messages are queued; a storage
+ * failure stops this seed's Raft for good (a notice says so). Operator controls
+ * (agent_operator.c): every configuration change sets the node's failure-detection timings
+ * (fd_settings.h) and its removed members (force-leave, readmit); a new version is pushed to a
+ * few live members behind it. A name conflict in which this agent is the newer claimant makes
+ * hs_agent_stopped true: the caller stops the process. */
 #ifndef HEARSAY_AGENT_H
 #define HEARSAY_AGENT_H
 
@@ -37,6 +40,7 @@
 #include "hearsay/keyring.h"
 #include "hearsay/membership.h"
 #include "hearsay/raft.h"
+#include "hearsay/user_events.h"
 
 #define HS_AGENT_SEEDS_MAX     HS_CFGC_SEEDS_MAX
 #define HS_AGENT_COMPACT_EVERY 1024 /* applied entries between snapshots */
@@ -72,6 +76,9 @@ typedef struct hs_agent_cfg {
     uint32_t compact_every; /* applied entries between snapshots; 0: HS_AGENT_COMPACT_EVERY */
     /* a non-seed: the configuration it saved, or NULL */
     const hs_cluster_config *saved;
+    /* user events: the horizon the last run saved (hs_agent_user_horizon), the traffic cap */
+    uint64_t ue_floor;
+    uint32_t ue_budget_bps; /* 0: 262144 */
 } hs_agent_cfg;
 
 typedef struct hs_agent hs_agent;
@@ -105,6 +112,16 @@ uint64_t hs_agent_keys_survey(hs_agent *a, uint64_t now_ms, bool change, bool ad
 uint64_t hs_agent_keys_rotate(hs_agent *a, uint64_t now_ms, const uint8_t key[HS_ENV_KEY_BYTES],
                               uint64_t wait_ms);
 
+/* User events and queries (user_events.h): the operation's end is a HS_AGENT_DONE_USER; a
+ * query's acknowledgements and answers come out of hs_agent_next_reply as they arrive. 0 with
+ * *err (hs_ue_error) when it cannot start. */
+uint64_t hs_agent_fire(hs_agent *a, uint64_t now_ms, const char *name, const uint8_t *payload,
+                       size_t len, bool coalesce, uint64_t wait_ms, int *err);
+uint64_t hs_agent_query(hs_agent *a, uint64_t now_ms, const hs_ue_query_spec *q, int *err);
+/* Answers (or declines) a delivered query; hs_ue_error. */
+int hs_agent_query_respond(hs_agent *a, uint64_t now_ms, uint64_t ref, const uint8_t *payload,
+                           size_t len, bool no_handler);
+
 /* ---- outputs ---- */
 
 typedef struct hs_agent_packet {
@@ -118,15 +135,25 @@ bool hs_agent_next_packet(hs_agent *a, hs_agent_packet *out);
 /* Tags in the event point into the agent: valid until the next call into it. */
 bool hs_agent_next_event(hs_agent *a, hs_agent_event *out);
 
-enum hs_agent_done_what { HS_AGENT_DONE_CONFIG = 1, HS_AGENT_DONE_SURVEY, HS_AGENT_DONE_ROTATE };
+enum hs_agent_done_what {
+    HS_AGENT_DONE_CONFIG = 1,
+    HS_AGENT_DONE_SURVEY,
+    HS_AGENT_DONE_ROTATE,
+    HS_AGENT_DONE_USER, /* a fired event or a query */
+};
 typedef struct hs_agent_done {
     uint64_t op;
     int what;
     hs_cfgc_done config;          /* CONFIG */
     hs_kr_survey_done survey;     /* SURVEY (its members valid until the next call) */
     hs_kr_rotation_done rotation; /* ROTATE (its pending valid until the next call) */
+    hs_ue_done user;              /* USER (its pending valid until the next call) */
 } hs_agent_done;
 bool hs_agent_next_done(hs_agent *a, hs_agent_done *out);
+
+/* An acknowledgement or answer to one of our queries (its payload valid until the next call). */
+typedef hs_ue_reply hs_agent_reply;
+bool hs_agent_next_reply(hs_agent *a, hs_agent_reply *out);
 
 enum hs_agent_level { HS_AGENT_INFO = 1, HS_AGENT_WARN, HS_AGENT_ERR };
 bool hs_agent_next_notice(hs_agent *a, int *level, const char **text);
@@ -137,6 +164,7 @@ enum {
     HS_AGENT_SAVE_KEYRING = 1 << 1,     /* the envelope's ring (DATA_DIR/keyring) */
     HS_AGENT_SAVE_CONFIG = 1 << 2,      /* a non-seed's configuration (DATA_DIR/config.bin) */
     HS_AGENT_SAVE_MEMBERS = 1 << 3,     /* the member list changed (rejoin after a restart) */
+    HS_AGENT_SAVE_USER = 1 << 4,        /* hs_agent_user_horizon: before running the handlers */
 };
 unsigned hs_agent_take_persist(hs_agent *a);
 
@@ -156,5 +184,8 @@ int hs_agent_fd_profile(const hs_agent *a);
 /* true once the agent found its name held at another address that answers for it: it takes
  * no part any more and the caller should stop; *why (may be NULL) says so for the log. */
 bool hs_agent_stopped(const hs_agent *a, const char **why);
+uint64_t hs_agent_user_horizon(const hs_agent *a); /* no user event below it runs again */
+uint64_t hs_agent_user_clock(const hs_agent *a);   /* the Lamport clock */
+const hs_ue_stats *hs_agent_ue_stats(const hs_agent *a);
 
 #endif

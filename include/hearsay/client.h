@@ -45,6 +45,7 @@ typedef enum hs_client_error {
     HS_CLIENT_EBADANSWER = -12, /* 2xx, but not the JSON document the call expects */
     HS_CLIENT_EINVAL = -13,     /* bad argument (NULL, empty key, path too long, ...) */
     HS_CLIENT_ENOMEM = -14,     /* out of memory */
+    HS_CLIENT_EPAYLOAD = -15,   /* 413: a user event's or query's payload is over 8192 bytes */
 } hs_client_error;
 
 /* A static English description of an error code ("agent not reachable", ...). */
@@ -406,6 +407,8 @@ typedef enum hs_client_event_type {
     HS_CLIENT_MEMBER_REAP,
     HS_CLIENT_CONFIG_CHANGE,
     HS_CLIENT_EVENT_LAGGED, /* the stream's last line: this reader fell behind the buffer */
+    HS_CLIENT_USER_EVENT,   /* a user event delivered here (name: the member that fired it) */
+    HS_CLIENT_QUERY,        /* a query delivered here */
 } hs_client_event_type;
 
 typedef struct hs_client_event {
@@ -423,6 +426,12 @@ typedef struct hs_client_event {
     size_t raw_len;
     uint64_t missed;      /* lagged: events lost */
     int64_t resume_since; /* lagged: call again with since = this id (-1 when absent) */
+    /* user-event, query: its name, id, Lamport time and payload ("" when absent; NULL when
+     * the payload is not UTF-8: then payload_base64 holds it) */
+    const char *user_name, *user_id;
+    uint64_t ltime;
+    const char *payload, *payload_base64;
+    size_t payload_len;
 } hs_client_event;
 
 /* Called for every event; the event and its strings are valid only during the call.
@@ -435,6 +444,73 @@ typedef int (*hs_client_event_cb)(const hs_client_event *ev, void *ctx);
  * To resume after a break, call again with since = the last id seen: every buffered event
  * after it is delivered first. The timeout only bounds the start of the stream. */
 HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx);
+
+/* ---- user events and queries (need uid 0, the agent's uid or its --admin-group) -------- */
+
+#define HS_CLIENT_PAYLOAD_MAX 8192 /* bytes of a user event's, query's or answer's payload */
+#define HS_CLIENT_COALESCE    1    /* hs_client_user_event: members keep the newest of the name */
+
+typedef struct hs_client_user_event_result {
+    const char *id;             /* "ORIGIN:EPOCH:SEQ" */
+    uint64_t ltime;             /* its Lamport time */
+    uint64_t members;           /* live members when it was fired, this agent included */
+    int waited;                 /* asked with a wait: the fields below are set */
+    uint64_t delivered;         /* members that delivered it to their handlers */
+    uint64_t ms;                /* how long the wait took */
+    int complete;               /* every live member delivered it */
+    const char *const *pending; /* live members that did not within the wait */
+    size_t n_pending;
+} hs_client_user_event_result;
+
+/* POST /v1/event/NAME: fires user event name (1-128 of A-Z a-z 0-9 . _ - :) with payload (len
+ * bytes, at most HS_CLIENT_PAYLOAD_MAX; NULL and 0 for none) on every member. flags:
+ * HS_CLIENT_COALESCE. wait_ms 0 returns once the agent accepted it; 1..300000 waits until every
+ * live member delivered it or wait_ms passed (HS_CLIENT_OK either way: see complete). Each
+ * member runs its handlers for it at most once, also across its restarts. HS_CLIENT_EPAYLOAD:
+ * the payload is too large; HS_CLIENT_EHTTP: a bad name. */
+HS_CLIENT_API int hs_client_user_event(hs_client *c, const char *name, const void *payload,
+                                       size_t len, int flags, int wait_ms,
+                                       hs_client_user_event_result **out);
+
+typedef struct hs_client_query_params {
+    const char *const *nodes; /* ask only these members (none: all) */
+    size_t n_nodes;
+    const char *const *tags; /* "KEY=REGEX" (POSIX extended, unanchored): every one must match */
+    size_t n_tags;
+    int timeout_ms; /* 1..300000; 0: the agent's default (10000) */
+} hs_client_query_params;
+
+typedef struct hs_client_query_reply {
+    int response;        /* 1: an answer; 0: an acknowledgement (the query reached it) */
+    const char *from;    /* the member */
+    const char *payload; /* an answer: payload_len bytes (NUL-terminated; may hold NULs) */
+    size_t payload_len;
+    uint64_t elapsed_ms; /* since the query started */
+} hs_client_query_reply;
+/* Called for each acknowledgement and answer as it arrives; valid during the call only.
+ * Return 0 to go on, nonzero to stop (HS_CLIENT_ESTOPPED). */
+typedef int (*hs_client_query_cb)(const hs_client_query_reply *r, void *ctx);
+
+typedef struct hs_client_query_result {
+    const char *id;
+    uint64_t ltime;
+    uint64_t targeted;   /* live members that matched the filters when it started */
+    uint64_t acks;       /* members the query reached */
+    uint64_t responses;  /* answers */
+    uint64_t answered;   /* targeted members that answered or declined (no handler) */
+    uint64_t elapsed_ms; /* until it ended */
+    int complete;        /* every targeted member still live answered or declined */
+    const char *const *pending;
+    size_t n_pending;
+} hs_client_query_result;
+
+/* POST /v1/query/NAME: asks the members that match p (NULL: all) and calls cb (may be NULL) for
+ * each acknowledgement and answer until the agent ends the query: as soon as every targeted
+ * live member answered or declined, or at the timeout. *out (may be NULL) gets the summary.
+ * The call's deadline is the query's timeout plus the handle's timeout. */
+HS_CLIENT_API int hs_client_query(hs_client *c, const char *name, const void *payload, size_t len,
+                                  const hs_client_query_params *p, hs_client_query_cb cb, void *ctx,
+                                  hs_client_query_result **out);
 
 /* ---- raw requests ---------------------------------------------------------------------- */
 

@@ -9,12 +9,14 @@
 
 #include "hearsay/addr.h"
 #include "hearsay/membership.h"
+#include "hearsay/user_events.h"
 
 /* Which fields an event of a kind carries (beyond id, event and time_ms). */
 enum {
     HS_EVF_MEMBER = 1 << 0,  /* name, addr, status, prev_status, incarnation, tags */
     HS_EVF_CONFIG = 1 << 1,  /* config_version (name/addr: who it came from) */
     HS_EVF_HANDLER = 1 << 2, /* handlers may be configured for it */
+    HS_EVF_USER = 1 << 3,    /* user_name, user_id, ltime, payload (name/addr: the origin) */
 };
 
 /* X(ENUM, "name", fields) */
@@ -27,7 +29,9 @@ enum {
     X(HS_EVK_MEMBER_LEAVE, "member-leave", HS_EVF_MEMBER | HS_EVF_HANDLER)                         \
     X(HS_EVK_MEMBER_REAP, "member-reap", HS_EVF_MEMBER)                                            \
     X(HS_EVK_MEMBER_CONFLICT, "member-conflict", HS_EVF_MEMBER)                                    \
-    X(HS_EVK_CONFIG_CHANGE, "config-change", HS_EVF_CONFIG | HS_EVF_HANDLER)
+    X(HS_EVK_CONFIG_CHANGE, "config-change", HS_EVF_CONFIG | HS_EVF_HANDLER)                       \
+    X(HS_EVK_USER_EVENT, "user-event", HS_EVF_USER | HS_EVF_HANDLER)                               \
+    X(HS_EVK_QUERY, "query", HS_EVF_USER | HS_EVF_HANDLER)
 
 typedef enum hs_event_kind {
 #define HS_EVK_ENUM(e, name, fields) e,
@@ -54,6 +58,17 @@ typedef struct hs_agent_event {
     hs_tags tags;
     uint64_t config_version;
     char tags_data[HS_TAGS_MAX];
+    /* HS_EVF_USER: the event's or query's name, id and Lamport time; its payload is valid
+     * until the next call into the agent; a query's ref answers it (hs_agent_query_respond)
+     * within remaining_ms */
+    char user_name[HS_UE_NAME_MAX + 1];
+    char user_id[HS_UE_ID_MAX];
+    uint64_t ltime;
+    bool coalesce;
+    const uint8_t *payload;
+    size_t payload_len;
+    uint64_t query_ref;
+    uint32_t query_remaining_ms;
 } hs_agent_event;
 
 #endif

@@ -3,7 +3,7 @@
  * 0x01-0x3f membership (membership.c), 0x40-0x5f Raft (raft_codec.c),
  * 0x60-0x6f configuration client (config_client.h: fetch and forwarded requests) and
  * key-ring queries, 0x70-0x7f the secure channel (channel.h): consumed below the cores, never
- * routed to one. */
+ * routed to one, 0x80-0x8f user events and queries (user_events.h). */
 #ifndef HEARSAY_WIRE_H
 #define HEARSAY_WIRE_H
 
@@ -41,6 +41,13 @@ enum {
     HS_MSG_CH_STREAM_CHALLENGE = 0x72, /* first frame of an accepted stream */
     HS_MSG_CH_STREAM_HELLO = 0x73,     /* first frame of a connecting stream: the echo */
     HS_MSG_CHANNEL_LAST = 0x7f,
+    HS_MSG_UE_FIRST = 0x80,
+    HS_MSG_UE_RECORDS = 0x80,  /* user events and queries: push, retransmission, repair, resend */
+    HS_MSG_UE_ACK = 0x81,      /* delivered (an event fired with a wait, a query) */
+    HS_MSG_UE_RESPONSE = 0x82, /* a query's answer, to its origin or to a relay */
+    HS_MSG_UE_RESP_ACK = 0x83, /* the origin has the answer */
+    HS_MSG_UE_DIGEST = 0x84,   /* repair: what I hold, per origin epoch */
+    HS_MSG_UE_LAST = 0x8f,
 };
 
 static inline bool hs_msg_is_membership(uint8_t t)
@@ -58,6 +65,10 @@ static inline bool hs_msg_is_config(uint8_t t)
 static inline bool hs_msg_is_channel(uint8_t t)
 {
     return t >= HS_MSG_CHANNEL_FIRST && t <= HS_MSG_CHANNEL_LAST;
+}
+static inline bool hs_msg_is_user(uint8_t t)
+{
+    return t >= HS_MSG_UE_FIRST && t <= HS_MSG_UE_LAST;
 }
 
 #endif

@@ -21,6 +21,7 @@
  *   channel/         record sequences of fuzz_channel (channel_fixture.h): datagram and stream
  *                    handshakes as operations, and the real sealer's proofs, challenges,
  *                    numbered datagrams, stream challenges, hellos and frames as raw records
+ *   user_events/     what three user-event cores send fuzz-self (gen_corpus_user.c)
  * The text corpora (options/, http/) are written by hand and committed as they are.
  * Usage: gen_corpus CORPUS_DIR (the NAME/ directories must exist). Deterministic. */
 #include <stdio.h>
@@ -41,6 +42,7 @@
 #endif
 
 static const char *root;
+void gen_user_events(const char *root); /* gen_corpus_user.c */
 
 static void save(const char *dir, const char *name, const void *data, size_t len)
 {
@@ -1307,6 +1309,7 @@ int main(int argc, char **argv)
     gen_raft_load();
     gen_tombs(); /* last: the others pick from the captures by their count */
     gen_channel();
+    gen_user_events(root);
     printf("gen_corpus: %zu membership messages captured\n", ncap);
     for (size_t i = 0; i < ncap; i++) free(cap[i].data);
     return 0;

@@ -3,7 +3,7 @@
 for the test; the socket is 0660 in the socket group, its new directory 0750. An unprivileged
 uid (65534) in the socket group can read (GET /v1/members) but every changing request answers
 403 and the CLI exits 1 with the message; the same uid with the admin group may change tags;
-root may too. A slow-loris client holding a partial request does not stall other clients
+root may too (user events and queries are changing requests). A slow-loris client holding a partial request does not stall other clients
 and is dropped after the API timeout (10 s).
 Needs root (groupadd, setpriv); skipped otherwise."""
 
@@ -125,7 +125,9 @@ class SocketAccess(unittest.TestCase):
                                       ("PUT", "/v1/tags", '{"set":{"x":"1"}}'),
                                       ("POST", "/v1/join", '{"addrs":["127.0.0.9:1"]}'),
                                       ("PUT", "/v1/config/probe-interval-ms", '{"value":"500"}'),
-                                      ("POST", "/v1/raft/add-seed", '{"name":"x"}')):
+                                      ("POST", "/v1/raft/add-seed", '{"name":"x"}'),
+                                      ("POST", "/v1/event/deploy", "x"),
+                                      ("POST", "/v1/query/who", "x")):
                 st_, body = self.http_as(reader, n.sock, method, target, b)
                 self.assertEqual(st_, 403, (method, target, body))
                 self.assertEqual(body, {"error": want})

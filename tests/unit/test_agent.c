@@ -2,8 +2,9 @@
  * seeds and two members bootstrap a configuration, a member's write commits once, a key
  * rotation completes on every agent, seeds compact at the configured interval, a seed whose
  * storage fails stops taking part, a force-leave through Raft takes a dead member out of every
- * view (and readmit brings it back), and a failure-detection change applies on every agent at
- * the configuration version that carries it. */
+ * view (and readmit brings it back), a failure-detection change applies on every agent at the
+ * configuration version that carries it, a user event runs once on every agent (its horizon
+ * saved first) and not again after a restart, and a query is answered by every agent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,10 @@ typedef struct node {
     bool fail_storage;
     uint64_t syncs, snapshots;
     bool down;
+    /* user events */
+    int user_events, queries, horizon_saves, unsaved_deliveries;
+    uint64_t saved_horizon;
+    char last_payload[64];
 } node;
 
 typedef struct msg {
@@ -45,6 +50,7 @@ static uint64_t now;
 static hs_agent_done dones[64];
 static int done_of[64];
 static size_t ndones;
+static int replies;
 static uint32_t compact_every; /* given to every agent; 0: the default */
 
 static int st_ok(void *ctx, ...)
@@ -108,14 +114,35 @@ static void collect(int i)
             done_of[ndones] = i;
             dones[ndones++] = d;
         }
-    hs_agent_event e;
-    while (hs_agent_next_event(nodes[i].a, &e)) {
+    node *n = &nodes[i];
+    /* the horizon is saved (taken) before any event of the same call is handled */
+    if (hs_agent_take_persist(n->a) & HS_AGENT_SAVE_USER) {
+        n->saved_horizon = hs_agent_user_horizon(n->a);
+        n->horizon_saves++;
     }
+    hs_agent_event e;
+    while (hs_agent_next_event(n->a, &e)) {
+        if (e.kind == HS_EVK_USER_EVENT) {
+            n->user_events++;
+            if (e.ltime >= n->saved_horizon) n->unsaved_deliveries++;
+            snprintf(n->last_payload, sizeof(n->last_payload), "%.*s", (int)e.payload_len,
+                     (const char *)e.payload);
+        } else if (e.kind == HS_EVK_QUERY) {
+            n->queries++;
+            char answer[32];
+            snprintf(answer, sizeof(answer), "from %s", n->name);
+            assert_int_equal(hs_agent_query_respond(n->a, now, e.query_ref, (const uint8_t *)answer,
+                                                    strlen(answer), false),
+                             HS_UE_OK);
+            collect(i);
+        }
+    }
+    hs_agent_reply r;
+    while (hs_agent_next_reply(n->a, &r)) replies += r.response;
     int level;
     const char *text;
-    while (hs_agent_next_notice(nodes[i].a, &level, &text)) {
+    while (hs_agent_next_notice(n->a, &level, &text)) {
     }
-    hs_agent_take_persist(nodes[i].a);
 }
 
 static void run_until(uint64_t t)
@@ -145,14 +172,45 @@ static void run_until(uint64_t t)
     }
 }
 
+/* Starts agent i (again, after a restart: floor is the user-event horizon it saved). */
+static void agent_start(int i, uint64_t floor)
+{
+    hs_agent_cfg cfg;
+    node *n = &nodes[i];
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.ue_floor = floor;
+    hs_config_default(&cfg.node);
+    snprintf(cfg.node.name, sizeof(cfg.node.name), "%s", n->name);
+    cfg.node.addr = n->addr;
+    cfg.rng_seed = 42 + (uint64_t)i;
+    cfg.env = &n->env;
+    cfg.n_seeds = SEEDS;
+    for (int s = 0; s < SEEDS; s++) {
+        snprintf(cfg.seeds[s].name, sizeof(cfg.seeds[s].name), "n%d", s + 1);
+        cfg.seeds[s].addr = nodes[s].addr;
+        cfg.seeds[s].id = hs_cc_seed_id(cfg.seeds[s].name);
+    }
+    cfg.storage = (hs_agent_storage){n, st_hard, st_snap, st_append, st_sync, st_commit};
+    cfg.compact_every = compact_every;
+    const char *why = NULL;
+    n->a = hs_agent_new(&cfg, now, &why);
+    assert_non_null(n->a);
+    hs_addr joins[SEEDS];
+    size_t nj = 0;
+    for (int s = 0; s < SEEDS; s++)
+        if (s != i) joins[nj++] = nodes[s].addr;
+    hs_agent_join(n->a, now, joins, nj);
+    collect(i);
+}
+
 static void cluster_start(void)
 {
     memset(nodes, 0, sizeof(nodes));
     nnet = ndones = 0;
+    replies = 0;
     now = 1000;
     uint8_t key[HS_ENV_KEY_BYTES];
     memset(key, 7, sizeof(key));
-    hs_agent_cfg cfg;
     for (int i = 0; i < N; i++) {
         node *n = &nodes[i];
         snprintf(n->name, sizeof(n->name), "n%d", i + 1);
@@ -160,32 +218,7 @@ static void cluster_start(void)
         assert_int_equal(hs_env_init(&n->env, "test", false), 0);
         hs_env_add_key(&n->env, key);
     }
-    for (int i = 0; i < N; i++) {
-        node *n = &nodes[i];
-        memset(&cfg, 0, sizeof(cfg));
-        hs_config_default(&cfg.node);
-        snprintf(cfg.node.name, sizeof(cfg.node.name), "%s", n->name);
-        cfg.node.addr = n->addr;
-        cfg.rng_seed = 42 + (uint64_t)i;
-        cfg.env = &n->env;
-        cfg.n_seeds = SEEDS;
-        for (int s = 0; s < SEEDS; s++) {
-            snprintf(cfg.seeds[s].name, sizeof(cfg.seeds[s].name), "n%d", s + 1);
-            cfg.seeds[s].addr = nodes[s].addr;
-            cfg.seeds[s].id = hs_cc_seed_id(cfg.seeds[s].name);
-        }
-        cfg.storage = (hs_agent_storage){n, st_hard, st_snap, st_append, st_sync, st_commit};
-        cfg.compact_every = compact_every;
-        const char *why = NULL;
-        n->a = hs_agent_new(&cfg, now, &why);
-        assert_non_null(n->a);
-        hs_addr joins[SEEDS];
-        size_t nj = 0;
-        for (int s = 0; s < SEEDS; s++)
-            if (s != i) joins[nj++] = nodes[s].addr;
-        hs_agent_join(n->a, now, joins, nj);
-        collect(i);
-    }
+    for (int i = 0; i < N; i++) agent_start(i, 0);
 }
 
 static void cluster_stop(void)
@@ -440,6 +473,80 @@ static void test_fd_change_everywhere(void **state)
     cluster_stop();
 }
 
+static void test_user_event_once_everywhere(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    int err;
+    uint64_t op =
+        hs_agent_fire(nodes[4].a, now, "deploy", (const uint8_t *)"v2", 2, false, 2000, &err);
+    assert_true(op != 0);
+    collect(4);
+    run_until(now + 1000);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(nodes[i].user_events, 1);
+        assert_string_equal(nodes[i].last_payload, "v2");
+        assert_int_equal(nodes[i].unsaved_deliveries, 0);
+        assert_true(nodes[i].horizon_saves >= 1);
+    }
+    bool done = false;
+    for (size_t k = 0; k < ndones; k++)
+        if (done_of[k] == 4 && dones[k].op == op) {
+            assert_int_equal(dones[k].what, HS_AGENT_DONE_USER);
+            assert_int_equal(dones[k].user.delivered, N);
+            assert_true(dones[k].user.complete);
+            done = true;
+        }
+    assert_true(done);
+    /* n4 (not a seed) restarts with the horizon it saved: the event still circulating (the others
+     * hold it for the repair) does not run there again; a new one does */
+    uint64_t h = nodes[3].saved_horizon;
+    hs_agent_free(nodes[3].a);
+    nodes[3].down = true;
+    run_until(now + 200);
+    nodes[3].down = false;
+    nodes[3].user_events = 0;
+    agent_start(3, h);
+    assert_true(hs_agent_user_clock(nodes[3].a) >= h);
+    run_until(now + 3000);
+    assert_int_equal(nodes[3].user_events, 0);
+    hs_agent_fire(nodes[0].a, now, "deploy", (const uint8_t *)"v3", 2, false, 0, &err);
+    collect(0);
+    run_until(now + 1000);
+    assert_int_equal(nodes[3].user_events, 1);
+    assert_string_equal(nodes[3].last_payload, "v3");
+    assert_int_equal(nodes[1].user_events, 2);
+    cluster_stop();
+}
+
+static void test_query_answered_everywhere(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    hs_ue_query_spec q = {"version", NULL, 0, NULL, 0, NULL, 0, 3000};
+    int err;
+    uint64_t op = hs_agent_query(nodes[1].a, now, &q, &err);
+    assert_true(op != 0);
+    collect(1);
+    run_until(now + 500);
+    assert_int_equal(replies, N);
+    bool done = false;
+    for (size_t k = 0; k < ndones; k++)
+        if (done_of[k] == 1 && dones[k].op == op) {
+            assert_int_equal(dones[k].what, HS_AGENT_DONE_USER);
+            assert_true(dones[k].user.query);
+            assert_int_equal(dones[k].user.responses, N);
+            assert_true(dones[k].user.complete);
+            assert_true(dones[k].user.elapsed_ms < 500);
+            done = true;
+        }
+    assert_true(done);
+    for (int i = 0; i < N; i++) assert_int_equal(nodes[i].queries, 1);
+    cluster_stop();
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -450,6 +557,8 @@ int main(void)
         cmocka_unit_test(test_storage_failure_stops_raft),
         cmocka_unit_test(test_force_leave_and_readmit),
         cmocka_unit_test(test_fd_change_everywhere),
+        cmocka_unit_test(test_user_event_once_everywhere),
+        cmocka_unit_test(test_query_answered_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

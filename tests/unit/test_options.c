@@ -213,7 +213,8 @@ static void test_uint_bounds(void **state)
         assert_int_equal(parse_file_flag(&o, text, NULL, err, sizeof(err)), -1);
         assert_non_null(strstr(err, want));
     }
-    assert_int_equal(seen, 5); /* max-api-connections, reap-*, handler-timeout, max-handlers */
+    assert_int_equal(seen, 6); /* max-api-connections, reap-*, handler-timeout, max-handlers,
+                                  user-event-budget */
 }
 
 static void test_strings_names_addrs(void **state)
@@ -358,8 +359,9 @@ static void test_handlers(void **state)
     (void)state;
     hsd_options o;
     char err[256];
-    static const char *const events[HSD_HANDLER_EVENTS] = {
-        "member-join", "member-failed", "member-leave", "member-update", "config-change"};
+    static const char *const events[HSD_HANDLER_EVENTS] = {"member-join",   "member-failed",
+                                                           "member-leave",  "member-update",
+                                                           "config-change", "user-event"};
     for (int i = 0; i < HSD_HANDLER_EVENTS; i++) {
         char text[96], flag[96];
         snprintf(text, sizeof(text), "%s = /bin/file-%d\n", events[i], i);
@@ -377,7 +379,8 @@ static void test_handlers(void **state)
     assert_string_equal(o.handlers[0], "");
     assert_int_equal(parse_file_flag(&o, NULL, "--handler=member-joins=x", err, sizeof(err)), -1);
     assert_string_equal(err, "bad handler event 'member-joins': member-join, member-failed, "
-                             "member-leave, member-update, config-change");
+                             "member-leave, member-update, config-change, user-event, "
+                             "user-event:NAME, query:NAME");
     assert_int_equal(parse_file_flag(&o, NULL, "--handler=x", err, sizeof(err)), -1);
     char cmd[HSD_HANDLER_CMD_MAX + 32];
     int k = snprintf(cmd, sizeof(cmd), "--config-change=");
@@ -388,6 +391,41 @@ static void test_handlers(void **state)
     strcat(cmd, "x");
     assert_int_equal(parse_file_flag(&o, NULL, cmd, err, sizeof(err)), -1);
     assert_string_equal(err, "handler command for config-change longer than 1023 bytes");
+}
+
+/* user-event:NAME and query:NAME handlers: set by --handler (the file's and the flag's), replaced,
+ * removed by an empty command, their names checked, at most HSD_NAMED_HANDLERS. */
+static void test_named_handlers(void **state)
+{
+    (void)state;
+    hsd_options o;
+    char err[256];
+    assert_int_equal(parse_file_flag(&o, "handler = query:disk=/bin/file\n",
+                                     "--handler=user-event:deploy=/bin/deploy x", err, sizeof(err)),
+                     0);
+    assert_string_equal(hsd_named_handler_cmd(&o, "query:disk"), "/bin/file");
+    assert_string_equal(hsd_named_handler_cmd(&o, "user-event:deploy"), "/bin/deploy x");
+    assert_null(hsd_named_handler_cmd(&o, "user-event:disk"));
+    assert_int_equal(parse_file_flag(&o, "handler = query:disk=/bin/file\n",
+                                     "--handler=query:disk=/bin/flag", err, sizeof(err)),
+                     0);
+    assert_int_equal(o.n_named, 1);
+    assert_string_equal(hsd_named_handler_cmd(&o, "query:disk"), "/bin/flag");
+    assert_int_equal(parse_file_flag(&o, "handler = query:disk=/bin/file\n",
+                                     "--handler=query:disk=", err, sizeof(err)),
+                     0);
+    assert_int_equal(o.n_named, 0);
+    const char *bad[] = {"--handler=user-event:=x", "--handler=query:a b=x",
+                         "--handler=user-event:a/b=x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse_file_flag(&o, NULL, bad[i], err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "must be 1-128 of"));
+    }
+    char text[8192] = "";
+    for (int i = 0; i <= HSD_NAMED_HANDLERS; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "handler = query:q%d=c\n", i);
+    assert_int_equal(parse_file_flag(&o, text, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "too many user-event and query handlers (at most 32)"));
 }
 
 /* Every option but -c, --help and --version set from the file, each field checked by hand. */
@@ -402,7 +440,9 @@ static void test_every_option_from_file(void **state)
         "profile = wan\nmember-join = j0\nhandler = member-join=j\nmember-failed = f\nmember-leave "
         "= "
         "l\nmember-update = u\n"
-        "config-change = c\nhandler-timeout = 13\nmax-handlers = 14\ndev = on\n";
+        "config-change = c\nuser-event = ue\nhandler = user-event:deploy=d\n"
+        "handler = query:disk=df -h\nhandler-timeout = 13\nmax-handlers = 14\n"
+        "user-event-budget = 5000\ndev = on\n";
     hsd_options o;
     char err[256];
     assert_int_equal(parse_file_flag(&o, text, NULL, err, sizeof(err)), 0);
@@ -428,6 +468,10 @@ static void test_every_option_from_file(void **state)
     assert_string_equal(o.handlers[2], "l");
     assert_string_equal(o.handlers[3], "u");
     assert_string_equal(o.handlers[4], "c");
+    assert_string_equal(o.handlers[5], "ue");
+    assert_string_equal(hsd_named_handler_cmd(&o, "user-event:deploy"), "d");
+    assert_string_equal(hsd_named_handler_cmd(&o, "query:disk"), "df -h");
+    assert_int_equal(o.user_event_budget, 5000);
     assert_int_equal(o.handler_timeout, 13);
     assert_int_equal(o.max_handlers, 14);
     assert_true(o.dev);
@@ -475,8 +519,10 @@ static const struct {
     {"member-leave", "long-a", "b"},
     {"member-update", "long-a", "b"},
     {"config-change", "long-a", "b"},
+    {"user-event", "long-a", "b"},
     {"handler-timeout", "5", "6"},
     {"max-handlers", "2", "3"},
+    {"user-event-budget", "100000", "20000"},
     {"dev", "true", "false"},
 };
 
@@ -517,9 +563,10 @@ static void test_flag_overrides_file(void **state)
 static void test_reload_flags(void **state)
 {
     (void)state;
-    static const char *const reloaded[] = {
-        "tag",          "log-level",     "handler",       "member-join",     "member-failed",
-        "member-leave", "member-update", "config-change", "handler-timeout", "max-handlers"};
+    static const char *const reloaded[] = {"tag",           "log-level",     "handler",
+                                           "member-join",   "member-failed", "member-leave",
+                                           "member-update", "config-change", "handler-timeout",
+                                           "max-handlers",  "user-event"};
     size_t n, nreload = 0;
     const hsd_optdef *rows = hsd_option_rows(&n);
     for (size_t i = 0; i < n; i++) {
@@ -854,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_bools_levels),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_handlers),
+        cmocka_unit_test(test_named_handlers),
         cmocka_unit_test(test_every_option_from_file),
         cmocka_unit_test(test_flag_overrides_file),
         cmocka_unit_test(test_reload_flags),

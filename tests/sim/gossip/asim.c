@@ -91,6 +91,7 @@ void as_free(as_sim *s)
         if (g->state == AS_RUNNING || g->state == AS_LEAVING) as_exit(s, i);
         free(g->ops);
         free(g->outs);
+        free(g->saved_cfg);
         store_free(g->st);
     }
     for (uint32_t i = 0; i < s->nmsgs; i++) free(s->msgs[i].data);
@@ -134,7 +135,7 @@ void as_start(as_sim *s, uint32_t i)
     }
     hs_ch_cfg cc;
     hs_ch_cfg_default(&cc);
-    cc.instance = sim_derive(s->seed, 5000 + i) | 1;
+    cc.instance = sim_derive(s->seed, 5000 + i + 100000ULL * g->gen) | 1;
     for (int k = 0; k < 4; k++) {
         uint64_t v = sim_derive(s->seed, 6000 + 4 * (uint64_t)i + (uint64_t)k);
         memcpy(cc.secret + 8 * k, &v, 8);
@@ -146,6 +147,8 @@ void as_start(as_sim *s, uint32_t i)
     snprintf(cfg.node.name, sizeof cfg.node.name, "%s", g->name);
     cfg.node.addr = g->addr;
     if (s->reap_ms) cfg.node.reap_failed_ms = cfg.node.reap_left_ms = s->reap_ms;
+    cfg.ue_floor = g->ue_horizon;
+    cfg.saved = g->saved_cfg;
     cfg.rng_seed = sim_derive(s->seed, 1000 + i);
     cfg.env = &g->env;
     cfg.n_seeds = AS_SEEDS;
@@ -166,6 +169,7 @@ void as_start(as_sim *s, uint32_t i)
     }
     g->state = AS_RUNNING;
     g->timer_us = UINT64_MAX;
+    g->started_us = s->now_us;
     as_trace(s, "start %s", g->name);
     hs_addr seeds[AS_SEEDS];
     size_t k = 0;
@@ -209,6 +213,14 @@ void as_cut(as_sim *s, uint32_t i, bool cut)
     as_trace(s, "%s %s", cut ? "cut" : "heal", s->ag[i].name);
     s->ag[i].cut = cut;
     net_close_agent(s, i);
+}
+
+void as_restart(as_sim *s, uint32_t i)
+{
+    if (s->ag[i].state != AS_GONE) return;
+    s->ag[i].state = AS_IDLE;
+    s->ag[i].left_us = s->ag[i].gone_us = 0;
+    as_start(s, i);
 }
 
 void as_op_add(as_sim *s, uint32_t i, uint64_t op, int what, uint32_t index)
@@ -286,14 +298,33 @@ static void after(as_sim *s, uint32_t i, bool was_tick)
     hs_agent_packet p;
     while (hs_agent_next_packet(g->a, &p)) net_send_payload(s, i, &p);
     hs_agent_event e;
+    unsigned saved = hs_agent_take_persist(g->a);
+    if (saved & HS_AGENT_SAVE_USER) g->ue_horizon = hs_agent_user_horizon(g->a);
+    if ((saved & HS_AGENT_SAVE_CONFIG) && !hs_agent_is_seed(g->a)) {
+        if (!g->saved_cfg) g->saved_cfg = sim_xcalloc(1, sizeof *g->saved_cfg);
+        *g->saved_cfg = *hs_agent_config(g->a);
+    }
     while (hs_agent_next_event(g->a, &e)) {
         uint32_t rec[3] = {i, (uint32_t)e.kind, e.incarnation};
         as_digest(s, rec, sizeof rec);
         as_digest(s, e.name, strlen(e.name));
+        if (hs_event_kind_fields(e.kind) & HS_EVF_USER) {
+            if (s->on_user_event) s->on_user_event(s, i, &e);
+            if (!g->a) return; /* the scenario stopped it */
+            continue;
+        }
         check_event(s, i, &e);
     }
+    hs_agent_reply r;
+    while (hs_agent_next_reply(g->a, &r))
+        if (s->on_reply) s->on_reply(s, i, &r);
     hs_agent_done d;
-    while (hs_agent_next_done(g->a, &d)) on_done(s, i, &d);
+    while (hs_agent_next_done(g->a, &d))
+        if (d.what == HS_AGENT_DONE_USER) {
+            if (s->on_user_done) s->on_user_done(s, i, &d);
+        } else {
+            on_done(s, i, &d);
+        }
     int level;
     const char *text;
     while (hs_agent_next_notice(g->a, &level, &text)) {
@@ -302,7 +333,6 @@ static void after(as_sim *s, uint32_t i, bool was_tick)
         if (level >= HS_AGENT_WARN || s->trace)
             as_trace(s, "%s %s: %s", level == HS_AGENT_ERR ? "ERR" : "note", g->name, text);
     }
-    hs_agent_take_persist(g->a);
     check_config(s, i);
     arm_timer(s, i, was_tick);
 }

@@ -66,6 +66,11 @@ typedef struct as_agent {
     uint32_t *outs; /* outbound connections (indices into conns) */
     size_t nouts, capouts;
     bool cut; /* partitioned from everyone: what it sends and what is sent to it is lost */
+    /* what it saved, given back when it starts again (as_restart): the user-event horizon and
+     * a non-seed's configuration (the key ring is not kept: restarts and rotations do not mix) */
+    uint64_t ue_horizon;
+    hs_cluster_config *saved_cfg;
+    uint64_t started_us; /* its current run began */
 } as_agent;
 
 typedef struct as_msg {
@@ -129,7 +134,8 @@ typedef struct as_opts {
     bool trace;
 } as_opts;
 
-typedef struct as_sim {
+typedef struct as_sim as_sim;
+struct as_sim {
     uint32_t n;
     as_agent *ag;
     sim_heap heap;
@@ -159,10 +165,16 @@ typedef struct as_sim {
     uint64_t dgrams, frames, dgrams_lost, conns_opened, conns_refused, conns_killed;
     uint64_t stream_payloads_lost, notices_err, notices_warn, core_calls, timer_stuck;
     uint64_t verdicts[2][HS_CH_VERDICT_COUNT]; /* cluster traffic: [stream][verdict] */
-    uint8_t *sealbuf;                          /* sealed frames (grows) */
+    /* user events and queries (scen_user.c): called for every user-event or query event, query
+     * reply and user operation's end an agent outputs */
+    void (*on_user_event)(struct as_sim *s, uint32_t i, const hs_agent_event *e);
+    void (*on_reply)(struct as_sim *s, uint32_t i, const hs_agent_reply *r);
+    void (*on_user_done)(struct as_sim *s, uint32_t i, const hs_agent_done *d);
+    void *user_ctx;
+    uint8_t *sealbuf; /* sealed frames (grows) */
     size_t sealcap;
     uint8_t scratch[1 << 21]; /* opened payloads */
-} as_sim;
+};
 
 /* ---- asim.c: life cycle and run loop ---- */
 as_sim *as_new(const as_opts *o);
@@ -180,6 +192,8 @@ void as_exit(as_sim *s, uint32_t i);
 /* Cuts agent i off from every other agent (cut) or heals it; its connections are closed
  * both times (after a heal new ones are opened, as TCP reconnects). */
 void as_cut(as_sim *s, uint32_t i, bool cut);
+/* Starts an agent that exited again: a new channel instance, its saved user-event horizon. */
+void as_restart(as_sim *s, uint32_t i);
 /* Runs every event up to t_us; stops early once an invariant failed. */
 void as_run_until(as_sim *s, uint64_t t_us);
 /* Drains an agent's outputs after a call into it, checks it and re-arms its timer. */

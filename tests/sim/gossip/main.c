@@ -42,6 +42,11 @@ static const scenario scenarios[] = {
     {"profile", scen_profile, 1000,
      "whole agents: fd profile wan, then a probe interval, through Raft: time until every "
      "agent runs them (each at the configuration version that carries it)"},
+    {"event", scen_event, 1000,
+     "whole agents: user events from random agents (--trials K, --duration = payload bytes), "
+     "restarts between them: time to 100 %, at most once, no old event after a restart"},
+    {"query", scen_query, 1000,
+     "whole agents: queries from random agents, every agent answers: time to 99 % and 100 %"},
 };
 
 static void usage(FILE *f)

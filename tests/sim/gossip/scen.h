@@ -26,6 +26,8 @@ int scen_ghosts(const sim_opts *o);
 int scen_replay(const sim_opts *o);
 int scen_forceleave(const sim_opts *o);
 int scen_profile(const sim_opts *o);
+int scen_event(const sim_opts *o);
+int scen_query(const sim_opts *o);
 
 /* --- helpers (scen_util.c) --- */
 typedef struct scen_out {
