@@ -11,8 +11,8 @@ void hs_config_default(hs_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->probe_interval_ms = 1000;
-    c->probe_timeout_ms = 200;
-    c->indirect_timeout_ms = 500;
+    c->probe_timeout_ms = 100;
+    c->indirect_timeout_ms = 300;
     c->indirect_probes = 3;
     c->verify_probes = 10;
     c->vote_group_size = 5;
@@ -20,6 +20,7 @@ void hs_config_default(hs_config *c)
     c->verify_interval_ms = 500;
     c->vote_validity_ms = 5000;
     c->quorum_fallback_ms = 30000;
+    c->readmit_ms = 2000;
     c->gossip_interval_ms = 100;
     c->gossip_fanout = 4;
     c->retransmit_mult = 3;
@@ -374,6 +375,7 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
     }
     if (!n->leaving) {
         hs_checks_tick(n);
+        hs_health_tick(n);
         hs_votes_tick(n);
         hs_quorum_tick(n); /* after the verdicts of this tick changed the ring */
         hs_probe_tick(n);
@@ -406,6 +408,7 @@ uint64_t hs_node_next_deadline(const hs_node *n)
         d = min_nonzero(d, hs_probe_next_deadline(n));
         d = min_nonzero(d, hs_votes_next_deadline(n));
         d = min_nonzero(d, hs_quorum_next_deadline(n));
+        d = min_nonzero(d, hs_health_next_deadline(n));
     }
     return d;
 }

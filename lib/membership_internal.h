@@ -56,6 +56,10 @@ typedef struct hs_member {
     hs_suspicion *susp;
 } hs_member;
 
+/* What a check is for: our periodic probe of a subject, a vote-group check of a suspect, or a
+ * test of our own links while we hold back our return (membership_health.c). */
+typedef enum hs_check_kind { HS_CHECK_PROBE, HS_CHECK_VERIFY, HS_CHECK_HEALTH } hs_check_kind;
+
 /* An outstanding probe of ours: a direct Ping, followed or accompanied by PingReqs. */
 typedef struct hs_check {
     uint32_t seq;
@@ -63,9 +67,24 @@ typedef struct hs_check {
     char target[HS_NAME_MAX + 1];
     uint64_t indirect_at; /* send PingReqs then (0: already sent) */
     uint64_t end_at;      /* fails then without an ack */
-    bool verify;          /* a vote-group check of a suspect, not the periodic probe */
+    uint8_t kind;         /* hs_check_kind */
     bool used;
 } hs_check;
+
+/* Our own links, judged by our own checks (membership_health.c): whether a verdict against us
+ * is a fault of ours that we must first see healed, or a mistake we refute at once. */
+typedef struct hs_health {
+    uint8_t recent;      /* outcomes of the last 8 counted checks, newest in bit 0: 1 failed */
+    uint8_t counted;     /* how many of those 8 hold an outcome */
+    uint32_t ok_streak;  /* counted checks in a row that succeeded */
+    uint64_t last_fail;  /* when the last counted check failed (0: never) */
+    bool held;           /* told we were declared failed (or reaped): our return waits */
+    bool strict;         /* ... and our links were bad: the full readmission test applies */
+    uint32_t held_inc;   /* the incarnation we were declared failed (or reaped) at */
+    uint32_t held_ok;    /* checks in a row that succeeded since we were told */
+    uint64_t next_check; /* the next check of our links while held (0: one is running) */
+    uint64_t proof_at;   /* the last proof of life sent to our observers (0: none) */
+} hs_health;
 
 /* One of our subjects and when we probe it next. */
 typedef struct hs_subject {
@@ -161,6 +180,7 @@ struct hs_node {
     hs_member **suspects; /* members with a suspicion */
     size_t nsuspects, suspects_cap;
     hs_quorum quorum;
+    hs_health health;
 
     /* gossip */
     hs_gossip_level *bq; /* gossip queue: bq[k] holds members with k sends left */
@@ -260,6 +280,8 @@ void hs_bcast_free(hs_node *n);
 /* Takes a higher incarnation; everyone: gossip it to all, else only to our vote group. */
 void hs_refute(hs_node *n, uint32_t seen_inc, bool everyone);
 uint32_t hs_retransmit_limit(const hs_node *n);
+/* Declared failed: three quick anti-entropy exchanges pick up what others said meanwhile. */
+void hs_catch_up(hs_node *n);
 
 /* membership_codec.c */
 size_t hs_entry_size(const hs_member *m);
@@ -296,6 +318,8 @@ void hs_recv_indirect_ack(hs_node *n, hs_reader *r);
 void hs_note_alive_evidence(hs_node *n, hs_member *m, uint32_t inc);
 uint64_t hs_probe_next_deadline(const hs_node *n);
 void hs_start_verify(hs_node *n, hs_member *m);
+/* A test of our own links: a check of m whose failure suspects nobody. */
+void hs_start_health_check(hs_node *n, hs_member *m);
 void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq);
 void hs_note_config_version(hs_node *n, hs_member *m, uint64_t v);
 
@@ -312,6 +336,19 @@ uint64_t hs_votes_next_deadline(const hs_node *n);
 void hs_votes_decide_waiting(hs_node *n);
 /* A Reach round failed (we are cut off): our own votes and failed-check streaks start over. */
 void hs_votes_restart_own(hs_node *n);
+
+/* membership_health.c */
+/* Counts the outcome of one of our checks that ended at end_at (ignored when we were not running
+ * then: a stopped process learns nothing about its links). */
+void hs_health_note(hs_node *n, bool ok, uint64_t end_at);
+/* We were told we are failed (or reaped) at inc: refute after a few quick checks of our links
+ * if they were fine, else once they have been fine for readmit_ms. */
+void hs_health_declared_failed(hs_node *n, uint32_t inc);
+/* Someone suspects us at inc: prove we are alive to our vote group (a fresh Ping each), without
+ * a new incarnation, unless they know an incarnation of ours newer than our own. */
+void hs_prove_alive(hs_node *n, uint32_t inc);
+void hs_health_tick(hs_node *n);
+uint64_t hs_health_next_deadline(const hs_node *n);
 
 /* membership_quorum.c */
 /* True if a Reach round that started at or after `since` found a majority while the suspects

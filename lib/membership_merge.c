@@ -48,7 +48,7 @@ static bool set_tags(hs_member *m, const uint8_t *tags, uint16_t len)
 /* Declared failed or left: we missed what others said meanwhile (they stopped gossiping to
  * us), so do an anti-entropy exchange soon instead of in minutes, and a second one that picks
  * up what the first peer also missed. */
-static void catch_up(hs_node *n)
+void hs_catch_up(hs_node *n)
 {
     uint64_t soon = n->now + hs_prng_below(&n->rng, 1000);
     if (soon < n->sync_at) n->sync_at = soon;
@@ -60,13 +60,19 @@ static bool merge_self(hs_node *n, const hs_entry *e)
     hs_member *me = n->self;
     if (n->leaving) return false;
     if (e->inc > me->inc || (e->inc == me->inc && e->status != HS_ALIVE)) {
-        hs_refute(n, e->inc, true);
-        /* Declared failed or left: we missed what others said meanwhile (they stopped
-         * gossiping to us), so do an anti-entropy exchange soon instead of in minutes. */
-        if (e->status != HS_ALIVE) catch_up(n);
+        if (e->status == HS_ALIVE) { /* a newer incarnation of ours is about: take above it */
+            hs_refute(n, e->inc, true);
+            return false;
+        }
+        /* Declared failed or left: refute, at once if our links were fine, else once they
+         * have been fine for readmit_ms (membership_health.c). We missed what others said
+         * meanwhile (they stopped gossiping to us), so do an anti-entropy exchange soon
+         * instead of in minutes. */
+        if (!n->health.held || e->inc > n->health.held_inc) hs_catch_up(n);
+        hs_health_declared_failed(n, e->inc);
         return false;
     }
-    if (e->status != HS_ALIVE) {
+    if (e->status != HS_ALIVE && !n->health.held) {
         /* Someone still holds an older incarnation of ours failed or left: we refuted
          * already, but the refutation never reached it (we heard the Fail through a one-way
          * cut and could not answer). Spread our current entry again, so the Pong answering
@@ -76,7 +82,7 @@ static bool merge_self(hs_node *n, const hs_entry *e)
          * do them again now that this peer reaches us. */
         hs_bcast_queue(n, me);
         hs_gossip_soon(n);
-        if (!n->catchup_syncs) catch_up(n);
+        if (!n->catchup_syncs) hs_catch_up(n);
     }
     return false;
 }

@@ -9,12 +9,13 @@
  *   - more than half of the live members (ourselves included) answered, in a round that
  *     started after the verdict was ready (a round from before a partition never counts), and
  *   - the suspect did not answer, although it was sent the same REACH that the majority
- *     answered, probe_timeout before the verdict. So a round that straddles a heal (the
+ *     answered, four times as long before the verdict as the majority took to answer (at
+ *     least 20 ms, at most probe_timeout). So a round that straddles a heal (the
  *     REACHes before it lost, those after it answered) cannot confirm checks that failed
  *     while we were cut off: the suspect, reachable again, answers the same resend.
  * A suspect that answers is alive: its suspicion ends. Rounds serve every waiting verdict at
  * once and run only when one waits, so idle traffic is unchanged; a decision costs one round
- * trip to every member and probe_timeout of waiting.
+ * trip to every member and a few round trips of waiting.
  *
  * A round that fails means we are the ones cut off: our own votes are withdrawn (votes cast
  * while cut off never decide later) and the node keeps looking for the heal, backing off to
@@ -33,7 +34,8 @@
 #include "membership_internal.h"
 
 #define ROUND_BACKOFF_MAX_MS 5000
-#define SAMPLE               8 /* members a cut-off node asks whether the cut healed */
+#define SAMPLE               8  /* members a cut-off node asks whether the cut healed */
+#define REACH_WAIT_MIN_MS    20 /* least wait for the suspects' answers once a majority answered */
 
 /* REACH = seq:u32 from:str8 ; REACH_ACK = seq:u32 from:str8 */
 static void send_reach(hs_node *n, uint8_t type, uint32_t seq, const hs_addr *to)
@@ -275,8 +277,12 @@ void hs_recv_reach(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
     m->reach_seq = seq;
     if (m->susp) hs_note_alive_evidence(n, m, m->inc); /* a suspect that answers is up */
     if (++q->answers >= q->need && !q->decide_at) {
-        /* a majority answers: give the suspects as long to answer the same REACH */
-        q->decide_at = q->sent_at + n->cfg.probe_timeout_ms;
+        /* a majority answers: give the suspects four times as long as the majority took to
+         * answer the same REACH (at least REACH_WAIT_MIN_MS, at most probe_timeout) */
+        uint64_t wait = 4 * (n->now - q->sent_at);
+        if (wait < REACH_WAIT_MIN_MS) wait = REACH_WAIT_MIN_MS;
+        if (wait > n->cfg.probe_timeout_ms) wait = n->cfg.probe_timeout_ms;
+        q->decide_at = q->sent_at + wait;
         if (q->decide_at <= n->now) end_round(n, true);
     }
 }

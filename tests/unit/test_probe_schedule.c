@@ -107,7 +107,8 @@ static hs_subject *subject_of(hs_node *n, const char *name)
 static hs_check *periodic_check_of(hs_node *n, const char *name)
 {
     for (size_t i = 0; i < HS_MAX_CHECKS; i++)
-        if (n->checks[i].used && !n->checks[i].verify && strcmp(n->checks[i].target, name) == 0)
+        if (n->checks[i].used && n->checks[i].kind == HS_CHECK_PROBE &&
+            strcmp(n->checks[i].target, name) == 0)
             return &n->checks[i];
     return NULL;
 }

@@ -23,6 +23,7 @@ static const scenario scenarios[] = {
     {"accuracy", scen_accuracy, 1000, "failed marks of live nodes under uniform loss (10%)"},
     {"stability", scen_stability, 1000,
      "1% of nodes with 80% ingress loss: flapping, majority suspicion"},
+    {"gray", scen_gray, 1000, "1% of nodes with 90% loss both ways: out once, no flapping"},
     {"partition", scen_partition, 1000, "50/50 split for --duration, then heal: time to converge"},
     {"cutoff", scen_cutoff, 200,
      "minority partitions (symmetric, one-way): the majority side is never shown failed"},

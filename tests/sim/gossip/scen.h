@@ -16,6 +16,7 @@ int scen_disseminate(const sim_opts *o);
 int scen_load(const sim_opts *o);
 int scen_accuracy(const sim_opts *o);
 int scen_stability(const sim_opts *o);
+int scen_gray(const sim_opts *o);
 int scen_partition(const sim_opts *o);
 int scen_cutoff(const sim_opts *o);
 int scen_massstart(const sim_opts *o);
