@@ -12,7 +12,7 @@ void hs_config_default(hs_config *c)
     memset(c, 0, sizeof(*c));
     c->probe_interval_ms = 1000;
     c->probe_timeout_ms = 100;
-    c->indirect_timeout_ms = 300;
+    c->indirect_timeout_ms = 250;
     c->indirect_probes = 3;
     c->verify_probes = 10;
     c->vote_group_size = 5;
@@ -21,7 +21,7 @@ void hs_config_default(hs_config *c)
     c->vote_validity_ms = 5000;
     c->quorum_fallback_ms = 30000;
     c->readmit_ms = 2000;
-    c->gossip_interval_ms = 100;
+    c->gossip_interval_ms = 25;
     c->gossip_fanout = 4;
     c->retransmit_mult = 3;
     c->sync_interval_ms = 30000;

@@ -108,7 +108,7 @@ static void test_pause_is_not_failure(void **state)
         start_cluster(&c, 5);
         mc_run(&c, 3000 + offset);
         c.n[2].paused = true;
-        mc_run(&c, 750); /* shorter than indirect_timeout + verify_interval (800 ms) */
+        mc_run(&c, 700); /* shorter than indirect_timeout + verify_interval (750 ms) */
         c.n[2].paused = false;
         int victim = 2;
         uint64_t t = mc_run_until(&c, 2000, subject_alive, &victim);
