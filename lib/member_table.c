@@ -63,10 +63,10 @@ hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr)
         n->ring = r;
         n->members_cap = cap;
     }
-    hs_member *m = calloc(1, sizeof(*m));
+    size_t len = strlen(name);
+    hs_member *m = calloc(1, sizeof(*m) + len + 1);
     if (!m) abort();
-    m->name = strdup(name);
-    if (!m->name) abort();
+    memcpy(m->name, name, len + 1);
     m->ring_hash = hs_hash_str(name);
     m->addr = *addr;
     m->status = HS_FAILED; /* not on the ring until the caller makes it live */
@@ -91,15 +91,39 @@ void hs_table_remove(hs_node *n, hs_member *m)
     n->members[m->index] = last;
     last->index = m->index;
     hs_probe_forget(n, m);
-    free(m->name);
     free(m->tags);
     free(m);
     if (n->index_used > 4 * (n->nmembers + 8)) index_grow(n); /* drop tombstones */
 }
 
+static int ring_cmp(const void *a, const void *b)
+{
+    const hs_member *x = *(hs_member *const *)a, *y = *(hs_member *const *)b;
+    if (x->ring_hash != y->ring_hash) return x->ring_hash < y->ring_hash ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Members a full-state exchange made live were appended unsorted (inserting each in place
+ * costs a memmove of the ring: O(N^2) for a joiner's first view, O(N^3) for a cluster's
+ * boot): sort them in once before the ring is read. */
+static void ring_settle(const hs_node *cn)
+{
+    hs_node *n = (hs_node *)cn;
+    if (!n->ring_unsorted) return;
+    qsort(n->ring, n->nring, sizeof(*n->ring), ring_cmp);
+    n->ring_unsorted = false;
+}
+
+void hs_ring_batch(hs_node *n, bool on)
+{
+    n->ring_batch = on;
+    if (!on) ring_settle(n);
+}
+
 /* First ring position whose hash is >= h. */
 static size_t ring_lower_bound(const hs_node *n, uint64_t h)
 {
+    ring_settle(n);
     size_t lo = 0, hi = n->nring;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -120,6 +144,12 @@ static size_t ring_find(const hs_node *n, const hs_member *m)
 
 void hs_ring_insert(hs_node *n, hs_member *m)
 {
+    if (n->ring_batch) { /* not on the ring: hs_set_status inserts only members turning live */
+        n->ring[n->nring++] = m;
+        n->ring_unsorted = true;
+        n->ring_version++;
+        return;
+    }
     if (ring_find(n, m) < n->nring) return;
     size_t i = ring_lower_bound(n, m->ring_hash);
     memmove(&n->ring[i + 1], &n->ring[i], (n->nring - i) * sizeof(*n->ring));

@@ -107,7 +107,6 @@ void hs_node_free(hs_node *n)
     if (!n) return;
     for (size_t i = 0; i < n->nmembers; i++) {
         free(n->members[i]->susp);
-        free(n->members[i]->name);
         free(n->members[i]->tags);
         free(n->members[i]);
     }
@@ -126,6 +125,10 @@ void hs_node_free(hs_node *n)
 
 /* ---- outputs ---- */
 
+/* Output queues that a burst grew (a full-state exchange publishes an event per new member)
+ * give their memory back once drained. */
+#define OUTPUT_KEEP 64
+
 static void outputs_compact(hs_node *n)
 {
     if (n->out_read) {
@@ -133,12 +136,22 @@ static void outputs_compact(hs_node *n)
         memmove(n->out, n->out + n->out_read, (n->nout - n->out_read) * sizeof(*n->out));
         n->nout -= n->out_read;
         n->out_read = 0;
+        if (!n->nout && n->out_cap > OUTPUT_KEEP) {
+            free(n->out);
+            n->out = NULL;
+            n->out_cap = 0;
+        }
     }
     if (n->events_read) {
         memmove(n->events, n->events + n->events_read,
                 (n->nevents - n->events_read) * sizeof(*n->events));
         n->nevents -= n->events_read;
         n->events_read = 0;
+        if (!n->nevents && n->events_cap > OUTPUT_KEEP) {
+            free(n->events);
+            n->events = NULL;
+            n->events_cap = 0;
+        }
     }
 }
 
