@@ -168,6 +168,40 @@ static void test_failed_node_that_comes_back_refutes(void **state)
     mc_free(&c);
 }
 
+/* Issue 19: a member whose links keep failing (here cut off both ways 2.5 s of every 3 s) was
+ * declared failed in every cut and refuted in every gap: member-failed and member-join for
+ * every observer each cycle. Now it holds its return while its own checks fail, and comes
+ * back only once they have succeeded for readmit_ms: out once, back once. */
+static void cut_both_ways(mc_cluster *c, int v, bool on)
+{
+    for (int j = 0; j < c->count; j++) c->drop[v][j] = c->drop[j][v] = on && j != v;
+}
+
+static void test_intermittent_member_is_out_once(void **state)
+{
+    (void)state;
+    mc_cluster c;
+    start_cluster(&c, 6);
+    mc_run(&c, 3000);
+    int victim = 5;
+    for (int cycle = 0; cycle < 8; cycle++) {
+        cut_both_ways(&c, victim, true);
+        mc_run(&c, 2500);
+        cut_both_ways(&c, victim, false);
+        mc_run(&c, 500);
+    }
+    assert_true(mc_all_see(&c, victim, HS_FAILED)); /* still out after the last short gap */
+    uint64_t t = mc_run_until(&c, 10000, subject_alive, &victim);
+    printf("# back everywhere %llu ms after the cuts ended\n", (unsigned long long)t);
+    /* readmit_ms after its last failed check, which ended during the last cut */
+    assert_true(t >= c.cfg.readmit_ms - 500 && t < 5000);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(mc_events(&c, i, victim, HS_EV_FAILED), 1);
+        assert_int_equal(mc_events(&c, i, victim, HS_EV_JOIN), 2); /* its start, its return */
+    }
+    mc_free(&c);
+}
+
 static void test_mute_node_heals_after_cut(void **state)
 {
     /* Found by tests/chaos (seed 1): a node that can receive but not send (a one-way cut)
@@ -321,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_leave_is_not_failure),
         cmocka_unit_test(test_restart_after_crash_rejoins),
         cmocka_unit_test(test_failed_node_that_comes_back_refutes),
+        cmocka_unit_test(test_intermittent_member_is_out_once),
         cmocka_unit_test(test_mute_node_heals_after_cut),
         cmocka_unit_test(test_one_bad_link_is_not_failure),
         cmocka_unit_test(test_reap_failed),

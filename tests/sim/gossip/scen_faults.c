@@ -38,6 +38,11 @@ int scen_detect(const sim_opts *o)
             const sim_watch *x = view_watch_get(s, w);
             det[done] = (x->all_us - x->start_us) / 1000;
             first[done] = (x->first_us - x->start_us) / 1000;
+            /* one line per crash, for the detection-time CDF (bench/plots.py) */
+            printf("trial scenario=detect n=%u seed=%llu i=%u victim=n%d all_ms=%llu "
+                   "first_ms=%llu\n",
+                   n, (unsigned long long)o->seed, t, j, (unsigned long long)det[done],
+                   (unsigned long long)first[done]);
             done++;
         } else {
             missed++;
