@@ -113,7 +113,7 @@ void hs_node_free(hs_node *n)
     for (size_t i = 0; i < n->nout; i++) free(n->out[i].owned);
     free(n->members);
     free(n->index);
-    free(n->ring);
+    hs_ring_free(n);
     free(n->suspects);
     hs_bcast_free(n);
     hs_tombs_free(n);

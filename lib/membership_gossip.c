@@ -201,12 +201,10 @@ void hs_recv_meet(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
     /* a joiner's first view is news to nobody else: its entries are not gossiped on (each of
      * N joiners re-gossiping N members made a cluster's boot quadratic in packets) */
     n->quiet_merge = !n->has_view && !flags;
-    hs_ring_batch(n, true);
     for (uint32_t i = 0; i < count; i++) {
         hs_get_entry(r, &e);
         changed |= hs_merge_entry(n, &e);
     }
-    hs_ring_batch(n, false);
     n->quiet_merge = false;
     hs_member *sender = hs_table_find(n, name);
     /* a Meet carries no sequence number, so it is no proof of life (a replay would be

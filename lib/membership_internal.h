@@ -151,6 +151,12 @@ typedef struct hs_quorum {
     uint32_t backoff_ms;
 } hs_quorum;
 
+typedef struct hs_ring_block hs_ring_block;
+/* A walk over the ring in order: start zeroed, call hs_ring_next until it returns NULL. */
+typedef struct hs_ring_iter {
+    size_t b, o;
+} hs_ring_iter;
+
 struct hs_node {
     hs_config cfg;
     hs_prng rng;
@@ -167,13 +173,12 @@ struct hs_node {
     hs_member **index; /* open addressing by name hash; NULL empty, TOMBSTONE deleted */
     size_t index_cap, index_used;
 
-    /* monitoring ring: live members sorted by ring_hash */
-    hs_member **ring;
+    /* monitoring ring: live members sorted by ring_hash, in blocks (member_ring.c) */
+    hs_ring_block **rb;
+    size_t nrb, rb_cap;
     size_t nring;
     uint64_t ring_version;
-    bool ring_batch;    /* a full-state exchange is being merged: live members are appended */
-    bool ring_unsorted; /* ... and the ring must be sorted before it is read */
-    bool quiet_merge;   /* merging our first view as a joiner: nothing in it is news to others */
+    bool quiet_merge; /* merging our first view as a joiner: nothing in it is news to others */
 
     /* probing */
     hs_subject subj[HS_MAX_VOTE_GROUP]; /* our subjects in ring order, with due times */
@@ -225,11 +230,15 @@ struct hs_node {
 hs_member *hs_table_find(const hs_node *n, const char *name);
 hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr);
 void hs_table_remove(hs_node *n, hs_member *m);
+bool hs_is_live(const hs_member *m);
+
+/* member_ring.c */
 void hs_ring_insert(hs_node *n, hs_member *m);
 void hs_ring_remove(hs_node *n, hs_member *m);
-/* While on, members turning live are appended to the ring; turning it off sorts them in. */
-void hs_ring_batch(hs_node *n, bool on);
-bool hs_is_live(const hs_member *m);
+void hs_ring_free(hs_node *n);
+/* The i-th live member in ring order (i < nring); costs a walk over the blocks. */
+hs_member *hs_ring_at(const hs_node *n, size_t i);
+hs_member *hs_ring_next(const hs_node *n, hs_ring_iter *it);
 /* Our vote group size for the current ring (K, bounded by live members - 1). */
 size_t hs_vote_group_size(const hs_node *n);
 /* The observers of m (its K ring predecessors, m excluded). Returns how many. */

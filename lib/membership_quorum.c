@@ -59,8 +59,8 @@ static void send_reach(hs_node *n, uint8_t type, uint32_t seq, const hs_addr *to
 static void send_round(hs_node *n)
 {
     hs_quorum *q = &n->quorum;
-    for (size_t i = 0; i < n->nring; i++) {
-        hs_member *m = n->ring[i];
+    hs_ring_iter it = {0, 0};
+    for (hs_member *m; (m = hs_ring_next(n, &it));) {
         if (m == n->self || m->reach_seq == q->seq) continue;
         m->reach_asked = q->seq;
         send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
@@ -120,8 +120,8 @@ static void start_sample(hs_node *n)
     q->need = 0;
     q->known = 1;
     q->next_round_at = 0;
-    for (size_t i = 0; i < n->nring; i++) {
-        hs_member *m = n->ring[i];
+    hs_ring_iter it = {0, 0};
+    for (hs_member *m; (m = hs_ring_next(n, &it));) {
         if (m == n->self) continue;
         if (m->reach_seq == q->full_seq)
             q->known++;
@@ -129,7 +129,7 @@ static void start_sample(hs_node *n)
             ask_in_sample(n, m); /* joined our ring since the last full round */
     }
     for (size_t tries = 0; tries < 4 * SAMPLE && q->need < SAMPLE && n->nring > 1; tries++) {
-        hs_member *m = n->ring[hs_prng_below(&n->rng, (uint32_t)n->nring)];
+        hs_member *m = hs_ring_at(n, hs_prng_below(&n->rng, (uint32_t)n->nring));
         if (m == n->self || m->reach_seq == q->full_seq || m->reach_seq == q->seq) continue;
         ask_in_sample(n, m);
     }
