@@ -158,6 +158,11 @@ void hs_ring_free(hs_node *n)
     n->nrb = n->rb_cap = n->nring = 0;
 }
 
+size_t hs_ring_bytes(const hs_node *n)
+{
+    return n->nrb * sizeof(hs_ring_block) + n->rb_cap * sizeof(*n->rb);
+}
+
 hs_member *hs_ring_at(const hs_node *n, size_t i)
 {
     for (size_t b = 0; b < n->nrb; b++) {

@@ -5,31 +5,42 @@
 
 #include "membership_internal.h"
 
-#define TOMBSTONE ((hs_member *)1)
+/* Index slots hold a member's position in n->members: 4 bytes, at most 3/4 full. */
+#define SLOT_EMPTY UINT32_MAX
+#define SLOT_GONE  (UINT32_MAX - 1) /* a removed member: lookups probe past it */
 
 bool hs_is_live(const hs_member *m)
 {
     return m->status == HS_ALIVE || m->status == HS_SUSPECT;
 }
 
-static void index_insert(hs_member **idx, size_t cap, hs_member *m)
+static void index_insert(uint32_t *idx, size_t cap, const hs_member *m)
 {
     size_t i = m->ring_hash & (cap - 1);
-    while (idx[i] && idx[i] != TOMBSTONE) i = (i + 1) & (cap - 1);
-    idx[i] = m;
+    while (idx[i] != SLOT_EMPTY && idx[i] != SLOT_GONE) i = (i + 1) & (cap - 1);
+    idx[i] = m->index;
 }
 
 static void index_grow(hs_node *n)
 {
-    size_t cap = n->index_cap ? n->index_cap * 2 : 64;
-    while (cap < (n->nmembers + 1) * 2) cap *= 2;
-    hs_member **idx = calloc(cap, sizeof(*idx));
+    size_t cap = 64;
+    while (cap * 3 < (n->nmembers + 1) * 4) cap *= 2;
+    uint32_t *idx = malloc(cap * sizeof(*idx));
     if (!idx) abort();
+    memset(idx, 0xff, cap * sizeof(*idx)); /* SLOT_EMPTY */
     for (size_t i = 0; i < n->nmembers; i++) index_insert(idx, cap, n->members[i]);
     free(n->index);
     n->index = idx;
     n->index_cap = cap;
     n->index_used = n->nmembers;
+}
+
+/* The index slot holding the member at position pos of n->members. */
+static size_t slot_of(const hs_node *n, const hs_member *m, uint32_t pos)
+{
+    size_t i = m->ring_hash & (n->index_cap - 1);
+    while (n->index[i] != pos) i = (i + 1) & (n->index_cap - 1);
+    return i;
 }
 
 hs_member *hs_table_find(const hs_node *n, const char *name)
@@ -38,9 +49,12 @@ hs_member *hs_table_find(const hs_node *n, const char *name)
     uint64_t h = hs_hash_str(name);
     size_t i = h & (n->index_cap - 1);
     for (size_t probes = 0; probes < n->index_cap; probes++) {
-        hs_member *m = n->index[i];
-        if (!m) return NULL;
-        if (m != TOMBSTONE && m->ring_hash == h && strcmp(m->name, name) == 0) return m;
+        uint32_t v = n->index[i];
+        if (v == SLOT_EMPTY) return NULL;
+        if (v != SLOT_GONE) {
+            hs_member *m = n->members[v];
+            if (m->ring_hash == h && strcmp(m->name, name) == 0) return m;
+        }
         i = (i + 1) & (n->index_cap - 1);
     }
     return NULL;
@@ -49,9 +63,9 @@ hs_member *hs_table_find(const hs_node *n, const char *name)
 hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr)
 {
     if (n->nmembers >= n->cfg.max_members) return NULL;
-    if ((n->index_used + 1) * 2 > n->index_cap) index_grow(n);
-    if (n->nmembers == n->members_cap) {
-        size_t cap = n->members_cap ? n->members_cap * 2 : 16;
+    if ((n->index_used + 1) * 4 > n->index_cap * 3) index_grow(n);
+    if (n->nmembers == n->members_cap) { /* grown by half: 10,000 members take 10,390 slots */
+        size_t cap = n->members_cap ? n->members_cap + n->members_cap / 2 : 16;
         hs_member **a = realloc(n->members, cap * sizeof(*a));
         if (!a) abort();
         n->members = a;
@@ -78,12 +92,13 @@ void hs_table_remove(hs_node *n, hs_member *m)
     hs_ring_remove(n, m);
     hs_bcast_remove(n, m);
     hs_suspicion_clear(n, m);
-    size_t i = m->ring_hash & (n->index_cap - 1);
-    while (n->index[i] != m) i = (i + 1) & (n->index_cap - 1);
-    n->index[i] = TOMBSTONE;
+    n->index[slot_of(n, m, m->index)] = SLOT_GONE;
     hs_member *last = n->members[--n->nmembers];
-    n->members[m->index] = last;
-    last->index = m->index;
+    if (last != m) { /* the last member moves into m's position: its slot follows */
+        n->index[slot_of(n, last, last->index)] = m->index;
+        n->members[m->index] = last;
+        last->index = m->index;
+    }
     hs_probe_forget(n, m);
     free(m->tags);
     free(m);

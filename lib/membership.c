@@ -469,7 +469,8 @@ void hs_node_status_counts(const hs_node *n, size_t counts[4])
 
 size_t hs_node_table_bytes(const hs_node *n)
 {
-    size_t bytes = n->members_cap * 2 * sizeof(hs_member *) + n->index_cap * sizeof(hs_member *);
+    size_t bytes =
+        n->members_cap * sizeof(hs_member *) + n->index_cap * sizeof(*n->index) + hs_ring_bytes(n);
     for (size_t i = 0; i < n->nmembers; i++) {
         const hs_member *m = n->members[i];
         bytes += sizeof(*m) + strlen(m->name) + 1 + m->tags_len;

@@ -170,7 +170,7 @@ struct hs_node {
     /* member table */
     hs_member **members;
     size_t nmembers, members_cap;
-    hs_member **index; /* open addressing by name hash; NULL empty, TOMBSTONE deleted */
+    uint32_t *index; /* open addressing by name hash: positions in members (member_table.c) */
     size_t index_cap, index_used;
 
     /* monitoring ring: live members sorted by ring_hash, in blocks (member_ring.c) */
@@ -236,6 +236,7 @@ bool hs_is_live(const hs_member *m);
 void hs_ring_insert(hs_node *n, hs_member *m);
 void hs_ring_remove(hs_node *n, hs_member *m);
 void hs_ring_free(hs_node *n);
+size_t hs_ring_bytes(const hs_node *n);
 /* The i-th live member in ring order (i < nring); costs a walk over the blocks. */
 hs_member *hs_ring_at(const hs_node *n, size_t i);
 hs_member *hs_ring_next(const hs_node *n, hs_ring_iter *it);
