@@ -72,8 +72,7 @@ hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr)
         n->members_cap = cap;
     }
     size_t len = strlen(name);
-    hs_member *m = calloc(1, sizeof(*m) + len + 1);
-    if (!m) abort();
+    hs_member *m = hs_slab_alloc(n, sizeof(*m) + len + 1);
     memcpy(m->name, name, len + 1);
     m->ring_hash = hs_hash_str(name);
     m->addr = *addr;
@@ -101,6 +100,6 @@ void hs_table_remove(hs_node *n, hs_member *m)
     }
     hs_probe_forget(n, m);
     free(m->tags);
-    free(m);
+    hs_slab_release(n, m);
     if (n->index_used > 4 * (n->nmembers + 8)) index_grow(n); /* drop tombstones */
 }

@@ -108,8 +108,8 @@ void hs_node_free(hs_node *n)
     for (size_t i = 0; i < n->nmembers; i++) {
         free(n->members[i]->susp);
         free(n->members[i]->tags);
-        free(n->members[i]);
     }
+    hs_slab_free_all(n);
     for (size_t i = 0; i < n->nout; i++) free(n->out[i].owned);
     free(n->members);
     free(n->index);

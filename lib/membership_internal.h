@@ -17,6 +17,7 @@
 #define HS_MAX_CHECKS     64 /* outstanding probes of ours */
 #define HS_MAX_RELAYS     64 /* indirect probes we run for others */
 #define HS_MIN_PIGGYBACK  2  /* gossip entries on every Ping/Pong */
+#define HS_SLAB_CLASSES   10 /* member sizes: 8-byte steps for names of 1..64 bytes */
 
 /* One vote of an observer against a member at one incarnation. */
 typedef struct hs_vote {
@@ -168,6 +169,8 @@ struct hs_node {
     uint64_t config_version, max_seen_version;
 
     /* member table */
+    struct hs_slab_chunk *slab;       /* where members live (member_slab.c) */
+    void *slab_free[HS_SLAB_CLASSES]; /* freed members by size class */
     hs_member **members;
     size_t nmembers, members_cap;
     uint32_t *index; /* open addressing by name hash: positions in members (member_table.c) */
@@ -225,6 +228,11 @@ struct hs_node {
 
     hs_node_stats stats;
 };
+
+/* member_slab.c */
+hs_member *hs_slab_alloc(hs_node *n, size_t size); /* zeroed */
+void hs_slab_release(hs_node *n, hs_member *m);
+void hs_slab_free_all(hs_node *n);
 
 /* member_table.c */
 hs_member *hs_table_find(const hs_node *n, const char *name);
