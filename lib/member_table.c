@@ -60,6 +60,66 @@ hs_member *hs_table_find(const hs_node *n, const char *name)
     return NULL;
 }
 
+#define V6_NONE UINT32_MAX
+
+static uint32_t slot_get(const hs_member *m)
+{
+    uint32_t v;
+    memcpy(&v, m->ip4, sizeof(v));
+    return v;
+}
+
+static void v6_release(hs_node *n, hs_member *m)
+{
+    if (m->family != 6) return;
+    uint32_t k = slot_get(m);
+    memcpy(n->v6[k].ip, &n->v6_free, sizeof(n->v6_free));
+    n->v6_free = k;
+    m->family = 0;
+}
+
+static uint32_t v6_take(hs_node *n)
+{
+    if (n->v6_free != V6_NONE) {
+        uint32_t k = n->v6_free;
+        memcpy(&n->v6_free, n->v6[k].ip, sizeof(n->v6_free));
+        return k;
+    }
+    if (n->nv6 == n->v6_cap) {
+        uint32_t cap = n->v6_cap ? n->v6_cap * 2 : 8;
+        hs_addr *a = realloc(n->v6, cap * sizeof(*a));
+        if (!a) abort();
+        n->v6 = a;
+        n->v6_cap = cap;
+    }
+    return n->nv6++;
+}
+
+hs_addr hs_member_addr(const hs_node *n, const hs_member *m)
+{
+    if (m->family == 6) return n->v6[slot_get(m)];
+    hs_addr a;
+    memset(&a, 0, sizeof(a));
+    a.family = m->family;
+    memcpy(a.ip, m->ip4, 4);
+    a.port = m->port;
+    return a;
+}
+
+void hs_member_set_addr(hs_node *n, hs_member *m, const hs_addr *a)
+{
+    v6_release(n, m);
+    m->port = a->port;
+    m->family = a->family;
+    if (a->family == 6) {
+        uint32_t k = v6_take(n);
+        n->v6[k] = *a;
+        memcpy(m->ip4, &k, sizeof(k));
+    } else {
+        memcpy(m->ip4, a->ip, 4);
+    }
+}
+
 hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr)
 {
     if (n->nmembers >= n->cfg.max_members) return NULL;
@@ -75,7 +135,7 @@ hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr)
     hs_member *m = hs_slab_alloc(n, sizeof(*m) + len + 1);
     memcpy(m->name, name, len + 1);
     m->ring_hash = hs_hash_str(name);
-    m->addr = *addr;
+    hs_member_set_addr(n, m, addr);
     m->status = HS_FAILED; /* not on the ring until the caller makes it live */
     m->bcast_pos = -1;
     m->index = (uint32_t)n->nmembers;
@@ -100,6 +160,7 @@ void hs_table_remove(hs_node *n, hs_member *m)
     }
     hs_probe_forget(n, m);
     free(m->tags);
+    v6_release(n, m);
     hs_slab_release(n, m);
     if (n->index_used > 4 * (n->nmembers + 8)) index_grow(n); /* drop tombstones */
 }

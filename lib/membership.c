@@ -77,6 +77,7 @@ hs_node *hs_node_new(const hs_config *cfg, hs_tags tags, uint32_t incarnation, u
     if (!n) return NULL;
     n->cfg = *cfg;
     hs_tombs_init(n);
+    n->v6_free = UINT32_MAX; /* no free IPv6 slot */
     n->rng.s = seed;
     n->now = now_ms;
     n->self = hs_table_add(n, cfg->name, &cfg->addr);
@@ -110,6 +111,7 @@ void hs_node_free(hs_node *n)
         free(n->members[i]->tags);
     }
     hs_slab_free_all(n);
+    free(n->v6);
     for (size_t i = 0; i < n->nout; i++) free(n->out[i].owned);
     free(n->members);
     free(n->index);
@@ -195,7 +197,7 @@ void hs_event_push(hs_node *n, hs_event_type t, const hs_member *m, hs_status pr
     e->type = t;
     if (m) {
         strcpy(e->name, m->name);
-        e->addr = m->addr;
+        e->addr = hs_member_addr(n, m);
         e->status = (hs_status)m->status;
         e->incarnation = m->inc;
     }
@@ -240,7 +242,7 @@ void hs_node_join(hs_node *n, uint64_t now_ms, const hs_addr *addrs, size_t coun
     if (!a) abort();
     n->join_addrs = a;
     for (size_t i = 0; i < count; i++) {
-        if (hs_addr_equal(&addrs[i], &n->self->addr)) continue;
+        if (hs_addr_equal(&addrs[i], &n->cfg.addr)) continue;
         n->join_addrs[n->njoin++] = addrs[i];
         hs_send_meet(n, &addrs[i], HS_MSG_MEET, true);
     }
@@ -261,7 +263,10 @@ void hs_node_leave(hs_node *n, uint64_t now_ms)
     /* tell our subjects and a few others directly, then keep gossiping */
     hs_member *subj[HS_MAX_VOTE_GROUP];
     size_t k = hs_subjects(n, subj, HS_MAX_VOTE_GROUP);
-    for (size_t i = 0; i < k; i++) hs_send_gossip_to(n, &subj[i]->addr);
+    for (size_t i = 0; i < k; i++) {
+        hs_addr a = hs_member_addr(n, subj[i]);
+        hs_send_gossip_to(n, &a);
+    }
     hs_gossip_soon(n);
     n->join_retry_at = 0;
 }
@@ -431,7 +436,7 @@ uint64_t hs_node_next_deadline(const hs_node *n)
 static void fill_info(const hs_node *n, const hs_member *m, hs_member_info *out)
 {
     out->name = m->name;
-    out->addr = m->addr;
+    out->addr = hs_member_addr(n, m);
     out->status = (hs_status)m->status;
     out->incarnation = m->inc;
     out->tags.data = m->tags;

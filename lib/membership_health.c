@@ -99,7 +99,8 @@ void hs_prove_alive(hs_node *n, uint32_t inc)
     for (size_t i = 0; i < k; i++) {
         uint32_t seq = ++n->next_seq;
         if (!seq) seq = ++n->next_seq;
-        hs_send_ping(n, obs[i], &obs[i]->addr, seq);
+        hs_addr a = hs_member_addr(n, obs[i]);
+        hs_send_ping(n, obs[i], &a, seq);
     }
 }
 

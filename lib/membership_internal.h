@@ -46,9 +46,8 @@ typedef struct hs_member {
     uint8_t status;     /* hs_status */
     uint8_t bcast_left; /* retransmissions left for our update about it (< HS_BCAST_LEVELS) */
     uint16_t tags_len;
-    int32_t bcast_pos; /* index in its gossip queue level, or -1 */
-    uint32_t index;    /* index in node->members */
-    hs_addr addr;
+    int32_t bcast_pos;           /* index in its gossip queue level, or -1 */
+    uint32_t index;              /* index in node->members */
     uint32_t ping_inc, ping_seq; /* newest Ping heard from it (0: none): replay filter */
     uint32_t reach_seq;          /* the Reach round it last answered, or the sample round
                                     that asks it (membership_quorum.c) */
@@ -57,6 +56,11 @@ typedef struct hs_member {
     uint64_t config_version;
     char *tags;
     hs_suspicion *susp;
+    /* its address, 7 bytes (hs_member_addr): family 4 or 6, port, the IPv4 address or, for
+     * IPv6, the slot of the address in node->v6 (member_table.c) */
+    uint16_t port;
+    uint8_t family;
+    uint8_t ip4[4];
     char name[]; /* NUL-terminated, at most HS_NAME_MAX bytes */
 } hs_member;
 
@@ -168,6 +172,10 @@ struct hs_node {
     uint64_t now;
     uint64_t config_version, max_seen_version;
 
+    /* IPv6 addresses of members (a member holds the slot): free slots chain through port */
+    hs_addr *v6;
+    uint32_t nv6, v6_cap, v6_free;
+
     /* member table */
     struct hs_slab_chunk *slab;       /* where members live (member_slab.c) */
     void *slab_free[HS_SLAB_CLASSES]; /* freed members by size class */
@@ -238,6 +246,9 @@ void hs_slab_free_all(hs_node *n);
 hs_member *hs_table_find(const hs_node *n, const char *name);
 hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr);
 void hs_table_remove(hs_node *n, hs_member *m);
+/* A member's address, and setting it. */
+hs_addr hs_member_addr(const hs_node *n, const hs_member *m);
+void hs_member_set_addr(hs_node *n, hs_member *m, const hs_addr *a);
 bool hs_is_live(const hs_member *m);
 
 /* member_ring.c */
@@ -311,7 +322,7 @@ void hs_catch_up(hs_node *n);
 
 /* membership_codec.c */
 size_t hs_entry_size(const hs_member *m);
-void hs_put_entry(hs_writer *w, const hs_member *m);
+void hs_put_entry(const hs_node *n, hs_writer *w, const hs_member *m);
 bool hs_get_entry(hs_reader *r, hs_entry *e);
 void hs_put_addr(hs_writer *w, const hs_addr *a);
 bool hs_get_addr(hs_reader *r, hs_addr *a);

@@ -27,7 +27,10 @@ void hs_refute(hs_node *n, uint32_t seen_inc, bool everyone)
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k = hs_observers(n, n->self, obs, HS_MAX_VOTE_GROUP);
     hs_bcast_queue_limited(n, n->self, 2);
-    for (size_t i = 0; i < k; i++) hs_send_entry_to(n, n->self, &obs[i]->addr);
+    for (size_t i = 0; i < k; i++) {
+        hs_addr a = hs_member_addr(n, obs[i]);
+        hs_send_entry_to(n, n->self, &a);
+    }
 }
 
 static bool set_tags(hs_member *m, const uint8_t *tags, uint16_t len)
@@ -115,9 +118,10 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e)
     }
     hs_status prev = (hs_status)m->status;
     bool newer = e->inc > m->inc;
-    bool addr_changed = !hs_addr_equal(&m->addr, &e->addr);
+    hs_addr old_addr = hs_member_addr(n, m);
+    bool addr_changed = !hs_addr_equal(&old_addr, &e->addr);
     bool tags_changed = newer && set_tags(m, e->tags, e->tags_len);
-    m->addr = e->addr;
+    if (addr_changed) hs_member_set_addr(n, m, &e->addr);
     m->inc = e->inc;
     if (m->susp && m->susp->inc < m->inc) hs_suspicion_clear(n, m);
     hs_set_status(n, m, (hs_status)e->status);

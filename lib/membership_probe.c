@@ -81,10 +81,12 @@ static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
         uint8_t *buf = msg_begin(n, &w, HS_MSG_PINGREQ);
         hs_put_u32(&w, c->seq);
         hs_put_str8(&w, target->name, strlen(target->name));
-        hs_put_addr(&w, &target->addr);
+        hs_addr ta = hs_member_addr(n, target);
+        hs_put_addr(&w, &ta);
         hs_put_u32(&w, target->inc);
         hs_put_u8(&w, suspect_flags(target));
-        msg_send(n, &via->addr, buf, &w);
+        hs_addr va = hs_member_addr(n, via);
+        msg_send(n, &va, buf, &w);
         n->stats.indirect_sent++;
     }
 }
@@ -114,7 +116,8 @@ static void start_check(hs_node *n, hs_member *m, hs_check_kind kind)
     if (c->seq == 0) c->seq = ++n->next_seq; /* 0 means "no check" on the wire */
     c->target_hash = m->ring_hash;
     strcpy(c->target, m->name);
-    hs_send_ping(n, m, &m->addr, c->seq);
+    hs_addr a = hs_member_addr(n, m);
+    hs_send_ping(n, m, &a, c->seq);
     n->stats.probes_sent++;
     if (verify) {
         send_pingreqs(n, c, m);

@@ -63,7 +63,8 @@ static void send_round(hs_node *n)
     for (hs_member *m; (m = hs_ring_next(n, &it));) {
         if (m == n->self || m->reach_seq == q->seq) continue;
         m->reach_asked = q->seq;
-        send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
+        hs_addr a = hs_member_addr(n, m);
+        send_reach(n, HS_MSG_REACH, q->seq, &a);
     }
     q->sent_at = n->now;
 }
@@ -93,7 +94,8 @@ static void ask_in_sample(hs_node *n, hs_member *m)
 {
     hs_quorum *q = &n->quorum;
     m->reach_seq = q->seq; /* picked (an answer is recognised by the seq it carries) */
-    send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
+    hs_addr a = hs_member_addr(n, m);
+    send_reach(n, HS_MSG_REACH, q->seq, &a);
     q->need++;
 }
 

@@ -77,7 +77,8 @@ static void send_about(hs_node *n, uint8_t type, hs_member *m, bool to_subject, 
             free(buf);
             continue;
         }
-        hs_emit(n, &to->addr, buf, w.len);
+        hs_addr a = hs_member_addr(n, to);
+        hs_emit(n, &a, buf, w.len);
     }
 }
 

@@ -137,7 +137,7 @@ static void set_status(hs_node *n, hs_member *m, uint32_t inc, hs_status st)
     hs_entry e;
     memset(&e, 0, sizeof(e));
     strcpy(e.name, m->name);
-    e.addr = m->addr;
+    e.addr = hs_member_addr(n, m);
     e.inc = inc;
     e.status = st;
     hs_merge_entry(n, &e);
@@ -507,8 +507,8 @@ static void test_joining_node_decides_nothing(void **state)
     hs_put_str8(&w, "m1", 2);
     hs_put_u64(&w, 0);
     hs_put_u32(&w, 2);
-    hs_put_entry(&w, x);
-    hs_put_entry(&w, n->self);
+    hs_put_entry(n, &w, x);
+    hs_put_entry(n, &w, n->self);
     assert_true(w.ok);
     uint64_t now = 2000 + 4 * n->cfg.vote_validity_ms;
     feed(n, now, buf, w.len);
@@ -518,10 +518,49 @@ static void test_joining_node_decides_nothing(void **state)
     hs_node_free(n);
 }
 
+/* Members keep their address in 7 bytes; an IPv6 one lives in a slot of the node's table,
+ * taken and given back as members come, change address and go. */
+static void test_member_addresses_v4_v6(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(3);
+    hs_addr v6;
+    assert_int_equal(hs_addr_parse(&v6, "[2001:db8::7]:7000", 0), 0);
+    hs_entry e;
+    memset(&e, 0, sizeof(e));
+    strcpy(e.name, "six");
+    e.addr = v6;
+    e.status = HS_ALIVE;
+    assert_true(hs_merge_entry(n, &e));
+    hs_member_info info;
+    assert_true(hs_node_find(n, "six", &info));
+    assert_true(hs_addr_equal(&info.addr, &v6));
+    /* a new incarnation at an IPv4 address frees the slot, and the next IPv6 reuses it */
+    e.inc = 1;
+    e.addr = hs_addr_v4(10, 1, 2, 3, 7946);
+    assert_true(hs_merge_entry(n, &e));
+    assert_true(hs_node_find(n, "six", &info));
+    assert_true(hs_addr_equal(&info.addr, &e.addr));
+    assert_int_equal(n->v6_free, 0);
+    strcpy(e.name, "six-b");
+    e.addr = v6;
+    e.addr.port = 7001;
+    assert_true(hs_merge_entry(n, &e));
+    assert_int_equal(n->nv6, 1);
+    assert_true(hs_node_find(n, "six-b", &info));
+    assert_true(hs_addr_equal(&info.addr, &e.addr));
+    hs_table_remove(n, hs_table_find(n, "six-b"));
+    assert_int_equal(n->v6_free, 0);
+    assert_true(hs_node_find(n, "six", &info));
+    assert_int_equal(info.addr.family, 4);
+    hs_node_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_size_by_n),
+        cmocka_unit_test(test_member_addresses_v4_v6),
         cmocka_unit_test(test_group_bounded_at_large_n),
         cmocka_unit_test(test_majority_with_own_vote),
         cmocka_unit_test(test_no_verdict_without_majority),
