@@ -32,6 +32,8 @@ static const scenario scenarios[] = {
     {"invariants", scen_invariants, 200, "loss-free churn: no live node ever failed, convergence"},
     {"chaos", scen_chaos, 200, "every fault at once, then quiet: detection and convergence"},
     {"determinism", scen_determinism, 100, "chaos twice with packet hashing: digests must match"},
+    {"scale", scen_scale, 10000,
+     "mass start through 3 seeds, load, detection, 50/50 partition: one cluster, all figures"},
     {"ghosts", scen_ghosts, 50,
      "leaves, crashes, 3 s reaps, replays of recorded packets: no reaped member comes back"},
 };

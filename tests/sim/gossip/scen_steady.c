@@ -40,24 +40,13 @@ int scen_load(const sim_opts *o)
     s->net.loss = loss;
     s->strict_no_false_fail = loss == 0;
     scen_advance(s, 25); /* let join gossip die down */
-    uint64_t b0 = sum_bytes_out(s), p0 = s->net.sent;
-    uint64_t *per = calloc(s->n, sizeof *per);
-    for (uint32_t i = 0; i < s->n; i++) per[i] = s->nodes[i].bytes_out;
-    scen_advance(s, dur);
-    double bps = (double)(sum_bytes_out(s) - b0) / (s->n * dur);
-    double pps = (double)(s->net.sent - p0) / (s->n * dur);
-    uint64_t mx = 0;
-    for (uint32_t i = 0; i < s->n; i++) {
-        per[i] = s->nodes[i].bytes_out - per[i];
-        if (per[i] > mx) mx = per[i];
-    }
-    double p99 = (double)pct(per, s->n, 99) / dur;
+    phase_load l = phase_steady_load(s, dur);
     out_add(&out,
             "loss=%.3f measure_s=%.0f bytes_per_node_s=%.1f p99_node_bytes_s=%.1f "
             "max_node_bytes_s=%.1f pkts_per_node_s=%.2f goal_bytes_per_node_s=2048",
-            loss, dur, bps, p99, (double)mx / dur, pps);
-    rc = out_finish(&out, s, bps <= 2048);
-    free(per);
+            loss, dur, l.bytes_per_node_s, l.p99_node_bytes_s, l.max_node_bytes_s,
+            l.pkts_per_node_s);
+    rc = out_finish(&out, s, l.bytes_per_node_s <= 2048);
     sim_free(s);
     return rc;
 }
