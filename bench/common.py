@@ -395,6 +395,15 @@ class Cluster:
                 a.kill9()
 
 
+def start_converged(*clusters, timeout=60):
+    """Starts every cluster, then waits until each shows all its members alive."""
+    for c in clusters:
+        c.start()
+    for c in clusters:
+        if c.wait_all_alive(timeout) is None:
+            raise RuntimeError("%s did not converge" % c.kind)
+
+
 class HearsayCluster(Cluster):
     kind = "hearsay"
     agent_class = HearsayAgent
@@ -492,50 +501,55 @@ class Counters:
         return False
 
 
-class Loss:
-    """Drops a random fraction of the UDP datagrams sent to the given (ip, port) pairs on
-    loopback (-m statistic --mode random), like tests/integration/harness.py; deletes exactly
-    the rules it added (by spec) on exit, exception and at interpreter exit."""
+class Rules:
+    """iptables DROP rules on loopback (INPUT -i lo), each spec plus a comment naming this
+    process; deletes exactly the rules it added (by spec) on exit, exception and at
+    interpreter exit, like tests/integration/harness.py."""
 
-    def __init__(self, targets, probability):
-        self.targets = list(targets)
-        self.p = probability
-        self.tag = "hearsay-bench-loss-%d" % os.getpid()
+    def __init__(self, specs, tag="hearsay-bench-drop"):
+        self.tag = "%s-%d" % (tag, os.getpid())
+        self.specs = [["-i", "lo"] + list(sp) + ["-m", "comment", "--comment", self.tag,
+                                                  "-j", "DROP"] for sp in specs]
         self.added = []
-
-    def spec(self, ip, port):
-        return ["-i", "lo", "-d", ip, "-p", "udp", "--dport", str(port), "-m", "statistic",
-                "--mode", "random", "--probability", "%.4f" % self.p, "-m", "comment",
-                "--comment", self.tag, "-j", "DROP"]
 
     def __enter__(self):
         _cleanups.append(self.remove)
         try:
-            for ip, port in self.targets:
-                s = self.spec(ip, port)
+            for s in self.specs:
                 _ipt("-I", "INPUT", *s)
                 self.added.append(s)
         except BaseException:
             self.remove()
             raise
-        log("iptables: %d loss rules (p=%.2f) added" % (len(self.added), self.p))
+        log("iptables: %d rules added (%s)" % (len(self.added), self.tag))
         return self
 
     def dropped(self):
         p = _ipt("-L", "INPUT", "-v", "-x", "-n")
-        return sum(int(l.split()[0]) for l in p.stdout.splitlines()
-                   if self.tag in l and "DROP" in l)
+        return sum(int(line.split()[0]) for line in p.stdout.splitlines()
+                   if self.tag in line and "DROP" in line)
 
     def remove(self):
         n = len(self.added)
         while self.added:
             _ipt("-D", "INPUT", *self.added.pop(), check=False)
         if n:
-            log("iptables: removed %d loss rules" % n)
+            log("iptables: removed %d rules" % n)
 
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+class Loss(Rules):
+    """Drops a random fraction of the UDP datagrams sent to the given (ip, port) pairs on
+    loopback (-m statistic --mode random)."""
+
+    def __init__(self, targets, probability):
+        self.p = probability
+        super().__init__([["-d", ip, "-p", "udp", "--dport", str(port), "-m", "statistic",
+                           "--mode", "random", "--probability", "%.4f" % probability]
+                          for ip, port in targets], tag="hearsay-bench-loss")
 
 
 def md_table(header, rows):

@@ -46,44 +46,6 @@ done
 FAULTY = "n10"
 
 
-class Rules:
-    """iptables DROP rules on loopback (INPUT -i lo), each with a comment; deleted by spec."""
-
-    def __init__(self, specs):
-        self.specs = specs
-        self.added = []
-        self.tag = "hearsay-bench-gray-%d" % os.getpid()
-
-    def __enter__(self):
-        common._cleanups.append(self.remove)
-        try:
-            for s in self.specs:
-                s = ["-i", "lo"] + s + ["-m", "comment", "--comment", self.tag, "-j", "DROP"]
-                common._ipt("-I", "INPUT", *s)
-                self.added.append(s)
-        except BaseException:
-            self.remove()
-            raise
-        log("iptables: %d rules added" % len(self.added))
-        return self
-
-    def dropped(self):
-        p = common._ipt("-L", "INPUT", "-v", "-x", "-n")
-        return sum(int(line.split()[0]) for line in p.stdout.splitlines()
-                   if self.tag in line and "DROP" in line)
-
-    def remove(self):
-        n = len(self.added)
-        while self.added:
-            common._ipt("-D", "INPUT", *self.added.pop(), check=False)
-        if n:
-            log("iptables: removed %d rules" % n)
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
-
-
 def stat_drop(p):
     return ["-m", "statistic", "--mode", "random", "--probability", "%.4f" % p]
 
@@ -199,11 +161,7 @@ def main():
     watchers = []
     t_fault = t_end = float("inf")
     try:
-        hs.start()
-        sf.start()
-        for c in (hs, sf):
-            if c.wait_all_alive(60) is None:
-                raise RuntimeError("%s did not converge" % c.kind)
+        common.start_converged(hs, sf)
         time.sleep(5)
         open(evfile, "a").close()
         watchers = [EventWatcher(a) for a in hs.agents]
@@ -212,7 +170,7 @@ def main():
         time.sleep(1)
         m0 = {a.name: a.metrics() for a in hs.agents}
         stopper = None
-        with Rules(specs_for(args.case, (hs, sf))) as rules:
+        with common.Rules(specs_for(args.case, (hs, sf)), "hearsay-bench-gray") as rules:
             if args.case == "sigstop":
                 stopper = Stopper([c[int(FAULTY[1:])].proc.pid for c in (hs, sf)])
                 stopper.start()
