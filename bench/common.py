@@ -1,6 +1,8 @@
 """common.py: shared machinery for the real-process benchmarks in bench/ (python3 stdlib only).
 
-- HearsayCluster / SerfCluster: N agents on 127.0.0.1..127.0.0.N, every agent of one cluster
+- HearsayCluster / SerfCluster: N agents on 127.0.0.1..127.0.0.N (or $HS_BENCH_NET.1..N, e.g.
+  HS_BENCH_NET=127.0.77, away from test clusters on the same machine that cut 127.0.0.x by
+  address, and that the address rules of gray_vs_serf.py would hit), every agent of one cluster
   on the same port (so iptables can count per agent by destination address), encrypted
   gossip for both (hearsay: a key file from `hearsay keygen`; Serf: -encrypt with a random
   32-byte key), LAN defaults for Serf. kill -9 / restart by PID, member views.
@@ -30,6 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 T0 = time.monotonic()
+NET = os.environ.get("HS_BENCH_NET", "127.0.0")  # the agents' /24 on loopback
 
 _procs = {}      # pid -> Popen
 _cleanups = []   # callables, run in reverse order at exit
@@ -236,7 +239,7 @@ class Agent:
         self.cluster = cluster
         self.index = index
         self.name = "n%d" % index
-        self.ip = "127.0.0.%d" % index
+        self.ip = "%s.%d" % (NET, index)
         self.dir = os.path.join(cluster.dir, self.name)
         os.makedirs(self.dir, exist_ok=True)
         self.logfile = os.path.join(self.dir, "agent.log")
@@ -340,7 +343,7 @@ class Cluster:
     def __init__(self, n=5):
         self.dir = tempfile.mkdtemp(prefix="hs-bench-%s-" % self.kind)
         _cleanups.append(lambda: shutil.rmtree(self.dir, ignore_errors=True))
-        self.ips = ["127.0.0.%d" % i for i in range(1, n + 1)]
+        self.ips = ["%s.%d" % (NET, i) for i in range(1, n + 1)]
         self.port = pick_port(self.ips)
         self.agents = [self.agent_class(self, i) for i in range(1, n + 1)]
 

@@ -1,5 +1,5 @@
 """test_gray.py: a member that loses 90 % of its packets in both directions (iptables
--m statistic DROP rules on loopback, to and from its address) is declared failed once and stays
+-m statistic DROP rules on loopback, to and from its port) is declared failed once and stays
 out; no healthy member is ever shown failed; once the loss ends it is alive everywhere again
 within 10 s (it comes back only after its own checks succeeded for readmit_ms, 2 s). Every
 view is polled every 50 ms; alive<->failed changes of the lossy member are counted per
@@ -37,8 +37,9 @@ class Gray(unittest.TestCase):
             changes = {n.name: 0 for n in healthy}
             last = {n.name: "alive" for n in healthy}
             healthy_failed = []
-            rules = [["-i", "lo", "-d", bad.ip] + stat_drop(0.9),
-                     ["-i", "lo", "-s", bad.ip] + stat_drop(0.9)]
+            # by port, not address: other clusters on this machine may use the same address
+            rules = [["-i", "lo", "-p", proto, flag, str(bad.port)] + stat_drop(0.9)
+                     for proto in ("udp", "tcp") for flag in ("--dport", "--sport")]
             with Rules("INPUT", rules) as r:
                 t0 = time.monotonic()
                 while time.monotonic() - t0 < LOSS_S:
