@@ -5,7 +5,7 @@ bench/results/ (python3-matplotlib from Debian: apt-get install python3-matplotl
 Inputs (each written by the command in bench/results/README.md):
   sim-detect-N<n>.txt   hearsay-sim detect: one "trial ... all_ms=" line per crash
   detect-N<n>.json      bench/detect_vs_serf.py --json: per-trial hearsay and Serf times
-  sim-load.txt          hearsay-sim load at several N: "scenario=load n=... bytes_per_node_s="
+  sim-load.txt          hearsay-sim load (or scale) at several N: "n=... bytes_per_node_s="
   sim-gray.txt          hearsay-sim gray: "series ... t_s= total_flips=" every simulated minute
   gray-real.json        bench/gray_vs_serf.py --case gray --json: every failed/join event
 Outputs (docs/img/): detection_cdf.png, load_vs_n.png, flapping.png.
@@ -74,7 +74,7 @@ def load(res, out):
         return
     pts = {}
     for line in open(path):
-        if line.startswith("scenario=load"):
+        if line.startswith("scenario=load") or line.startswith("scenario=scale"):
             f = fields(line)
             pts[int(f["n"])] = (float(f["bytes_per_node_s"]), float(f["pkts_per_node_s"]))
     ns = sorted(pts)

@@ -251,6 +251,11 @@ void hs_node_join(hs_node *n, uint64_t now_ms, const hs_addr *addrs, size_t coun
     n->join_retry_at = n->njoin ? n->now + n->cfg.join_retry_ms : 0;
 }
 
+/* A leaving node gossips its Leave again this often until it exits: a Leave whose first
+ * round of sends all went into a partition (chaos seed 1) was otherwise lost, and the
+ * cluster held the member failed instead of left. */
+#define LEAVE_AGAIN_MS 500
+
 void hs_node_leave(hs_node *n, uint64_t now_ms)
 {
     begin(n, now_ms);
@@ -269,6 +274,7 @@ void hs_node_leave(hs_node *n, uint64_t now_ms)
     }
     hs_gossip_soon(n);
     n->join_retry_at = 0;
+    n->leave_again_at = n->now + LEAVE_AGAIN_MS;
 }
 
 int hs_node_set_tags(hs_node *n, uint64_t now_ms, hs_tags tags)
@@ -400,6 +406,11 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
         if (n->now >= n->sync_at) hs_sync_tick(n);
         if (n->now >= n->revive_at) hs_revive_tick(n);
     }
+    if (n->leaving && n->now >= n->leave_again_at) {
+        n->leave_again_at = n->now + LEAVE_AGAIN_MS;
+        hs_bcast_queue(n, n->self);
+        hs_gossip_soon(n);
+    }
     if (n->gossip_at && n->now >= n->gossip_at) hs_gossip_tick(n);
     if (n->now >= n->housekeeping_at) {
         n->housekeeping_at = n->now + 1000;
@@ -420,6 +431,7 @@ uint64_t hs_node_next_deadline(const hs_node *n)
     uint64_t d = n->housekeeping_at;
     d = min_nonzero(d, n->gossip_at);
     d = min_nonzero(d, n->join_retry_at);
+    if (n->leaving) d = min_nonzero(d, n->leave_again_at);
     if (!n->leaving) {
         d = min_nonzero(d, n->sync_at);
         d = min_nonzero(d, n->revive_at);

@@ -199,8 +199,10 @@ void hs_recv_meet(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
         return;
     }
     bool changed = false;
-    /* a joiner's first view is news to nobody else: its entries are not gossiped on (each of
-     * N joiners re-gossiping N members made a cluster's boot quadratic in packets) */
+    /* the live members of a joiner's first view are news to nobody else: they are not
+     * gossiped on (each of N joiners re-gossiping N members made a boot quadratic in packets).
+     * Failed and left ones still are: such news may have reached only a few members (chaos
+     * seed 1: a leave known to a seed only, never spread, the cluster held the member failed) */
     n->quiet_merge = !n->has_view && !flags;
     for (uint32_t i = 0; i < count; i++) {
         hs_get_entry(r, &e);

@@ -167,6 +167,7 @@ struct hs_node {
     hs_prng rng;
     hs_member *self;
     bool leaving, joined;
+    uint64_t leave_again_at; /* leaving: when our Leave is gossiped again (until we exit) */
     bool has_view; /* we hold another member's full view (a Meet); false from a first join until
                       then: a table that gossip trickled into decides no failures */
     uint64_t now;

@@ -107,7 +107,7 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e)
         } else {
             m->status = e->status; /* learnt as failed or left: no event, never seen alive */
         }
-        if (!n->quiet_merge) hs_bcast_queue(n, m);
+        if (!n->quiet_merge || e->status != HS_ALIVE) hs_bcast_queue(n, m);
         return true;
     }
     if (e->inc < m->inc) return false;
@@ -148,6 +148,6 @@ bool hs_merge_entry(hs_node *n, const hs_entry *e)
         hs_event_push(n, HS_EV_LEFT, m, prev);
         break;
     }
-    if (!n->quiet_merge) hs_bcast_queue(n, m);
+    if (!n->quiet_merge || e->status != HS_ALIVE) hs_bcast_queue(n, m);
     return true;
 }
