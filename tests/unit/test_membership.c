@@ -137,6 +137,25 @@ static void test_leave_is_not_failure(void **state)
     mc_free(&c);
 }
 
+/* hearsay-sim chaos (seed 1): a node left while a one-way cut dropped everything it sent;
+ * its Leave went out in one round of sends, all lost, and the cluster held it failed. A
+ * leaving node now gossips its Leave again every 500 ms until it exits. */
+static void test_leave_into_a_cut_gets_out(void **state)
+{
+    (void)state;
+    mc_cluster c;
+    start_cluster(&c, 5);
+    mc_run(&c, 3000);
+    for (int j = 0; j < 5; j++) c.drop[3][j] = true;
+    hs_node_leave(c.n[3].node, c.now);
+    mc_run(&c, 300); /* the first round of the Leave is lost */
+    for (int j = 0; j < 5; j++) c.drop[3][j] = false;
+    int victim = 3;
+    uint64_t t = mc_run_until(&c, 400, subject_left, &victim);
+    assert_true(t < 400); /* before the daemon exits, 500 ms after the leave */
+    mc_free(&c);
+}
+
 static void test_restart_after_crash_rejoins(void **state)
 {
     (void)state;
@@ -353,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_single_node_never_fails_itself),
         cmocka_unit_test(test_pause_is_not_failure),
         cmocka_unit_test(test_leave_is_not_failure),
+        cmocka_unit_test(test_leave_into_a_cut_gets_out),
         cmocka_unit_test(test_restart_after_crash_rejoins),
         cmocka_unit_test(test_failed_node_that_comes_back_refutes),
         cmocka_unit_test(test_intermittent_member_is_out_once),
