@@ -34,6 +34,8 @@ static const scenario scenarios[] = {
     {"determinism", scen_determinism, 100, "chaos twice with packet hashing: digests must match"},
     {"scale", scen_scale, 10000,
      "mass start through 3 seeds, load, detection, 50/50 partition: one cluster, all figures"},
+    {"footprint", scen_footprint, 10000,
+     "memory of N cores each holding all N members (one full-state Meet each, no boot)"},
     {"ghosts", scen_ghosts, 50,
      "leaves, crashes, 3 s reaps, replays of recorded packets: no reaped member comes back"},
 };

@@ -27,6 +27,7 @@ int scen_determinism(const sim_opts *o);
 int scen_ghosts(const sim_opts *o);
 
 int scen_scale(const sim_opts *o);
+int scen_footprint(const sim_opts *o);
 
 /* --- measurements on a running sim (phases.c) --- */
 typedef struct phase_massstart {
