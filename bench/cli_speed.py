@@ -63,11 +63,7 @@ def main():
     hs = common.HearsayCluster(5)
     sf = common.SerfCluster(5)
     try:
-        hs.start()
-        sf.start()
-        for c in (hs, sf):
-            if c.wait_all_alive(60) is None:
-                raise RuntimeError("%s did not converge" % c.kind)
+        common.start_converged(hs, sf)
         hcmd = [hs.hearsay, "--socket", hs[1].sock, "members", "--json"]
         scmd = [sf.serf, "members", "-rpc-addr=" + sf[1].rpc, "-format", "json"]
         r["commands"] = {"hearsay": hcmd, "serf": scmd}

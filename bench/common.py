@@ -1,6 +1,8 @@
 """common.py: shared machinery for the real-process benchmarks in bench/ (python3 stdlib only).
 
-- HearsayCluster / SerfCluster: N agents on 127.0.0.1..127.0.0.N, every agent of one cluster
+- HearsayCluster / SerfCluster: N agents on 127.0.0.1..127.0.0.N (or $HS_BENCH_NET.1..N, e.g.
+  HS_BENCH_NET=127.0.77, away from test clusters on the same machine that cut 127.0.0.x by
+  address, and that the address rules of gray_vs_serf.py would hit), every agent of one cluster
   on the same port (so iptables can count per agent by destination address), encrypted
   gossip for both (hearsay: a key file from `hearsay keygen`; Serf: -encrypt with a random
   32-byte key), LAN defaults for Serf. kill -9 / restart by PID, member views.
@@ -30,6 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 T0 = time.monotonic()
+NET = os.environ.get("HS_BENCH_NET", "127.0.0")  # the agents' /24 on loopback
 
 _procs = {}      # pid -> Popen
 _cleanups = []   # callables, run in reverse order at exit
@@ -256,7 +259,7 @@ class Agent:
         self.cluster = cluster
         self.index = index
         self.name = "n%d" % index
-        self.ip = "127.0.0.%d" % index
+        self.ip = "%s.%d" % (NET, index)
         self.dir = os.path.join(cluster.dir, self.name)
         os.makedirs(self.dir, exist_ok=True)
         self.logfile = os.path.join(self.dir, "agent.log")
@@ -376,7 +379,7 @@ class Cluster:
             _cleanups.append(lambda: sys.stderr.write("kept %s\n" % self.dir))
         else:
             _cleanups.append(lambda: shutil.rmtree(self.dir, ignore_errors=True))
-        self.ips = ["127.0.0.%d" % i for i in range(1, n + 1)]
+        self.ips = ["%s.%d" % (NET, i) for i in range(1, n + 1)]
         self.port = pick_port(self.ips)
         self.agents = [self.agent_class(self, i) for i in range(1, n + 1)]
 
@@ -429,6 +432,15 @@ class Cluster:
         for a in self.agents:
             if a.running():
                 a.kill9()
+
+
+def start_converged(*clusters, timeout=60):
+    """Starts every cluster, then waits until each shows all its members alive."""
+    for c in clusters:
+        c.start()
+    for c in clusters:
+        if c.wait_all_alive(timeout) is None:
+            raise RuntimeError("%s did not converge" % c.kind)
 
 
 class HearsayCluster(Cluster):
@@ -532,50 +544,55 @@ class Counters:
         return False
 
 
-class Loss:
-    """Drops a random fraction of the UDP datagrams sent to the given (ip, port) pairs on
-    loopback (-m statistic --mode random), like tests/integration/harness.py; deletes exactly
-    the rules it added (by spec) on exit, exception and at interpreter exit."""
+class Rules:
+    """iptables DROP rules on loopback (INPUT -i lo), each spec plus a comment naming this
+    process; deletes exactly the rules it added (by spec) on exit, exception and at
+    interpreter exit, like tests/integration/harness.py."""
 
-    def __init__(self, targets, probability):
-        self.targets = list(targets)
-        self.p = probability
-        self.tag = "hearsay-bench-loss-%d" % os.getpid()
+    def __init__(self, specs, tag="hearsay-bench-drop"):
+        self.tag = "%s-%d" % (tag, os.getpid())
+        self.specs = [["-i", "lo"] + list(sp) + ["-m", "comment", "--comment", self.tag,
+                                                  "-j", "DROP"] for sp in specs]
         self.added = []
-
-    def spec(self, ip, port):
-        return ["-i", "lo", "-d", ip, "-p", "udp", "--dport", str(port), "-m", "statistic",
-                "--mode", "random", "--probability", "%.4f" % self.p, "-m", "comment",
-                "--comment", self.tag, "-j", "DROP"]
 
     def __enter__(self):
         _cleanups.append(self.remove)
         try:
-            for ip, port in self.targets:
-                s = self.spec(ip, port)
+            for s in self.specs:
                 _ipt("-I", "INPUT", *s)
                 self.added.append(s)
         except BaseException:
             self.remove()
             raise
-        log("iptables: %d loss rules (p=%.2f) added" % (len(self.added), self.p))
+        log("iptables: %d rules added (%s)" % (len(self.added), self.tag))
         return self
 
     def dropped(self):
         p = _ipt("-L", "INPUT", "-v", "-x", "-n")
-        return sum(int(l.split()[0]) for l in p.stdout.splitlines()
-                   if self.tag in l and "DROP" in l)
+        return sum(int(line.split()[0]) for line in p.stdout.splitlines()
+                   if self.tag in line and "DROP" in line)
 
     def remove(self):
         n = len(self.added)
         while self.added:
             _ipt("-D", "INPUT", *self.added.pop(), check=False)
         if n:
-            log("iptables: removed %d loss rules" % n)
+            log("iptables: removed %d rules" % n)
 
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+class Loss(Rules):
+    """Drops a random fraction of the UDP datagrams sent to the given (ip, port) pairs on
+    loopback (-m statistic --mode random)."""
+
+    def __init__(self, targets, probability):
+        self.p = probability
+        super().__init__([["-d", ip, "-p", "udp", "--dport", str(port), "-m", "statistic",
+                           "--mode", "random", "--probability", "%.4f" % probability]
+                          for ip, port in targets], tag="hearsay-bench-loss")
 
 
 def md_table(header, rows):

@@ -94,11 +94,7 @@ def main():
     watchers = []
     t_loss = float("inf")
     try:
-        hs.start()
-        sf.start()
-        for c in (hs, sf):
-            if c.wait_all_alive(60) is None:
-                raise RuntimeError("%s did not converge" % c.kind)
+        common.start_converged(hs, sf)
         time.sleep(5)
         open(failfile, "a").close()
         pre_serf = open(failfile).read().splitlines()

@@ -42,12 +42,22 @@ void hs_bcast_remove(hs_node *n, hs_member *m)
     last->bcast_pos = m->bcast_pos;
     m->bcast_pos = -1;
     n->nbcast--;
+    /* a level emptied after a burst (a join storm queues every member once) gives its memory
+     * back: every node of a 10,000-node simulation holds 36 levels */
+    if (q->cap > 64 && q->n < q->cap / 4) {
+        uint32_t cap = q->cap / 2;
+        hs_member **items = realloc(q->items, cap * sizeof(*items));
+        if (items) {
+            q->items = items;
+            q->cap = cap;
+        }
+    }
 }
 
 void hs_bcast_queue(hs_node *n, hs_member *m)
 {
     hs_bcast_remove(n, m);
-    m->bcast_left = hs_retransmit_limit(n);
+    m->bcast_left = (uint8_t)hs_retransmit_limit(n);
     if (m->bcast_left) level_add(n, m);
 }
 
@@ -55,7 +65,7 @@ void hs_bcast_queue_limited(hs_node *n, hs_member *m, uint32_t sends)
 {
     hs_bcast_remove(n, m);
     uint32_t limit = hs_retransmit_limit(n);
-    m->bcast_left = sends < limit ? sends : limit;
+    m->bcast_left = (uint8_t)(sends < limit ? sends : limit);
     if (m->bcast_left) level_add(n, m);
 }
 

@@ -129,10 +129,11 @@ static void keep_entry(hs_name_check *c, const hs_entry *e)
 bool hs_claim_check(hs_node *n, hs_member *m, const hs_entry *e)
 {
     if (n->stopping_until) return true; /* stopping: we take nothing in any more */
-    if (n->claim_bypass || gone(n, m->ring_hash, &m->addr)) return false;
+    hs_addr held = hs_member_addr(n, m);
+    if (n->claim_bypass || gone(n, m->ring_hash, &held)) return false;
     hs_name_check *c = check_find(n, m->ring_hash, m->name);
     if (!c) {
-        c = check_new(n, m->name, m->ring_hash, &m->addr, &e->addr);
+        c = check_new(n, m->name, m->ring_hash, &held, &e->addr);
         if (!c) return false; /* every slot busy: the usual rules */
         send_pings(n, c);
         c->tries = 1;
@@ -156,10 +157,10 @@ void hs_claims_note(hs_node *n, const hs_addr *from, uint8_t type, const char *s
         return;
     }
     /* a Ping in our name from elsewhere: another claimant checking */
-    if (type != HS_MSG_PING || strcmp(sender, n->self->name) || hs_addr_equal(from, &n->self->addr))
-        return;
+    hs_addr self = hs_member_addr(n, n->self);
+    if (type != HS_MSG_PING || strcmp(sender, n->self->name) || hs_addr_equal(from, &self)) return;
     if (!check_find(n, n->self->ring_hash, sender))
-        check_new(n, sender, n->self->ring_hash, &n->self->addr, from);
+        check_new(n, sender, n->self->ring_hash, &self, from);
 }
 
 /* ---- outcomes ---- */

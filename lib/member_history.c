@@ -74,7 +74,7 @@ static hs_hist_rec *record(hs_node *n, hs_member *m, hs_history_what what, bool 
     r->what = (uint8_t)what;
     r->status = m->status;
     r->inc = m->inc;
-    r->addr = m->addr;
+    r->addr = hs_member_addr(n, m);
     r->learnt = n->merging;
     return r;
 }

@@ -157,7 +157,8 @@ void hs_node_readmit_member(hs_node *n, uint64_t now_ms, const char *name)
     for (size_t k = 0, sent = 0; k < n->nmembers && sent < 3; k++) {
         hs_member *o = n->members[hs_prng_below(&n->rng, (uint32_t)n->nmembers)];
         if (o == n->self) continue;
-        hs_send_meet(n, &o->addr, HS_MSG_MEET, true);
+        hs_addr to = hs_member_addr(n, o);
+        hs_send_meet(n, &to, HS_MSG_MEET, true);
         sent++;
     }
     n->joined = false;

@@ -296,7 +296,7 @@ static bool merge_known(hs_node *n, hs_member *m, uint32_t inc, uint8_t status)
     hs_entry e;
     memset(&e, 0, sizeof(e));
     strcpy(e.name, m->name);
-    e.addr = m->addr;
+    e.addr = hs_member_addr(n, m);
     e.inc = inc;
     e.status = status;
     e.tags = (const uint8_t *)m->tags;

@@ -12,8 +12,8 @@ void hs_config_default(hs_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->probe_interval_ms = 1000;
-    c->probe_timeout_ms = 200;
-    c->indirect_timeout_ms = 500;
+    c->probe_timeout_ms = 100;
+    c->indirect_timeout_ms = 250;
     c->indirect_probes = 3;
     c->verify_probes = 10;
     c->vote_group_size = 5;
@@ -21,7 +21,8 @@ void hs_config_default(hs_config *c)
     c->verify_interval_ms = 500;
     c->vote_validity_ms = 5000;
     c->quorum_fallback_ms = 30000;
-    c->gossip_interval_ms = 100;
+    c->readmit_ms = 2000;
+    c->gossip_interval_ms = 25;
     c->gossip_fanout = 4;
     c->retransmit_mult = 3;
     c->sync_interval_ms = 30000;
@@ -77,6 +78,7 @@ hs_node *hs_node_new(const hs_config *cfg, hs_tags tags, uint32_t incarnation, u
     if (!n) return NULL;
     n->cfg = *cfg;
     hs_tombs_init(n);
+    n->v6_free = UINT32_MAX; /* no free IPv6 slot */
     n->rng.s = seed;
     n->now = now_ms;
     n->self = hs_table_add(n, cfg->name, &cfg->addr);
@@ -108,14 +110,14 @@ void hs_node_free(hs_node *n)
     for (size_t i = 0; i < n->nmembers; i++) {
         free(n->members[i]->susp);
         hs_history_free(n->members[i]);
-        free(n->members[i]->name);
         free(n->members[i]->tags);
-        free(n->members[i]);
     }
+    hs_slab_free_all(n);
+    free(n->v6);
     for (size_t i = 0; i < n->nout; i++) free(n->out[i].owned);
     free(n->members);
     free(n->index);
-    free(n->ring);
+    hs_ring_free(n);
     free(n->suspects);
     hs_bcast_free(n);
     hs_tombs_free(n);
@@ -129,6 +131,10 @@ void hs_node_free(hs_node *n)
 
 /* ---- outputs ---- */
 
+/* Output queues that a burst grew (a full-state exchange publishes an event per new member)
+ * give their memory back once drained. */
+#define OUTPUT_KEEP 64
+
 static void outputs_compact(hs_node *n)
 {
     if (n->out_read) {
@@ -136,12 +142,22 @@ static void outputs_compact(hs_node *n)
         memmove(n->out, n->out + n->out_read, (n->nout - n->out_read) * sizeof(*n->out));
         n->nout -= n->out_read;
         n->out_read = 0;
+        if (!n->nout && n->out_cap > OUTPUT_KEEP) {
+            free(n->out);
+            n->out = NULL;
+            n->out_cap = 0;
+        }
     }
     if (n->events_read) {
         memmove(n->events, n->events + n->events_read,
                 (n->nevents - n->events_read) * sizeof(*n->events));
         n->nevents -= n->events_read;
         n->events_read = 0;
+        if (!n->nevents && n->events_cap > OUTPUT_KEEP) {
+            free(n->events);
+            n->events = NULL;
+            n->events_cap = 0;
+        }
     }
 }
 
@@ -185,7 +201,7 @@ void hs_event_push(hs_node *n, hs_event_type t, const hs_member *m, hs_status pr
     e->type = t;
     if (m) {
         strcpy(e->name, m->name);
-        e->addr = m->addr;
+        e->addr = hs_member_addr(n, m);
         e->status = (hs_status)m->status;
         e->incarnation = m->inc;
     }
@@ -234,7 +250,7 @@ void hs_node_join(hs_node *n, uint64_t now_ms, const hs_addr *addrs, size_t coun
     if (!a) abort();
     n->join_addrs = a;
     for (size_t i = 0; i < count; i++) {
-        if (hs_addr_equal(&addrs[i], &n->self->addr)) continue;
+        if (hs_addr_equal(&addrs[i], &n->cfg.addr)) continue;
         n->join_addrs[n->njoin++] = addrs[i];
         hs_send_meet(n, &addrs[i], HS_MSG_MEET, true);
     }
@@ -242,6 +258,11 @@ void hs_node_join(hs_node *n, uint64_t now_ms, const hs_addr *addrs, size_t coun
     if (n->njoin && n->nmembers == 1) n->has_view = false; /* a new node joining a cluster */
     n->join_retry_at = n->njoin ? n->now + n->cfg.join_retry_ms : 0;
 }
+
+/* A leaving node gossips its Leave again this often until it exits: a Leave whose first
+ * round of sends all went into a partition (chaos seed 1) was otherwise lost, and the
+ * cluster held the member failed instead of left. */
+#define LEAVE_AGAIN_MS 500
 
 void hs_node_leave(hs_node *n, uint64_t now_ms)
 {
@@ -255,9 +276,13 @@ void hs_node_leave(hs_node *n, uint64_t now_ms)
     /* tell our subjects and a few others directly, then keep gossiping */
     hs_member *subj[HS_MAX_VOTE_GROUP];
     size_t k = hs_subjects(n, subj, HS_MAX_VOTE_GROUP);
-    for (size_t i = 0; i < k; i++) hs_send_gossip_to(n, &subj[i]->addr);
+    for (size_t i = 0; i < k; i++) {
+        hs_addr a = hs_member_addr(n, subj[i]);
+        hs_send_gossip_to(n, &a);
+    }
     hs_gossip_soon(n);
     n->join_retry_at = 0;
+    n->leave_again_at = n->now + LEAVE_AGAIN_MS;
 }
 
 int hs_node_set_tags(hs_node *n, uint64_t now_ms, hs_tags tags)
@@ -407,11 +432,17 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
     }
     if (!n->leaving) {
         hs_checks_tick(n);
+        hs_health_tick(n);
         hs_votes_tick(n);
         hs_quorum_tick(n); /* after the verdicts of this tick changed the ring */
         hs_probe_tick(n);
         if (n->now >= n->sync_at) hs_sync_tick(n);
         if (n->now >= n->revive_at) hs_revive_tick(n);
+    }
+    if (n->leaving && n->now >= n->leave_again_at) {
+        n->leave_again_at = n->now + LEAVE_AGAIN_MS;
+        hs_bcast_queue(n, n->self);
+        hs_gossip_soon(n);
     }
     if (n->gossip_at && n->now >= n->gossip_at) hs_gossip_tick(n);
     if (n->now >= n->housekeeping_at) {
@@ -436,12 +467,14 @@ uint64_t hs_node_next_deadline(const hs_node *n)
     d = min_nonzero(d, n->name_check_at);
     d = min_nonzero(d, n->gossip_at);
     d = min_nonzero(d, n->join_retry_at);
+    if (n->leaving) d = min_nonzero(d, n->leave_again_at);
     if (!n->leaving) {
         d = min_nonzero(d, n->sync_at);
         d = min_nonzero(d, n->revive_at);
         d = min_nonzero(d, hs_probe_next_deadline(n));
         d = min_nonzero(d, hs_votes_next_deadline(n));
         d = min_nonzero(d, hs_quorum_next_deadline(n));
+        d = min_nonzero(d, hs_health_next_deadline(n));
     }
     return d;
 }
@@ -487,7 +520,7 @@ bool hs_node_stopped(const hs_node *n, hs_addr *other)
 static void fill_info(const hs_node *n, const hs_member *m, hs_member_info *out)
 {
     out->name = m->name;
-    out->addr = m->addr;
+    out->addr = hs_member_addr(n, m);
     out->status = (hs_status)m->status;
     out->incarnation = m->inc;
     out->tags.data = m->tags;
@@ -525,7 +558,8 @@ void hs_node_status_counts(const hs_node *n, size_t counts[4])
 
 size_t hs_node_table_bytes(const hs_node *n)
 {
-    size_t bytes = n->members_cap * 2 * sizeof(hs_member *) + n->index_cap * sizeof(hs_member *);
+    size_t bytes =
+        n->members_cap * sizeof(hs_member *) + n->index_cap * sizeof(*n->index) + hs_ring_bytes(n);
     for (size_t i = 0; i < n->nmembers; i++) {
         const hs_member *m = n->members[i];
         bytes += sizeof(*m) + strlen(m->name) + 1 + m->tags_len;

@@ -39,13 +39,14 @@ bool hs_get_addr(hs_reader *r, hs_addr *a)
 
 size_t hs_entry_size(const hs_member *m)
 {
-    return 1 + strlen(m->name) + 1 + (m->addr.family == 6 ? 16 : 4) + 2 + 4 + 1 + 2 + m->tags_len;
+    return 1 + strlen(m->name) + 1 + (m->family == 6 ? 16 : 4) + 2 + 4 + 1 + 2 + m->tags_len;
 }
 
-void hs_put_entry(hs_writer *w, const hs_member *m)
+void hs_put_entry(const hs_node *n, hs_writer *w, const hs_member *m)
 {
+    hs_addr a = hs_member_addr(n, m);
     hs_put_str8(w, m->name, strlen(m->name));
-    hs_put_addr(w, &m->addr);
+    hs_put_addr(w, &a);
     hs_put_u32(w, m->inc);
     /* suspicion is local: on the wire a suspect is alive */
     hs_put_u8(w, m->status == HS_SUSPECT ? HS_ALIVE : m->status);

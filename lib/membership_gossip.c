@@ -55,7 +55,7 @@ static size_t put_entries(hs_node *n, hs_writer *w, const hs_member *peer, bool 
         }
     }
     for (size_t i = 0; i < nch; i++) {
-        hs_put_entry(w, chosen[i]);
+        hs_put_entry(n, w, chosen[i]);
         if (i < npending && chosen[i]->bcast_pos >= 0) hs_bcast_sent(n, chosen[i]);
     }
     return nch;
@@ -127,7 +127,7 @@ void hs_send_entry_to(hs_node *n, const hs_member *m, const hs_addr *to)
     hs_put_u8(&w, HS_MSG_GOSSIP);
     hs_put_str8(&w, n->self->name, strlen(n->self->name));
     hs_put_u8(&w, 1);
-    hs_put_entry(&w, m);
+    hs_put_entry(n, &w, m);
     if (!w.ok) {
         free(buf);
         return;
@@ -148,7 +148,8 @@ void hs_gossip_tick(hs_node *n)
         hs_member *m = hs_random_live(n, NULL, NULL);
         if (!m || chosen_has(sent, nsent, m)) continue;
         sent[nsent++] = m;
-        hs_send_gossip_to(n, &m->addr);
+        hs_addr a = hs_member_addr(n, m);
+        hs_send_gossip_to(n, &a);
         n->stats.gossip_pushes++;
     }
     n->gossip_at = n->nbcast ? n->now + n->cfg.gossip_interval_ms : 0;
@@ -169,7 +170,7 @@ void hs_send_meet(hs_node *n, const hs_addr *to, uint8_t type, bool join)
     hs_put_str8(&w, n->self->name, strlen(n->self->name));
     hs_put_u64(&w, n->config_version);
     hs_put_u32(&w, (uint32_t)n->nmembers);
-    for (size_t i = 0; i < n->nmembers; i++) hs_put_entry(&w, n->members[i]);
+    for (size_t i = 0; i < n->nmembers; i++) hs_put_entry(n, &w, n->members[i]);
     if (!w.ok) {
         free(buf);
         return;
@@ -198,10 +199,16 @@ void hs_recv_meet(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
         return;
     }
     bool changed = false;
+    /* the live members of a joiner's first view are news to nobody else: they are not
+     * gossiped on (each of N joiners re-gossiping N members made a boot quadratic in packets).
+     * Failed and left ones still are: such news may have reached only a few members (chaos
+     * seed 1: a leave known to a seed only, never spread, the cluster held the member failed) */
+    n->quiet_merge = !n->has_view && !flags;
     for (uint32_t i = 0; i < count; i++) {
         hs_get_entry(r, &e);
         changed |= hs_merge_entry(n, &e);
     }
+    n->quiet_merge = false;
     hs_member *sender = hs_table_find(n, name);
     /* a Meet carries no sequence number, so it is no proof of life (a replay would be
      * taken for one); its entries merge by incarnation like any gossip */
@@ -224,7 +231,9 @@ void hs_sync_tick(hs_node *n)
     if (n->catchup_syncs && n->catchup_syncs-- > 1) interval = 4000;
     n->sync_at = n->now + interval * 3 / 4 + hs_prng_below(&n->rng, (uint32_t)(interval / 2 + 1));
     hs_member *m = hs_random_live(n, NULL, NULL);
-    if (m) hs_send_meet(n, &m->addr, HS_MSG_MEET, false);
+    if (!m) return;
+    hs_addr a = hs_member_addr(n, m);
+    hs_send_meet(n, &a, HS_MSG_MEET, false);
 }
 
 void hs_revive_tick(hs_node *n)
@@ -235,7 +244,8 @@ void hs_revive_tick(hs_node *n)
     for (int tries = 0; tries < 16; tries++) {
         hs_member *m = n->members[hs_prng_below(&n->rng, (uint32_t)n->nmembers)];
         if (m->status == HS_FAILED) {
-            hs_send_ping(n, m, &m->addr, 0);
+            hs_addr a = hs_member_addr(n, m);
+            hs_send_ping(n, m, &a, 0);
             return;
         }
     }

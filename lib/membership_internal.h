@@ -17,6 +17,7 @@
 #define HS_MAX_CHECKS     64 /* outstanding probes of ours */
 #define HS_MAX_RELAYS     64 /* indirect probes we run for others */
 #define HS_MIN_PIGGYBACK  2  /* gossip entries on every Ping/Pong */
+#define HS_SLAB_CLASSES   10 /* member sizes: 8-byte steps for names of 1..64 bytes */
 
 /* One vote of an observer against a member at one incarnation. */
 typedef struct hs_vote {
@@ -36,26 +37,37 @@ typedef struct hs_suspicion {
     hs_vote votes[HS_MAX_VOTE_GROUP];
 } hs_suspicion;
 
+/* One member. The fields a gossip entry is checked against come first and the name is kept
+ * inline, so the common case (an entry that tells us nothing new) touches one allocation: a
+ * 10,000-node simulation holds 10^8 of these. */
 typedef struct hs_member {
-    char *name;
     uint64_t ring_hash;
-    hs_addr addr;
     uint32_t inc;
-    uint8_t status; /* hs_status */
+    uint8_t status;     /* hs_status */
+    uint8_t bcast_left; /* retransmissions left for our update about it (< HS_BCAST_LEVELS) */
     uint16_t tags_len;
-    char *tags;
-    uint64_t status_since;
-    uint64_t config_version;
-    uint32_t bcast_left;         /* retransmissions left for our update about it */
     int32_t bcast_pos;           /* index in its gossip queue level, or -1 */
     uint32_t index;              /* index in node->members */
     uint32_t ping_inc, ping_seq; /* newest Ping heard from it (0: none): replay filter */
     uint32_t reach_seq;          /* the Reach round it last answered, or the sample round
                                     that asks it (membership_quorum.c) */
     uint32_t reach_asked;        /* the last full Reach round that asked it */
+    uint64_t status_since;
+    uint64_t config_version;
+    char *tags;
     hs_suspicion *susp;
     struct hs_history *hist; /* its status history (member_history.c); NULL until it has one */
+    /* its address, 7 bytes (hs_member_addr): family 4 or 6, port, the IPv4 address or, for
+     * IPv6, the slot of the address in node->v6 (member_table.c) */
+    uint16_t port;
+    uint8_t family;
+    uint8_t ip4[4];
+    char name[]; /* NUL-terminated, at most HS_NAME_MAX bytes */
 } hs_member;
+
+/* What a check is for: our periodic probe of a subject, a vote-group check of a suspect, or a
+ * test of our own links while we hold back our return (membership_health.c). */
+typedef enum hs_check_kind { HS_CHECK_PROBE, HS_CHECK_VERIFY, HS_CHECK_HEALTH } hs_check_kind;
 
 /* An outstanding probe of ours: a direct Ping, followed or accompanied by PingReqs. */
 typedef struct hs_check {
@@ -64,9 +76,24 @@ typedef struct hs_check {
     char target[HS_NAME_MAX + 1];
     uint64_t indirect_at; /* send PingReqs then (0: already sent) */
     uint64_t end_at;      /* fails then without an ack */
-    bool verify;          /* a vote-group check of a suspect, not the periodic probe */
+    uint8_t kind;         /* hs_check_kind */
     bool used;
 } hs_check;
+
+/* Our own links, judged by our own checks (membership_health.c): whether a verdict against us
+ * is a fault of ours that we must first see healed, or a mistake we refute at once. */
+typedef struct hs_health {
+    uint8_t recent;      /* outcomes of the last 8 counted checks, newest in bit 0: 1 failed */
+    uint8_t counted;     /* how many of those 8 hold an outcome */
+    uint32_t ok_streak;  /* counted checks in a row that succeeded */
+    uint64_t last_fail;  /* when the last counted check failed (0: never) */
+    bool held;           /* told we were declared failed (or reaped): our return waits */
+    bool strict;         /* ... and our links were bad: the full readmission test applies */
+    uint32_t held_inc;   /* the incarnation we were declared failed (or reaped) at */
+    uint32_t held_ok;    /* checks in a row that succeeded since we were told */
+    uint64_t next_check; /* the next check of our links while held (0: one is running) */
+    uint64_t proof_at;   /* the last proof of life sent to our observers (0: none) */
+} hs_health;
 
 /* One of our subjects and when we probe it next. */
 typedef struct hs_subject {
@@ -170,26 +197,41 @@ typedef struct hs_quorum {
     uint32_t backoff_ms;
 } hs_quorum;
 
+typedef struct hs_ring_block hs_ring_block;
+/* A walk over the ring in order: start zeroed, call hs_ring_next until it returns NULL. */
+typedef struct hs_ring_iter {
+    size_t b, o;
+} hs_ring_iter;
+
 struct hs_node {
     hs_config cfg;
     hs_prng rng;
     hs_member *self;
     bool leaving, joined;
+    uint64_t leave_again_at; /* leaving: when our Leave is gossiped again (until we exit) */
     bool has_view; /* we hold another member's full view (a Meet); false from a first join until
                       then: a table that gossip trickled into decides no failures */
     uint64_t now;
     uint64_t config_version, max_seen_version;
 
+    /* IPv6 addresses of members (a member holds the slot): free slots chain through port */
+    hs_addr *v6;
+    uint32_t nv6, v6_cap, v6_free;
+
     /* member table */
+    struct hs_slab_chunk *slab;       /* where members live (member_slab.c) */
+    void *slab_free[HS_SLAB_CLASSES]; /* freed members by size class */
     hs_member **members;
     size_t nmembers, members_cap;
-    hs_member **index; /* open addressing by name hash; NULL empty, TOMBSTONE deleted */
+    uint32_t *index; /* open addressing by name hash: positions in members (member_table.c) */
     size_t index_cap, index_used;
 
-    /* monitoring ring: live members sorted by ring_hash */
-    hs_member **ring;
+    /* monitoring ring: live members sorted by ring_hash, in blocks (member_ring.c) */
+    hs_ring_block **rb;
+    size_t nrb, rb_cap;
     size_t nring;
     uint64_t ring_version;
+    bool quiet_merge; /* merging our first view as a joiner: nothing in it is news to others */
 
     /* probing */
     hs_subject subj[HS_MAX_VOTE_GROUP]; /* our subjects in ring order, with due times */
@@ -202,6 +244,7 @@ struct hs_node {
     hs_member **suspects; /* members with a suspicion */
     size_t nsuspects, suspects_cap;
     hs_quorum quorum;
+    hs_health health;
 
     /* gossip */
     hs_gossip_level *bq; /* gossip queue: bq[k] holds members with k sends left */
@@ -256,13 +299,34 @@ struct hs_node {
     hs_node_stats stats;
 };
 
+/* member_slab.c */
+hs_member *hs_slab_alloc(hs_node *n, size_t size); /* zeroed */
+void hs_slab_release(hs_node *n, hs_member *m);
+void hs_slab_free_all(hs_node *n);
+
 /* member_table.c */
 hs_member *hs_table_find(const hs_node *n, const char *name);
 hs_member *hs_table_add(hs_node *n, const char *name, const hs_addr *addr);
 void hs_table_remove(hs_node *n, hs_member *m);
+/* A member's address, and setting it. */
+hs_addr hs_member_addr(const hs_node *n, const hs_member *m);
+/* true if m's address is a */
+static inline bool hs_member_addr_is(const hs_node *n, const hs_member *m, const hs_addr *a)
+{
+    hs_addr have = hs_member_addr(n, m);
+    return hs_addr_equal(&have, a);
+}
+void hs_member_set_addr(hs_node *n, hs_member *m, const hs_addr *a);
+bool hs_is_live(const hs_member *m);
+
+/* member_ring.c */
 void hs_ring_insert(hs_node *n, hs_member *m);
 void hs_ring_remove(hs_node *n, hs_member *m);
-bool hs_is_live(const hs_member *m);
+void hs_ring_free(hs_node *n);
+size_t hs_ring_bytes(const hs_node *n);
+/* The i-th live member in ring order (i < nring); costs a walk over the blocks. */
+hs_member *hs_ring_at(const hs_node *n, size_t i);
+hs_member *hs_ring_next(const hs_node *n, hs_ring_iter *it);
 /* Our vote group size for the current ring (K, bounded by live members - 1). */
 size_t hs_vote_group_size(const hs_node *n);
 /* The observers of m (its K ring predecessors, m excluded). Returns how many. */
@@ -357,10 +421,12 @@ void hs_bcast_free(hs_node *n);
 /* Takes a higher incarnation; everyone: gossip it to all, else only to our vote group. */
 void hs_refute(hs_node *n, uint32_t seen_inc, bool everyone);
 uint32_t hs_retransmit_limit(const hs_node *n);
+/* Declared failed: three quick anti-entropy exchanges pick up what others said meanwhile. */
+void hs_catch_up(hs_node *n);
 
 /* membership_codec.c */
 size_t hs_entry_size(const hs_member *m);
-void hs_put_entry(hs_writer *w, const hs_member *m);
+void hs_put_entry(const hs_node *n, hs_writer *w, const hs_member *m);
 bool hs_get_entry(hs_reader *r, hs_entry *e);
 void hs_put_addr(hs_writer *w, const hs_addr *a);
 bool hs_get_addr(hs_reader *r, hs_addr *a);
@@ -393,6 +459,8 @@ void hs_recv_indirect_ack(hs_node *n, hs_reader *r);
 void hs_note_alive_evidence(hs_node *n, hs_member *m, uint32_t inc);
 uint64_t hs_probe_next_deadline(const hs_node *n);
 void hs_start_verify(hs_node *n, hs_member *m);
+/* A test of our own links: a check of m whose failure suspects nobody. */
+void hs_start_health_check(hs_node *n, hs_member *m);
 void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq);
 void hs_note_config_version(hs_node *n, hs_member *m, uint64_t v);
 
@@ -409,6 +477,19 @@ uint64_t hs_votes_next_deadline(const hs_node *n);
 void hs_votes_decide_waiting(hs_node *n);
 /* A Reach round failed (we are cut off): our own votes and failed-check streaks start over. */
 void hs_votes_restart_own(hs_node *n);
+
+/* membership_health.c */
+/* Counts the outcome of one of our checks that ended at end_at (ignored when we were not running
+ * then: a stopped process learns nothing about its links). */
+void hs_health_note(hs_node *n, bool ok, uint64_t end_at);
+/* We were told we are failed (or reaped) at inc: refute after a few quick checks of our links
+ * if they were fine, else once they have been fine for readmit_ms. */
+void hs_health_declared_failed(hs_node *n, uint32_t inc);
+/* Someone suspects us at inc: prove we are alive to our vote group (a fresh Ping each), without
+ * a new incarnation, unless they know an incarnation of ours newer than our own. */
+void hs_prove_alive(hs_node *n, uint32_t inc);
+void hs_health_tick(hs_node *n);
+uint64_t hs_health_next_deadline(const hs_node *n);
 
 /* membership_quorum.c */
 /* True if a Reach round that started at or after `since` found a majority while the suspects

@@ -31,7 +31,10 @@ void hs_refute(hs_node *n, uint32_t seen_inc, bool everyone)
     hs_member *obs[HS_MAX_VOTE_GROUP];
     size_t k = hs_observers(n, n->self, obs, HS_MAX_VOTE_GROUP);
     hs_bcast_queue_limited(n, n->self, 2);
-    for (size_t i = 0; i < k; i++) hs_send_entry_to(n, n->self, &obs[i]->addr);
+    for (size_t i = 0; i < k; i++) {
+        hs_addr a = hs_member_addr(n, obs[i]);
+        hs_send_entry_to(n, n->self, &a);
+    }
 }
 
 static bool set_tags(hs_member *m, const uint8_t *tags, uint16_t len)
@@ -52,7 +55,7 @@ static bool set_tags(hs_member *m, const uint8_t *tags, uint16_t len)
 /* Declared failed or left: we missed what others said meanwhile (they stopped gossiping to
  * us), so do an anti-entropy exchange soon instead of in minutes, and a second one that picks
  * up what the first peer also missed. */
-static void catch_up(hs_node *n)
+void hs_catch_up(hs_node *n)
 {
     uint64_t soon = n->now + hs_prng_below(&n->rng, 1000);
     if (soon < n->sync_at) n->sync_at = soon;
@@ -66,16 +69,22 @@ static bool merge_self(hs_node *n, const hs_entry *e)
     hs_member *me = n->self;
     if (n->leaving) return false;
     /* alive at another address: someone else with our name, or our old address */
-    if (e->status == HS_ALIVE && !hs_addr_equal(&e->addr, &me->addr) && hs_claim_check(n, me, e))
+    if (e->status == HS_ALIVE && !hs_member_addr_is(n, me, &e->addr) && hs_claim_check(n, me, e))
         return false;
     if (e->inc > me->inc || (e->inc == me->inc && e->status != HS_ALIVE)) {
-        hs_refute(n, e->inc, true);
-        /* Declared failed or left: we missed what others said meanwhile (they stopped
-         * gossiping to us), so do an anti-entropy exchange soon instead of in minutes. */
-        if (e->status != HS_ALIVE) catch_up(n);
+        if (e->status == HS_ALIVE) { /* a newer incarnation of ours is about: take above it */
+            hs_refute(n, e->inc, true);
+            return false;
+        }
+        /* Declared failed or left: refute, at once if our links were fine, else once they
+         * have been fine for readmit_ms (membership_health.c). We missed what others said
+         * meanwhile (they stopped gossiping to us), so do an anti-entropy exchange soon
+         * instead of in minutes. */
+        if (!n->health.held || e->inc > n->health.held_inc) hs_catch_up(n);
+        hs_health_declared_failed(n, e->inc);
         return false;
     }
-    if (e->status != HS_ALIVE) {
+    if (e->status != HS_ALIVE && !n->health.held) {
         /* Someone still holds an older incarnation of ours failed or left: we refuted
          * already, but the refutation never reached it (we heard the Fail through a one-way
          * cut and could not answer). Spread our current entry again, so the Pong answering
@@ -85,7 +94,7 @@ static bool merge_self(hs_node *n, const hs_entry *e)
          * do them again now that this peer reaches us. */
         hs_bcast_queue(n, me);
         hs_gossip_soon(n);
-        if (!n->catchup_syncs) catch_up(n);
+        if (!n->catchup_syncs) hs_catch_up(n);
     }
     return false;
 }
@@ -106,7 +115,7 @@ static bool merge(hs_node *n, const hs_entry *e)
         n->stats.removed_refused++;
         return false;
     }
-    if (m && hs_is_live(m) && e->status == HS_ALIVE && !hs_addr_equal(&m->addr, &e->addr) &&
+    if (m && hs_is_live(m) && e->status == HS_ALIVE && !hs_member_addr_is(n, m, &e->addr) &&
         hs_claim_check(n, m, e))
         return false;
     if (!m) {
@@ -122,7 +131,7 @@ static bool merge(hs_node *n, const hs_entry *e)
         } else {
             m->status = e->status; /* learnt as failed or left: no event, never seen alive */
         }
-        hs_bcast_queue(n, m);
+        if (!n->quiet_merge || e->status != HS_ALIVE) hs_bcast_queue(n, m);
         return true;
     }
     if (e->inc < m->inc) return false;
@@ -133,9 +142,10 @@ static bool merge(hs_node *n, const hs_entry *e)
     }
     hs_status prev = (hs_status)m->status;
     bool newer = e->inc > m->inc;
-    bool addr_changed = !hs_addr_equal(&m->addr, &e->addr);
+    hs_addr old_addr = hs_member_addr(n, m);
+    bool addr_changed = !hs_addr_equal(&old_addr, &e->addr);
     bool tags_changed = newer && set_tags(m, e->tags, e->tags_len);
-    m->addr = e->addr;
+    if (addr_changed) hs_member_set_addr(n, m, &e->addr);
     m->inc = e->inc;
     if (m->susp && m->susp->inc < m->inc) {
         hs_history_stash(n, m);
@@ -165,6 +175,6 @@ static bool merge(hs_node *n, const hs_entry *e)
         hs_event_push(n, HS_EV_LEFT, m, prev);
         break;
     }
-    hs_bcast_queue(n, m);
+    if (!n->quiet_merge || e->status != HS_ALIVE) hs_bcast_queue(n, m);
     return true;
 }

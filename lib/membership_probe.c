@@ -70,7 +70,7 @@ static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
 {
     hs_member *sent[16];
     size_t nsent = 0;
-    uint32_t count = c->verify ? n->cfg.verify_probes : n->cfg.indirect_probes;
+    uint32_t count = c->kind == HS_CHECK_VERIFY ? n->cfg.verify_probes : n->cfg.indirect_probes;
     for (uint32_t i = 0; i < count && i < 16; i++) {
         hs_member *via = hs_random_live(n, target, NULL);
         bool dup = false;
@@ -81,10 +81,12 @@ static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
         uint8_t *buf = msg_begin(n, &w, HS_MSG_PINGREQ);
         hs_put_u32(&w, c->seq);
         hs_put_str8(&w, target->name, strlen(target->name));
-        hs_put_addr(&w, &target->addr);
+        hs_addr ta = hs_member_addr(n, target);
+        hs_put_addr(&w, &ta);
         hs_put_u32(&w, target->inc);
         hs_put_u8(&w, suspect_flags(target));
-        msg_send(n, &via->addr, buf, &w);
+        hs_addr va = hs_member_addr(n, via);
+        msg_send(n, &va, buf, &w);
         n->stats.indirect_sent++;
     }
 }
@@ -99,8 +101,9 @@ static bool check_outstanding(const hs_node *n, const hs_member *m)
 }
 
 /* Starts a check of m; verify checks send their indirect probes at once. */
-static void start_check(hs_node *n, hs_member *m, bool verify)
+static void start_check(hs_node *n, hs_member *m, hs_check_kind kind)
 {
+    bool verify = kind == HS_CHECK_VERIFY;
     if (check_outstanding(n, m)) return;
     hs_check *c = NULL;
     for (size_t i = 0; i < HS_MAX_CHECKS && !c; i++)
@@ -108,12 +111,13 @@ static void start_check(hs_node *n, hs_member *m, bool verify)
     if (!c) return;
     memset(c, 0, sizeof(*c));
     c->used = true;
-    c->verify = verify;
+    c->kind = (uint8_t)kind;
     c->seq = ++n->next_seq;
     if (c->seq == 0) c->seq = ++n->next_seq; /* 0 means "no check" on the wire */
     c->target_hash = m->ring_hash;
     strcpy(c->target, m->name);
-    hs_send_ping(n, m, &m->addr, c->seq);
+    hs_addr a = hs_member_addr(n, m);
+    hs_send_ping(n, m, &a, c->seq);
     n->stats.probes_sent++;
     if (verify) {
         send_pingreqs(n, c, m);
@@ -127,7 +131,12 @@ static void start_check(hs_node *n, hs_member *m, bool verify)
 
 void hs_start_verify(hs_node *n, hs_member *m)
 {
-    start_check(n, m, true);
+    start_check(n, m, HS_CHECK_VERIFY);
+}
+
+void hs_start_health_check(hs_node *n, hs_member *m)
+{
+    start_check(n, m, HS_CHECK_HEALTH);
 }
 
 static uint64_t probe_cycle(const hs_node *n, size_t k)
@@ -176,7 +185,7 @@ void hs_probe_tick(hs_node *n)
         if (n->now < s->due) continue;
         s->due += cycle;
         if (s->due <= n->now) s->due = n->now + cycle; /* we were not run for a while */
-        start_check(n, s->m, false);
+        start_check(n, s->m, HS_CHECK_PROBE);
     }
 }
 
@@ -222,6 +231,7 @@ static hs_check *find_check(hs_node *n, uint32_t seq)
 static void check_acked(hs_node *n, hs_check *c)
 {
     c->used = false;
+    hs_health_note(n, true, n->now);
     hs_member *m = hs_table_find(n, c->target);
     if (m) hs_check_succeeded(n, m);
 }
@@ -243,7 +253,9 @@ void hs_checks_tick(hs_node *n)
         if (n->now >= c->end_at) {
             c->used = false;
             n->stats.probes_failed++;
-            hs_check_failed(n, m);
+            hs_health_note(n, false, c->end_at);
+            /* a test of our own links accuses nobody, nor does a node holding back its return */
+            if (c->kind != HS_CHECK_HEALTH && !n->health.held) hs_check_failed(n, m);
         }
     }
 }
@@ -334,7 +346,7 @@ void hs_recv_ping(hs_node *n, const hs_addr *from, hs_reader *r)
         return;
     }
     if (!hs_read_piggyback(n, r)) return;
-    if ((flags & PING_SUSPECTED) && target_inc >= n->self->inc) hs_refute(n, target_inc, false);
+    if ((flags & PING_SUSPECTED) && target_inc >= n->self->inc) hs_prove_alive(n, target_inc);
     if (sender) {
         hs_note_config_version(n, sender, version);
         if (inc >= sender->inc && ping_is_fresh(sender, inc, seq))
@@ -369,7 +381,7 @@ void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r)
     bool solicited = c != NULL;
     /* only the answer to our own periodic probe of a subject moves its due time (not one to
      * a check of a suspect, nor one to a Ping we relayed for someone else) */
-    if (c && !c->verify && sender && sender->ring_hash == c->target_hash &&
+    if (c && c->kind == HS_CHECK_PROBE && sender && sender->ring_hash == c->target_hash &&
         strcmp(sender->name, c->target) == 0)
         probe_hint_apply(n, sender, next_ms);
     if (c) check_acked(n, c);

@@ -9,12 +9,13 @@
  *   - more than half of the live members (ourselves included) answered, in a round that
  *     started after the verdict was ready (a round from before a partition never counts), and
  *   - the suspect did not answer, although it was sent the same REACH that the majority
- *     answered, probe_timeout before the verdict. So a round that straddles a heal (the
+ *     answered, four times as long before the verdict as the majority took to answer (at
+ *     least 20 ms, at most probe_timeout). So a round that straddles a heal (the
  *     REACHes before it lost, those after it answered) cannot confirm checks that failed
  *     while we were cut off: the suspect, reachable again, answers the same resend.
  * A suspect that answers is alive: its suspicion ends. Rounds serve every waiting verdict at
  * once and run only when one waits, so idle traffic is unchanged; a decision costs one round
- * trip to every member and probe_timeout of waiting.
+ * trip to every member and a few round trips of waiting.
  *
  * A round that fails means we are the ones cut off: our own votes are withdrawn (votes cast
  * while cut off never decide later) and the node keeps looking for the heal, backing off to
@@ -33,7 +34,8 @@
 #include "membership_internal.h"
 
 #define ROUND_BACKOFF_MAX_MS 5000
-#define SAMPLE               8 /* members a cut-off node asks whether the cut healed */
+#define SAMPLE               8  /* members a cut-off node asks whether the cut healed */
+#define REACH_WAIT_MIN_MS    20 /* least wait for the suspects' answers once a majority answered */
 
 /* REACH = seq:u32 from:str8 ; REACH_ACK = seq:u32 from:str8 */
 static void send_reach(hs_node *n, uint8_t type, uint32_t seq, const hs_addr *to)
@@ -57,11 +59,12 @@ static void send_reach(hs_node *n, uint8_t type, uint32_t seq, const hs_addr *to
 static void send_round(hs_node *n)
 {
     hs_quorum *q = &n->quorum;
-    for (size_t i = 0; i < n->nring; i++) {
-        hs_member *m = n->ring[i];
+    hs_ring_iter it = {0, 0};
+    for (hs_member *m; (m = hs_ring_next(n, &it));) {
         if (m == n->self || m->reach_seq == q->seq) continue;
         m->reach_asked = q->seq;
-        send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
+        hs_addr a = hs_member_addr(n, m);
+        send_reach(n, HS_MSG_REACH, q->seq, &a);
     }
     q->sent_at = n->now;
 }
@@ -91,7 +94,8 @@ static void ask_in_sample(hs_node *n, hs_member *m)
 {
     hs_quorum *q = &n->quorum;
     m->reach_seq = q->seq; /* picked (an answer is recognised by the seq it carries) */
-    send_reach(n, HS_MSG_REACH, q->seq, &m->addr);
+    hs_addr a = hs_member_addr(n, m);
+    send_reach(n, HS_MSG_REACH, q->seq, &a);
     q->need++;
 }
 
@@ -118,8 +122,8 @@ static void start_sample(hs_node *n)
     q->need = 0;
     q->known = 1;
     q->next_round_at = 0;
-    for (size_t i = 0; i < n->nring; i++) {
-        hs_member *m = n->ring[i];
+    hs_ring_iter it = {0, 0};
+    for (hs_member *m; (m = hs_ring_next(n, &it));) {
         if (m == n->self) continue;
         if (m->reach_seq == q->full_seq)
             q->known++;
@@ -127,7 +131,7 @@ static void start_sample(hs_node *n)
             ask_in_sample(n, m); /* joined our ring since the last full round */
     }
     for (size_t tries = 0; tries < 4 * SAMPLE && q->need < SAMPLE && n->nring > 1; tries++) {
-        hs_member *m = n->ring[hs_prng_below(&n->rng, (uint32_t)n->nring)];
+        hs_member *m = hs_ring_at(n, hs_prng_below(&n->rng, (uint32_t)n->nring));
         if (m == n->self || m->reach_seq == q->full_seq || m->reach_seq == q->seq) continue;
         ask_in_sample(n, m);
     }
@@ -275,8 +279,12 @@ void hs_recv_reach(hs_node *n, const hs_addr *from, hs_reader *r, uint8_t type)
     m->reach_seq = seq;
     if (m->susp) hs_note_alive_evidence(n, m, m->inc); /* a suspect that answers is up */
     if (++q->answers >= q->need && !q->decide_at) {
-        /* a majority answers: give the suspects as long to answer the same REACH */
-        q->decide_at = q->sent_at + n->cfg.probe_timeout_ms;
+        /* a majority answers: give the suspects four times as long as the majority took to
+         * answer the same REACH (at least REACH_WAIT_MIN_MS, at most probe_timeout) */
+        uint64_t wait = 4 * (n->now - q->sent_at);
+        if (wait < REACH_WAIT_MIN_MS) wait = REACH_WAIT_MIN_MS;
+        if (wait > n->cfg.probe_timeout_ms) wait = n->cfg.probe_timeout_ms;
+        q->decide_at = q->sent_at + wait;
         if (q->decide_at <= n->now) end_round(n, true);
     }
 }

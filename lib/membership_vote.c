@@ -77,7 +77,8 @@ static void send_about(hs_node *n, uint8_t type, hs_member *m, bool to_subject, 
             free(buf);
             continue;
         }
-        hs_emit(n, &to->addr, buf, w.len);
+        hs_addr a = hs_member_addr(n, to);
+        hs_emit(n, &a, buf, w.len);
     }
 }
 
@@ -228,12 +229,19 @@ void hs_recv_suspect(hs_node *n, hs_reader *r)
     hs_member *m = read_about(n, r, &inc, who);
     if (!m || !r->ok) return;
     if (m == n->self) {
-        if (inc >= m->inc) hs_refute(n, inc, false);
+        if (inc >= m->inc) hs_prove_alive(n, inc);
         return;
     }
     if (!hs_is_live(m) || inc != m->inc || !hs_is_observer(n, m, n->self->ring_hash)) return;
+    if (n->health.held) return; /* declared failed ourselves: we check nobody for others */
     hs_suspect_start(n, m, false);
-    if (!m->susp->next_round_ms && m->susp->rounds_total == 0) m->susp->next_round_ms = n->now;
+    hs_suspicion *s = m->susp;
+    if (!s->next_round_ms && s->rounds_total == 0) {
+        s->next_round_ms = n->now;
+        /* the prober's failed check is the group's first round: one failed check of ours
+         * then makes verify_rounds (2), so the whole group votes one check after the prober */
+        if (s->failed_rounds == 0 && hs_is_observer(n, m, hs_hash_str(who))) s->failed_rounds = 1;
+    }
 }
 
 void hs_recv_vote(hs_node *n, hs_reader *r)
@@ -244,7 +252,7 @@ void hs_recv_vote(hs_node *n, hs_reader *r)
     uint8_t flags = hs_get_u8(r);
     if (!m || !r->ok || flags > VOTE_RETRACT) return;
     if (m == n->self) {
-        if (!(flags & VOTE_RETRACT) && inc >= m->inc) hs_refute(n, inc, false);
+        if (!(flags & VOTE_RETRACT) && inc >= m->inc) hs_prove_alive(n, inc);
         return;
     }
     if (!hs_is_live(m) || inc != m->inc) return;
@@ -257,9 +265,11 @@ void hs_recv_vote(hs_node *n, hs_reader *r)
     hs_suspect_start(n, m, false);
     record_vote(n, m->susp, voter);
     mark_suspect(n, m);
-    if (hs_is_observer(n, m, n->self->ring_hash) && !m->susp->next_round_ms &&
-        m->susp->rounds_total == 0)
+    if (hs_is_observer(n, m, n->self->ring_hash) && !n->health.held && !m->susp->next_round_ms &&
+        m->susp->rounds_total == 0) {
         m->susp->next_round_ms = n->now;
+        if (m->susp->failed_rounds == 0) m->susp->failed_rounds = 1; /* as for a Suspect */
+    }
     try_decide(n, m);
 }
 

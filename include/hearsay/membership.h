@@ -60,6 +60,8 @@ typedef struct hs_config {
     uint32_t verify_interval_ms;  /* spacing of an observer's checks of a suspect */
     uint32_t vote_validity_ms;    /* a vote counts for this long */
     uint32_t quorum_fallback_ms;  /* decide without a reachable majority after this (0: never) */
+    uint32_t readmit_ms;          /* declared failed while our own checks failed: come back only
+                                     after every check of ours for this long succeeded */
     uint32_t gossip_interval_ms;  /* push pending gossip this often while there is any */
     uint32_t gossip_fanout;       /* members each push goes to */
     uint32_t retransmit_mult;     /* each update is sent mult * ceil(log2(N+1)) times */
@@ -179,6 +181,7 @@ typedef struct hs_node_stats {
     uint64_t tombstone_refused;           /* entries about reaped members a tombstone refused */
     uint64_t removed_refused;             /* messages from and entries about removed members */
     uint64_t name_checks, name_conflicts; /* address claims checked, and found held twice */
+    uint64_t holds; /* verdicts against us we did not refute at once: our own links were bad */
 } hs_node_stats;
 const hs_node_stats *hs_node_stats_get(const hs_node *n);
 

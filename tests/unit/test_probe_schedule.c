@@ -107,7 +107,8 @@ static hs_subject *subject_of(hs_node *n, const char *name)
 static hs_check *periodic_check_of(hs_node *n, const char *name)
 {
     for (size_t i = 0; i < HS_MAX_CHECKS; i++)
-        if (n->checks[i].used && !n->checks[i].verify && strcmp(n->checks[i].target, name) == 0)
+        if (n->checks[i].used && n->checks[i].kind == HS_CHECK_PROBE &&
+            strcmp(n->checks[i].target, name) == 0)
             return &n->checks[i];
     return NULL;
 }
@@ -193,7 +194,7 @@ static void test_pong_hint_range(void **state)
         hs_put_u8(&w, 0);
         hs_put_u8(&w, 0);
         assert_true(w.ok);
-        hs_node_receive(x, c.now, &o->self->addr, buf, w.len, false);
+        hs_node_receive(x, c.now, &o->cfg.addr, buf, w.len, false);
         hs_packet p;
         bool found = false;
         while (hs_node_next_packet(x, &p)) {
@@ -240,7 +241,8 @@ static void test_relay_pong_keeps_due(void **state)
     hs_put_u8(&w, HS_MSG_PINGREQ);
     hs_put_u32(&w, 77);
     hs_put_str8(&w, s->m->name, strlen(s->m->name));
-    hs_put_addr(&w, &s->m->addr);
+    hs_addr sa = hs_member_addr(n, s->m);
+    hs_put_addr(&w, &sa);
     hs_put_u32(&w, s->m->inc);
     hs_put_u8(&w, 0);
     assert_true(w.ok);

@@ -5,6 +5,7 @@
 #ifndef HS_SIM_SCEN_H
 #define HS_SIM_SCEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ int scen_disseminate(const sim_opts *o);
 int scen_load(const sim_opts *o);
 int scen_accuracy(const sim_opts *o);
 int scen_stability(const sim_opts *o);
+int scen_gray(const sim_opts *o);
 int scen_partition(const sim_opts *o);
 int scen_cutoff(const sim_opts *o);
 int scen_massstart(const sim_opts *o);
@@ -28,6 +30,38 @@ int scen_forceleave(const sim_opts *o);
 int scen_profile(const sim_opts *o);
 int scen_event(const sim_opts *o);
 int scen_query(const sim_opts *o);
+
+int scen_scale(const sim_opts *o);
+int scen_footprint(const sim_opts *o);
+
+/* --- measurements on a running sim (phases.c) --- */
+typedef struct phase_massstart {
+    bool converged;
+    double all_see_all_s, after_last_s; /* from the first start, from the last */
+} phase_massstart;
+typedef struct phase_load {
+    double bytes_per_node_s, pkts_per_node_s, p99_node_bytes_s, max_node_bytes_s;
+} phase_load;
+typedef struct phase_detect {
+    uint32_t trials, done, missed;
+    uint64_t median_ms, p99_ms, max_ms, first_median_ms;
+} phase_detect;
+typedef struct phase_partition {
+    bool converged, identical;
+    int bad; /* tables disagree with the events or with each other after the heal */
+    double failed_across_split, heal_s;
+} phase_partition;
+
+/* Starts every node of s at a random time within window_s (the seeds at once) through the
+ * seeds and waits until all see all (sets the boot figures). */
+phase_massstart phase_mass_start(sim *s, double window_s);
+/* Bytes and packets sent per node per second over dur_s. */
+phase_load phase_steady_load(sim *s, double dur_s);
+/* Crashes a random non-seed node per trial and times until every live node shows it failed
+ * (30 s at most), 2 s apart; prints a "trial" line per crash. */
+phase_detect phase_crashes(sim *s, uint32_t trials, const char *scenario, uint64_t seed);
+/* Splits the running nodes 50/50 for dur_s, heals and waits for one all-alive view. */
+phase_partition phase_split_heal(sim *s, double dur_s);
 
 /* --- helpers (scen_util.c) --- */
 typedef struct scen_out {

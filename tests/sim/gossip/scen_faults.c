@@ -27,36 +27,16 @@ int scen_detect(const sim_opts *o)
     int rc;
     if (!scen_boot(s, &out, n, &rc)) return rc;
     s->net.loss = loss;
-    uint64_t *det = calloc(trials, sizeof *det), *first = calloc(trials, sizeof *first);
-    uint32_t done = 0, missed = 0;
-    for (uint32_t t = 0; t < trials && !s->failed; t++) {
-        int j = scen_pick(s, true);
-        if (j < 0) break;
-        sim_crash(s, (uint32_t)j);
-        int w = view_watch(s, (uint32_t)j, HS_FAILED);
-        if (scen_wait_watch(s, w, 30) == 0) {
-            const sim_watch *x = view_watch_get(s, w);
-            det[done] = (x->all_us - x->start_us) / 1000;
-            first[done] = (x->first_us - x->start_us) / 1000;
-            done++;
-        } else {
-            missed++;
-        }
-        view_unwatch(s, w);
-        scen_advance(s, 2);
-    }
-    uint64_t med = pct(det, done, 50), p99 = pct(det, done, 99), mx = pct(det, done, 100);
-    uint64_t fmed = pct(first, done, 50);
+    phase_detect d = phase_crashes(s, trials, "detect", o->seed);
     out_add(&out,
             "loss=%.3f trials=%u detected=%u missed=%u median_ms=%llu p99_ms=%llu max_ms=%llu "
             "first_median_ms=%llu",
-            loss, trials, done, missed, (unsigned long long)med, (unsigned long long)p99,
-            (unsigned long long)mx, (unsigned long long)fmed);
-    int ok = missed == 0 && done > 0 && med <= 3000 && p99 <= 5000;
+            loss, trials, d.done, d.missed, (unsigned long long)d.median_ms,
+            (unsigned long long)d.p99_ms, (unsigned long long)d.max_ms,
+            (unsigned long long)d.first_median_ms);
+    int ok = d.missed == 0 && d.done > 0 && d.median_ms <= 3000 && d.p99_ms <= 5000;
     out_add(&out, "goal_median_ms=3000 goal_p99_ms=5000");
     rc = out_finish(&out, s, ok);
-    free(det);
-    free(first);
     sim_free(s);
     return rc;
 }

@@ -290,7 +290,7 @@ void view_on_event(sim *s, uint32_t i, const hs_event *ev)
         }
     }
     int32_t k = v->flag_of[j];
-    if (k >= 0) {
+    if (k >= 0 && sim_healthy(s, i)) { /* what the healthy members see of a flaky one */
         bool was_down = old == HS_FAILED, is_down = st == HS_FAILED;
         bool was_up = old == HS_ALIVE || old == HS_SUSPECT;
         bool is_up = st == HS_ALIVE || st == HS_SUSPECT;
