@@ -416,7 +416,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     st->tcp_accepted++;
     uint8_t chal[HS_CH_HELLO_MAX];
     size_t n = 0;
-    if (hs_ch_stream_accept(t->cfg.ch, &c->cs, chal, sizeof(chal), &n) != 0) {
+    if (hs_ch_stream_accept(t->cfg.ch, &c->cs, hsd_now_ms(), chal, sizeof(chal), &n) != 0) {
         conn_free(c);
         return;
     }
