@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""idle_seeds.py: what an idle Raft group costs, and how fast it fails over (issue 19,
+"Quiet seeds").
+
+ 1. idle: five sealed agents (three seeds, two members), after a warm-up, --idle seconds
+    without faults: bytes and packets each agent receives on its gossip port (iptables on
+    loopback, as bench/detect_vs_serf.py counts them), by role (leader, follower seed,
+    member), and the CPU of the leader (utime + stime from /proc).
+ 2. failover: a three-seed group (bench/raft_vs_etcd.py's), --trials times: kill -9 of the
+    leader to the first write committed through a survivor.
+
+Usage: sudo python3 bench/idle_seeds.py [--idle 30] [--trials 10] [--hearsayd PATH]
+                                          [--json out.json]"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import raft_vs_etcd  # noqa: E402
+from common import log  # noqa: E402
+
+
+def raft_state(a):
+    try:
+        st, body = a.api("GET", "/v1/raft")
+    except OSError:
+        return {}
+    return body if st == 200 and isinstance(body, dict) else {}
+
+
+def idle(args):
+    c = common.HearsayCluster(5, seeds=(1, 2, 3))
+    try:
+        c.start()
+        if c.wait_all_alive(30) is None:
+            raise RuntimeError("not all alive")
+        common.wait_for(lambda: any(raft_state(a).get("state") == "leader" for a in c.seeds), 10)
+        time.sleep(args.warmup)
+        roles = {a.name: raft_state(a).get("state", "none") for a in c.agents}
+        leader = [a for a in c.agents if roles[a.name] == "leader"][0]
+        with common.Counters([c]) as ctr:
+            c0 = ctr.read()
+            cpu0 = common.cpu_ticks(leader.proc.pid)
+            t0 = time.monotonic()
+            time.sleep(args.idle)
+            c1 = ctr.read()
+            cpu1 = common.cpu_ticks(leader.proc.pid)
+            dt = time.monotonic() - t0
+        per = []
+        for a in c.agents:
+            b = p = 0
+            for proto in ("udp", "tcp"):
+                tag = "hearsay-%s-%s" % (a.name, proto)
+                p += c1[tag][0] - c0[tag][0]
+                b += c1[tag][1] - c0[tag][1]
+            role = roles[a.name] if roles[a.name] != "none" else "member"
+            per.append({"agent": a.name, "role": role, "bytes_s": b / dt, "pkts_s": p / dt})
+            log("%s (%s): %.0f B/s, %.1f packets/s" % (a.name, role, b / dt, p / dt))
+        hz = os.sysconf("SC_CLK_TCK")
+        cpu = (cpu1 - cpu0) / hz / dt
+        log("leader CPU: %.3f %% of a core over %.0f s" % (100 * cpu, dt))
+        return {"seconds": dt, "per_agent": per, "leader_cpu": cpu}
+    finally:
+        c.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--idle", type=float, default=30)
+    ap.add_argument("--warmup", type=float, default=10)
+    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--hearsayd")
+    ap.add_argument("--hearsay")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("idle_seeds.py: needs root (iptables counters)")
+    if args.hearsayd:
+        os.environ["HEARSAYD"] = args.hearsayd
+    if args.hearsay:
+        os.environ["HEARSAY"] = args.hearsay
+    result = {"load_before": common.load(), "idle": idle(args)}
+    g = raft_vs_etcd.HearsayGroup(None)
+    try:
+        for m in g.members:
+            g.start(m)
+        fo = raft_vs_etcd.failover(g, args.trials, 1.0, 0.02)
+    finally:
+        g.cleanup()
+    result["failover"] = {"trials": fo, "stats": common.stats(fo)}
+    log("failover: %s" % json.dumps(result["failover"]["stats"]))
+    result["load_after"] = common.load()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    print(json.dumps({"idle": {r["role"]: round(r["bytes_s"]) for r in result["idle"]["per_agent"]},
+                      "leader_cpu_pct": round(100 * result["idle"]["leader_cpu"], 3),
+                      "failover": result["failover"]["stats"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
