@@ -5,7 +5,8 @@
  1. idle: five sealed agents (three seeds, two members), after a warm-up, --idle seconds
     without faults: bytes and packets each agent receives on its gossip port (iptables on
     loopback, as bench/detect_vs_serf.py counts them), by role (leader, follower seed,
-    member), and the CPU of the leader (utime + stime from /proc).
+    member), and the CPU of every agent (run time from /proc/PID/task/*/schedstat, exact;
+    utime + stime, sampled at 10 ms ticks, for the leader too).
  2. failover: a three-seed group (bench/raft_vs_etcd.py's), --trials times: kill -9 of the
     leader to the first write committed through a survivor.
 
@@ -45,10 +46,12 @@ def idle(args):
         with common.Counters([c]) as ctr:
             c0 = ctr.read()
             cpu0 = common.cpu_ticks(leader.proc.pid)
+            ns0 = {a.name: common.cpu_ns(a.proc.pid) for a in c.agents}
             t0 = time.monotonic()
             time.sleep(args.idle)
             c1 = ctr.read()
             cpu1 = common.cpu_ticks(leader.proc.pid)
+            ns1 = {a.name: common.cpu_ns(a.proc.pid) for a in c.agents}
             dt = time.monotonic() - t0
         per = []
         for a in c.agents:
@@ -58,12 +61,17 @@ def idle(args):
                 p += c1[tag][0] - c0[tag][0]
                 b += c1[tag][1] - c0[tag][1]
             role = roles[a.name] if roles[a.name] != "none" else "member"
-            per.append({"agent": a.name, "role": role, "bytes_s": b / dt, "pkts_s": p / dt})
-            log("%s (%s): %.0f B/s, %.1f packets/s" % (a.name, role, b / dt, p / dt))
+            cpu = (ns1[a.name] - ns0[a.name]) / 1e9 / dt
+            per.append({"agent": a.name, "role": role, "bytes_s": b / dt, "pkts_s": p / dt,
+                        "cpu": cpu})
+            log("%s (%s): %.0f B/s, %.1f packets/s, CPU %.3f %%" %
+                (a.name, role, b / dt, p / dt, 100 * cpu))
         hz = os.sysconf("SC_CLK_TCK")
-        cpu = (cpu1 - cpu0) / hz / dt
-        log("leader CPU: %.3f %% of a core over %.0f s" % (100 * cpu, dt))
-        return {"seconds": dt, "per_agent": per, "leader_cpu": cpu}
+        ticks = (cpu1 - cpu0) / hz / dt
+        cpu = (ns1[leader.name] - ns0[leader.name]) / 1e9 / dt
+        log("leader CPU: %.3f %% of a core over %.0f s (utime + stime: %.3f %%)" %
+            (100 * cpu, dt, 100 * ticks))
+        return {"seconds": dt, "per_agent": per, "leader_cpu": cpu, "leader_cpu_ticks": ticks}
     finally:
         c.stop()
 

@@ -39,7 +39,7 @@
 /* Raft's timers in the daemon (issue 19, quiet seeds): heartbeats every 250 ms, elections after
  * 750-1500 ms of silence. A leader whose process dies is replaced at once anyway: its streams
  * end and hs_agent_peer_lost starts the election. */
-#define HS_AGENT_RAFT_HB_MS        250
+#define HS_AGENT_RAFT_HB_MS        300
 #define HS_AGENT_RAFT_ELECTION_MIN 750
 #define HS_AGENT_RAFT_ELECTION_MAX 1500
 
