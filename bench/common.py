@@ -189,6 +189,16 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
 
 
+def cpu_ns(pid):
+    """Nanoseconds a process has run on a CPU, all its threads (/proc/PID/task/*/schedstat,
+    first field): exact, where utime + stime are sampled at clock ticks (10 ms)."""
+    total = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+            total += int(f.read().split()[0])
+    return total
+
+
 def status_kib(pid, key):
     """A KiB figure of /proc/PID/status (VmRSS, VmHWM, ...), 0 if absent."""
     with open("/proc/%d/status" % pid) as f:

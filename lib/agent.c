@@ -185,11 +185,26 @@ static const char *name_at(const hs_agent *a, const hs_addr *addr)
 /* A rotation's configuration operation ended: tell the key ring. */
 static bool rotation_op_done(hs_agent *a, const hs_cfgc_done *d);
 
+/* Fetches and the answers without a configuration (sent every 5 s by every member to keep
+ * its leader hint fresh) travel as datagrams in a keyed cluster (hs_cfgc_msg.datagram_ok);
+ * whatever carries the configuration, forwarded changes and everything of an unkeyed cluster
+ * take the streams. */
+static bool fetch_type(uint8_t t)
+{
+    return t == HS_MSG_CONFIG_FETCH || t == HS_MSG_CONFIG_FETCH_RESP;
+}
+
+static bool cfgc_datagram(const hs_agent *a, const hs_cfgc_msg *m)
+{
+    return a->env->key_count > 0 && m->datagram_ok && m->len <= HS_PACKET_MAX;
+}
+
 static bool drain_cfgc(hs_agent *a)
 {
     bool progress = false;
     hs_cfgc_msg m;
-    while (hs_cfgc_next_msg(a->cfgc, &m)) ag_queue_packet(a, &m.to, m.data, m.len, true);
+    while (hs_cfgc_next_msg(a->cfgc, &m))
+        ag_queue_packet(a, &m.to, m.data, m.len, !cfgc_datagram(a, &m));
     hs_cfgc_done done;
     while (hs_cfgc_next_done(a->cfgc, &done)) {
         if (rotation_op_done(a, &done)) {
@@ -423,7 +438,7 @@ void hs_agent_receive(hs_agent *a, uint64_t now_ms, const hs_addr *from, const u
     uint8_t t = data[0];
     if (hs_msg_is_membership(t)) {
         hs_node_receive(a->node, a->now, from, data, len, stream);
-    } else if (hs_msg_is_raft(t) && stream) {
+    } else if (hs_msg_is_raft(t) && (stream || who)) { /* datagrams: keyed rings only */
         if (a->raft && !a->raft_failed) {
             hs_raft_msg m;
             if (hs_raft_msg_decode(data, len, &m) == 0) {
@@ -433,11 +448,36 @@ void hs_agent_receive(hs_agent *a, uint64_t now_ms, const hs_addr *from, const u
         }
     } else if (t == HS_MSG_KEYS_QUERY || t == HS_MSG_KEYS_STATE) {
         hs_kr_receive(a->kr, a->now, from, data, len);
-    } else if (hs_msg_is_config(t) && stream) {
+    } else if (hs_msg_is_config(t) && (stream || (who && fetch_type(t)))) {
         hs_cfgc_receive(ag_cfgc(a), a->now, from, data, len);
     } else if (hs_msg_is_user(t)) {
         hs_ue_receive(a->ue, a->now, from, data, len, stream);
     }
+    pump(a);
+}
+
+size_t hs_agent_stream_peers(const hs_agent *a, hs_addr *out, size_t max)
+{
+    if (!a->raft || a->raft_failed) return 0;
+    const hs_raft_conf *conf = hs_raft_get_conf(a->raft);
+    uint64_t self = hs_raft_id(a->raft);
+    size_t n = 0;
+    for (uint32_t i = 0; i < conf->n && n < max; i++)
+        if (conf->peers[i].id != self) out[n++] = conf->peers[i].addr;
+    return n;
+}
+
+void hs_agent_peer_lost(hs_agent *a, uint64_t now_ms, const hs_addr *addr)
+{
+    begin(a, now_ms);
+    if (!a->raft || a->raft_failed) return;
+    const hs_raft_conf *conf = hs_raft_get_conf(a->raft);
+    for (uint32_t i = 0; i < conf->n; i++)
+        if (hs_addr_equal(&conf->peers[i].addr, addr)) {
+            if (conf->peers[i].id == hs_raft_leader(a->raft))
+                ag_notice(a, HS_AGENT_INFO, "raft: the leader's stream ended; electing now");
+            hs_raft_leader_lost(a->raft, a->now, conf->peers[i].id);
+        }
     pump(a);
 }
 

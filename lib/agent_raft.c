@@ -15,9 +15,9 @@ int ag_raft_start(hs_agent *a, const hs_agent_cfg *cfg, const char **why)
     memset(&rc, 0, sizeof(rc));
     rc.id = hs_cc_seed_id(cfg->node.name);
     rc.rng_seed = cfg->rng_seed ^ 0x72616674ULL;
-    rc.election_min_ms = cfg->election_min_ms ? cfg->election_min_ms : 150;
-    rc.election_max_ms = cfg->election_max_ms ? cfg->election_max_ms : 300;
-    rc.heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 50;
+    rc.election_min_ms = cfg->election_min_ms ? cfg->election_min_ms : HS_AGENT_RAFT_ELECTION_MIN;
+    rc.election_max_ms = cfg->election_max_ms ? cfg->election_max_ms : HS_AGENT_RAFT_ELECTION_MAX;
+    rc.heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : HS_AGENT_RAFT_HB_MS;
     for (size_t i = 0; i < a->n_seeds && rc.peers.n < HS_RAFT_MAX_PEERS; i++) {
         hs_raft_peer *p = &rc.peers.peers[rc.peers.n++];
         p->id = hs_cc_seed_id(a->seeds[i].name);
@@ -51,6 +51,16 @@ void ag_raft_tick(hs_agent *a)
     hs_raft_tick(a->raft, a->now);
 }
 
+/* Messages without entries or a snapshot (heartbeats, acknowledgements, votes) travel as
+ * datagrams when the ring is keyed: the channel authenticates and numbers them, and Raft
+ * tolerates their loss and reordering. Entries, snapshots and every message of an unkeyed
+ * cluster (whose datagrams anyone could forge) take the streams. */
+static bool as_datagram(const hs_agent *a, const hs_raft_msg *m, size_t len)
+{
+    return a->env->key_count > 0 && m->n_entries == 0 && m->type != HS_RAFT_MSG_SNAPSHOT &&
+           len <= HS_PACKET_MAX;
+}
+
 static void queue_msg(hs_agent *a, const hs_raft_msg *m)
 {
     const hs_raft_peer *p = hs_raft_conf_find(hs_raft_get_conf(a->raft), m->to);
@@ -60,7 +70,7 @@ static void queue_msg(hs_agent *a, const hs_raft_msg *m)
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf) abort();
     size_t len = hs_raft_msg_encode(m, buf, n);
-    if (len) ag_queue_packet(a, &p->addr, buf, len, true);
+    if (len) ag_queue_packet(a, &p->addr, buf, len, !as_datagram(a, m, len));
     free(buf);
 }
 

@@ -104,6 +104,7 @@ void hs_channel_free(hs_channel *ch)
     free(ch->peers);
     free(ch->epochs);
     sodium_memzero(ch->cfg.secret, sizeof(ch->cfg.secret));
+    sodium_memzero(ch->eph_sk, sizeof(ch->eph_sk));
     free(ch);
 }
 

@@ -53,6 +53,11 @@ struct hs_channel {
     hs_ch_cfg cfg;
     const hs_envelope *env;
     uint64_t dgram_seq, stream_seq, nonce_ctr;
+    /* the accepting side's ephemeral X25519 key, reused for HS_CH_EPH_MS (engine time) so that
+     * a burst of connects costs no key generation each */
+    uint8_t eph_sk[32], eph_pk[32];
+    uint64_t eph_at;
+    bool have_eph;
     ch_peer *peers;
     uint32_t *epochs; /* per set: its evictions so far, part of every cookie of its instances */
     uint32_t nsets, count;

@@ -79,7 +79,8 @@ static hs_ch_verdict open_frame(hs_channel *ch, const uint8_t *in, size_t len, u
     return HS_CH_DELIVER;
 }
 
-int hs_ch_stream_accept(hs_channel *ch, hs_ch_stream *s, uint8_t *out, size_t cap, size_t *out_len)
+int hs_ch_stream_accept(hs_channel *ch, hs_ch_stream *s, uint64_t now_ms, uint8_t *out, size_t cap,
+                        size_t *out_len)
 {
     memset(s, 0, sizeof(*s));
     derive(ch, 'c', s->nonce, sizeof(s->nonce));
@@ -88,8 +89,15 @@ int hs_ch_stream_accept(hs_channel *ch, hs_ch_stream *s, uint8_t *out, size_t ca
     memcpy(p + 1, s->nonce, HS_CH_NONCE_BYTES);
     size_t n = 1 + HS_CH_NONCE_BYTES;
     if (!ch->env->insecure) {
-        derive(ch, 'e', s->eph, sizeof(s->eph));
-        crypto_scalarmult_base(p + n, s->eph);
+        if (!ch->have_eph || now_ms >= ch->eph_at + HS_CH_EPH_MS || now_ms < ch->eph_at) {
+            derive(ch, 'e', ch->eph_sk, sizeof(ch->eph_sk));
+            crypto_scalarmult_base(ch->eph_pk, ch->eph_sk);
+            ch->eph_at = now_ms;
+            ch->have_eph = true;
+        }
+        memcpy(s->eph, ch->eph_sk, sizeof(s->eph));
+        memcpy(s->eph_pub, ch->eph_pk, sizeof(s->eph_pub));
+        memcpy(p + n, ch->eph_pk, 32);
         n += 32;
     }
     s->state = HS_CHS_CHALLENGED;
@@ -110,9 +118,7 @@ static hs_ch_verdict on_hello(hs_channel *ch, hs_ch_stream *s, const uint8_t *p,
     hs_addr a;
     if (hs_addr_parse(&a, text, 0) != 0) return HS_CH_MALFORMED;
     if (pk) {
-        uint8_t mine[32];
-        crypto_scalarmult_base(mine, s->eph);
-        int rc = make_session(s->eph, pk, s->nonce, mine, pk, s->session);
+        int rc = make_session(s->eph, pk, s->nonce, s->eph_pub, pk, s->session);
         sodium_memzero(s->eph, sizeof(s->eph));
         if (rc != 0) return HS_CH_MALFORMED;
     }

@@ -32,6 +32,8 @@ void cfgc__send(hs_cfgc *c, const hs_addr *to, const hs_cfgc_wire *m)
         return;
     }
     o->to = *to;
+    o->datagram_ok = m->type == HS_MSG_CONFIG_FETCH ||
+                     (m->type == HS_MSG_CONFIG_FETCH_RESP && m->config_len == 0);
     o->next = NULL;
     if (c->out_tail)
         c->out_tail->next = o;
@@ -50,6 +52,7 @@ bool hs_cfgc_next_msg(hs_cfgc *c, hs_cfgc_msg *out)
     out->to = c->out_cur->to;
     out->data = c->out_cur->data;
     out->len = c->out_cur->len;
+    out->datagram_ok = c->out_cur->datagram_ok;
     return true;
 }
 

@@ -49,6 +49,7 @@ typedef struct cop {
 typedef struct outmsg {
     hs_addr to;
     size_t len;
+    bool datagram_ok;
     struct outmsg *next;
     uint8_t data[];
 } outmsg;

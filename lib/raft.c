@@ -736,6 +736,16 @@ void hs_raft_tick(hs_raft *r, uint64_t now_ms)
     }
 }
 
+void hs_raft_leader_lost(hs_raft *r, uint64_t now_ms, uint64_t id)
+{
+    if (now_ms > r->now) r->now = now_ms;
+    if (r->role != HS_RAFT_FOLLOWER || id == 0 || r->lead != id || r->recovering) return;
+    r->lead = 0; /* out of the lease: pre-votes from the other followers are granted again */
+    uint32_t span = HS_RAFT_LOST_MAX_MS - HS_RAFT_LOST_MIN_MS;
+    uint64_t at = r->now + HS_RAFT_LOST_MIN_MS + hs_prng_next(&r->rng) % span;
+    if (at < r->election_deadline) r->election_deadline = at;
+}
+
 uint64_t hs_raft_next_deadline(const hs_raft *r)
 {
     if (r->role == HS_RAFT_LEADER)

@@ -159,6 +159,10 @@ static void drive(hsd_engine *e)
         if (!any) break;
     }
     e->driving = false;
+    if (e->tcp) { /* a seed holds streams open to its fellow seeds */
+        hs_addr keep[HSD_KEEP_MAX];
+        hsd_tcp_keep(e->tcp, keep, hs_agent_stream_peers(e->agent, keep, HSD_KEEP_MAX));
+    }
     if (status && e->status_fn) e->status_fn(e->status_arg);
     if (!e->exit_status && hs_agent_stopped(e->agent, NULL)) {
         /* the newer claimant of a name: no leave (the name is the other agent's) */
@@ -176,6 +180,13 @@ static void on_deliver(void *arg, const hs_addr *from, const uint8_t *data, size
 {
     hsd_engine *e = arg;
     hs_agent_receive(e->agent, hsd_now_ms(), from, data, len, stream, who);
+    drive(e);
+}
+
+static void on_lost(void *arg, const hs_addr *peer)
+{
+    hsd_engine *e = arg;
+    hs_agent_peer_lost(e->agent, hsd_now_ms(), peer);
     drive(e);
 }
 
@@ -515,8 +526,15 @@ static hsd_engine *engine_new(const hsd_options *o, int *status, bool network)
         goto fail;
     }
     if (setup_channel(e) != 0) goto fail;
-    hsd_transport_cfg tc = {base,        o->bind, e->advertise, e->ch, on_deliver,
-                            on_classify, e,       &e->wire};
+    hsd_transport_cfg tc = {.base = base,
+                            .bind = o->bind,
+                            .advertise = e->advertise,
+                            .ch = e->ch,
+                            .deliver = on_deliver,
+                            .classify = on_classify,
+                            .lost = on_lost,
+                            .arg = e,
+                            .stats = &e->wire};
     if (network) {
         e->udp = hsd_udp_open(&tc);
         e->tcp = e->udp ? hsd_tcp_open(&tc) : NULL;

@@ -1,6 +1,6 @@
 /* transport.h: the two transports on the agent's --bind address, UDP datagrams and TCP streams,
  * behind one narrow interface: bytes in (delivered payloads, through the secure channel) and
- * bytes out, with their counters. They call nothing above them but the deliver callback. */
+ * bytes out, with their counters. They call nothing above them but their callbacks. */
 #ifndef HSD_TRANSPORT_H
 #define HSD_TRANSPORT_H
 
@@ -43,6 +43,9 @@ typedef void (*hsd_deliver_fn)(void *arg, const hs_addr *from, const uint8_t *da
 /* Who is at an address, for the outbound stream slots. */
 enum { HSD_PEER_OTHER = 0, HSD_PEER_MEMBER = 1, HSD_PEER_SEED = 2 };
 typedef int (*hsd_classify_fn)(void *arg, const hs_addr *a);
+/* An authenticated stream to or from a kept peer (hsd_tcp_keep) ended, or a connection to one
+ * was refused: its process is most likely gone. */
+typedef void (*hsd_lost_fn)(void *arg, const hs_addr *peer);
 
 typedef struct hsd_transport_cfg {
     struct event_base *base;
@@ -50,6 +53,7 @@ typedef struct hsd_transport_cfg {
     hs_channel *ch;
     hsd_deliver_fn deliver;
     hsd_classify_fn classify; /* TCP only */
+    hsd_lost_fn lost;         /* TCP only; may be NULL */
     void *arg;
     hsd_wire_stats *stats; /* shared by both transports */
 } hsd_transport_cfg;
@@ -64,5 +68,12 @@ hsd_tcp *hsd_tcp_open(const hsd_transport_cfg *c); /* NULL: logged */
 void hsd_tcp_close(hsd_tcp *t);
 void hsd_tcp_send(hsd_tcp *t, const hs_addr *to, const uint8_t *payload, size_t len);
 void hsd_tcp_conn_counts(const hsd_tcp *t, unsigned *in, unsigned *out);
+/* The peers to hold a stream open to (at most HSD_KEEP_MAX; a seed's fellow seeds): an outbound
+ * connection to each is opened now and reopened KEEP_RETRY_MS after it ends, and neither it nor
+ * an authenticated inbound one from a kept peer idles out or makes room for another, so the
+ * death of a kept peer's process shows at once (the lost callback). Cheap to call with the
+ * same set again. */
+#define HSD_KEEP_MAX 8
+void hsd_tcp_keep(hsd_tcp *t, const hs_addr *peers, size_t n);
 
 #endif

@@ -16,7 +16,10 @@
  * connections leave from the --bind address, carry frames one way, stay open until idle for
  * OUT_IDLE_S and must be connected and challenged within CONNECT_S of being opened (sends do
  * not extend it). Their CONNS_OUT_MAX slots are shared by class (seeds, members, others): a
- * connection may take the slot of a lower class, strangers may hold at most OUT_OTHERS_MAX. */
+ * connection may take the slot of a lower class, strangers may hold at most OUT_OTHERS_MAX.
+ * Kept peers (hsd_tcp_keep: a seed's fellow seeds) are the exception: their streams, both
+ * ways, never idle out nor make room, and the outbound one is reopened when it ends, so that
+ * the end of a peer's process is seen at once (the lost callback) rather than after a timeout. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,7 +48,8 @@
 #define IO_TIMEOUT_S   10
 #define OUT_IDLE_S     5
 #define LISTEN_BACKLOG 1024
-#define ACCEPT_BATCH   16 /* connections accepted per turn of the event loop */
+#define ACCEPT_BATCH   16   /* connections accepted per turn of the event loop */
+#define KEEP_RETRY_MS  1000 /* a kept peer without an outbound stream: connect again */
 
 /* A payload waiting for the connection's challenge (sealed once the hello is out). */
 typedef struct pending {
@@ -59,6 +63,7 @@ typedef struct conn {
     struct bufferevent *bev;
     bool outbound;
     uint8_t klass;        /* outbound: HSD_PEER_* of the destination */
+    bool kept;            /* to or (authenticated) from a kept peer */
     hs_ch_stream cs;      /* the channel's state of this stream */
     hs_addr peer;         /* outbound: destination; inbound: source, then the hello's address */
     uint64_t used_ms;     /* last frame written (outbound) or read (inbound) */
@@ -76,7 +81,30 @@ struct hsd_tcp {
     unsigned batch;       /* accepted since the listener was last resumed */
     conn *head;
     unsigned n_in, n_out, n_preauth;
+    hs_addr keep[HSD_KEEP_MAX];
+    size_t n_keep;
+    struct event *keep_timer; /* reopens kept outbound streams */
 };
+
+static bool is_kept(const hsd_tcp *t, const hs_addr *a)
+{
+    for (size_t i = 0; i < t->n_keep; i++)
+        if (hs_addr_equal(&t->keep[i], a)) return true;
+    return false;
+}
+
+static void keep_later(hsd_tcp *t, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    if (t->n_keep && !evtimer_pending(t->keep_timer, NULL)) evtimer_add(t->keep_timer, &tv);
+}
+
+/* The read (idle) timeout of an authenticated connection: none for a kept one. */
+static void set_idle(conn *c, int idle_s)
+{
+    struct timeval idle = {idle_s, 0}, io = {IO_TIMEOUT_S, 0};
+    bufferevent_set_timeouts(c->bev, c->kept ? NULL : &idle, &io);
+}
 
 static bool authenticated(const conn *c)
 {
@@ -102,6 +130,7 @@ static void conn_free(conn *c)
         free(p);
     }
     if (c->timer) event_free(c->timer);
+    if (c->outbound && c->kept) keep_later(t, KEEP_RETRY_MS);
     hs_ch_stream_clear(&c->cs);
     bufferevent_free(c->bev);
     free(c);
@@ -231,8 +260,8 @@ static void on_in_read(struct bufferevent *bev, void *arg)
         if (v == HS_CH_CONTROL && !was_open) {
             handshake_done(c);
             c->peer = c->cs.peer;
-            struct timeval tmo = {IO_TIMEOUT_S, 0};
-            bufferevent_set_timeouts(bev, &tmo, &tmo);
+            c->kept = is_kept(t, &c->peer);
+            set_idle(c, IO_TIMEOUT_S);
         } else if (v == HS_CH_DELIVER) {
             c->used_ms = hsd_now_ms();
             hs_addr from = c->peer;
@@ -254,6 +283,14 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     conn *c = arg;
     if (what & BEV_EVENT_CONNECTED) return;
+    bool ended = (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && !(what & BEV_EVENT_TIMEOUT);
+    if (c->kept && ended && (authenticated(c) || (what & BEV_EVENT_ERROR)) && c->t->cfg.lost) {
+        hs_addr peer = c->peer;
+        hsd_tcp *t = c->t;
+        conn_free(c);
+        t->cfg.lost(t->cfg.arg, &peer);
+        return;
+    }
     if ((what & BEV_EVENT_ERROR) && c->outbound) {
         char b[HS_ADDR_STRLEN];
         log_debug("tcp to %s: %s", hs_addr_format(&c->peer, b, sizeof(b)),
@@ -278,9 +315,7 @@ static void write_frame(conn *c, const uint8_t *payload, size_t len)
     }
     put_frame(c, buf, out_len);
     free(buf);
-    /* restart the idle clock: the read timeout closes a connection unused for OUT_IDLE_S */
-    struct timeval idle = {OUT_IDLE_S, 0}, io = {IO_TIMEOUT_S, 0};
-    bufferevent_set_timeouts(c->bev, &idle, &io);
+    set_idle(c, OUT_IDLE_S); /* restart the idle clock: closes a connection unused that long */
     c->used_ms = hsd_now_ms();
 }
 
@@ -324,8 +359,7 @@ static void on_out_read(struct bufferevent *bev, void *arg)
     }
     c->q_tail = &c->q;
     c->q_bytes = 0;
-    struct timeval idle = {OUT_IDLE_S, 0}, io = {IO_TIMEOUT_S, 0};
-    bufferevent_set_timeouts(c->bev, &idle, &io);
+    set_idle(c, OUT_IDLE_S);
 }
 
 /* The least recently used connection that may make room: inbound, an authenticated idle
@@ -334,7 +368,7 @@ static conn *victim(hsd_tcp *t, bool outbound, uint8_t klass)
 {
     conn *best = NULL;
     for (conn *it = t->head; it; it = it->next) {
-        if (it->outbound != outbound) continue;
+        if (it->outbound != outbound || it->kept) continue;
         bool idle = !it->q && evbuffer_get_length(bufferevent_get_output(it->bev)) == 0;
         if (!outbound) {
             if (!authenticated(it) || !idle) continue;
@@ -416,7 +450,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     st->tcp_accepted++;
     uint8_t chal[HS_CH_HELLO_MAX];
     size_t n = 0;
-    if (hs_ch_stream_accept(t->cfg.ch, &c->cs, chal, sizeof(chal), &n) != 0) {
+    if (hs_ch_stream_accept(t->cfg.ch, &c->cs, hsd_now_ms(), chal, sizeof(chal), &n) != 0) {
         conn_free(c);
         return;
     }
@@ -426,6 +460,23 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     bufferevent_setwatermark(bev, EV_READ, 0, 4 + HS_CH_HELLO_MAX);
     bufferevent_setcb(bev, on_in_read, NULL, on_event, c);
     bufferevent_enable(bev, EV_READ);
+}
+
+static conn *connect_to(hsd_tcp *t, const hs_addr *to, uint8_t klass);
+
+/* Opens an outbound stream to every kept peer that has none (it authenticates with no frame:
+ * challenge and hello). A failed attempt is retried KEEP_RETRY_MS later. */
+static void on_keep_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    hsd_tcp *t = arg;
+    for (size_t i = 0; i < t->n_keep; i++) {
+        bool have = false;
+        for (conn *it = t->head; it && !have; it = it->next)
+            have = it->outbound && hs_addr_equal(&it->peer, &t->keep[i]);
+        if (!have && !connect_to(t, &t->keep[i], HSD_PEER_SEED)) keep_later(t, KEEP_RETRY_MS);
+    }
 }
 
 static void on_listen_error(struct evconnlistener *lis, void *arg)
@@ -442,7 +493,10 @@ hsd_tcp *hsd_tcp_open(const hsd_transport_cfg *cfg)
     if (!t) return NULL;
     t->cfg = *cfg;
     t->resume = evtimer_new(cfg->base, on_resume, t);
-    if (!t->resume) {
+    t->keep_timer = evtimer_new(cfg->base, on_keep_timer, t);
+    if (!t->resume || !t->keep_timer) {
+        if (t->resume) event_free(t->resume);
+        if (t->keep_timer) event_free(t->keep_timer);
         free(t);
         return NULL;
     }
@@ -456,6 +510,7 @@ hsd_tcp *hsd_tcp_open(const hsd_transport_cfg *cfg)
         log_err("cannot listen on tcp %s: %s", hs_addr_format(&cfg->bind, b, sizeof(b)),
                 strerror(errno));
         event_free(t->resume);
+        event_free(t->keep_timer);
         free(t);
         return NULL;
     }
@@ -466,8 +521,10 @@ hsd_tcp *hsd_tcp_open(const hsd_transport_cfg *cfg)
 void hsd_tcp_close(hsd_tcp *t)
 {
     if (!t) return;
+    t->n_keep = 0; /* nothing reopens from here on */
     while (t->head) conn_free(t->head);
     if (t->resume) event_free(t->resume);
+    if (t->keep_timer) event_free(t->keep_timer);
     if (t->lis) evconnlistener_free(t->lis);
     free(t);
 }
@@ -535,6 +592,7 @@ static conn *connect_to(hsd_tcp *t, const hs_addr *to, uint8_t klass)
         return NULL;
     }
     c->klass = klass;
+    c->kept = is_kept(t, to);
     bufferevent_setwatermark(bev, EV_READ, 0, 4 + HS_CH_HELLO_MAX);
     bufferevent_setcb(bev, on_out_read, NULL, on_event, c);
     bufferevent_enable(bev, EV_READ);
@@ -584,4 +642,25 @@ void hsd_tcp_send(hsd_tcp *t, const hs_addr *to, const uint8_t *payload, size_t 
     *c->q_tail = p;
     c->q_tail = &p->next;
     c->q_bytes += len;
+}
+
+void hsd_tcp_keep(hsd_tcp *t, const hs_addr *peers, size_t n)
+{
+    if (!t) return;
+    if (n > HSD_KEEP_MAX) n = HSD_KEEP_MAX;
+    bool same = n == t->n_keep;
+    for (size_t i = 0; same && i < n; i++) same = hs_addr_equal(&t->keep[i], &peers[i]);
+    if (same) return;
+    for (size_t i = 0; i < n; i++) t->keep[i] = peers[i];
+    t->n_keep = n;
+    for (conn *it = t->head; it; it = it->next) {
+        bool was = it->kept;
+        it->kept = (it->outbound || authenticated(it)) && is_kept(t, &it->peer);
+        if (was != it->kept && authenticated(it))
+            set_idle(it, it->outbound ? OUT_IDLE_S : IO_TIMEOUT_S);
+    }
+    if (n) {
+        evtimer_del(t->keep_timer);
+        keep_later(t, 0);
+    }
 }

@@ -44,6 +44,12 @@
 
 #define HS_AGENT_SEEDS_MAX     HS_CFGC_SEEDS_MAX
 #define HS_AGENT_COMPACT_EVERY 1024 /* applied entries between snapshots */
+/* Raft's timers in the daemon (issue 19, quiet seeds): heartbeats every 250 ms, elections after
+ * 750-1500 ms of silence. A leader whose process dies is replaced at once anyway: its streams
+ * end and hs_agent_peer_lost starts the election. */
+#define HS_AGENT_RAFT_HB_MS        300
+#define HS_AGENT_RAFT_ELECTION_MIN 750
+#define HS_AGENT_RAFT_ELECTION_MAX 1500
 
 /* Raft's durable storage, called inside the Ready loop in this order; each returns 0 or -1.
  * set_commit may be lazy (no fsync): a lost one only makes a restart apply less at first. */
@@ -72,7 +78,7 @@ typedef struct hs_agent_cfg {
     const hs_raft_entry *entries;     /* after the snapshot, in order */
     size_t n_entries;
     hs_agent_storage storage;
-    uint32_t election_min_ms, election_max_ms, heartbeat_ms; /* 0: 150, 300, 50 */
+    uint32_t election_min_ms, election_max_ms, heartbeat_ms; /* 0: HS_AGENT_RAFT_* */
     uint32_t compact_every; /* applied entries between snapshots; 0: HS_AGENT_COMPACT_EVERY */
     /* a non-seed: the configuration it saved, or NULL */
     const hs_cluster_config *saved;
@@ -95,6 +101,9 @@ void hs_agent_free(hs_agent *a);
 void hs_agent_receive(hs_agent *a, uint64_t now_ms, const hs_addr *from, const uint8_t *data,
                       size_t len, bool stream, const hs_ch_sender *who);
 void hs_agent_tick(hs_agent *a, uint64_t now_ms);
+/* The transport saw an authenticated stream to or from addr end, or a connection to it refused:
+ * when addr is this seed's Raft leader, the election starts now (hs_raft_leader_lost). */
+void hs_agent_peer_lost(hs_agent *a, uint64_t now_ms, const hs_addr *addr);
 uint64_t hs_agent_next_deadline(const hs_agent *a);
 
 void hs_agent_join(hs_agent *a, uint64_t now_ms, const hs_addr *addrs, size_t n);
@@ -175,6 +184,9 @@ const hs_raft *hs_agent_raft(const hs_agent *a); /* NULL on a non-seed or after 
 const hs_cluster_config *hs_agent_config(const hs_agent *a);
 uint32_t hs_agent_incarnation(const hs_agent *a);
 uint64_t hs_agent_applied(const hs_agent *a); /* Raft index applied (seeds) */
+/* The peers this agent wants a stream held open to (a seed's fellow seeds; none for a member),
+ * so that hs_agent_peer_lost hears of their end at once. */
+size_t hs_agent_stream_peers(const hs_agent *a, hs_addr *out, size_t max);
 bool hs_agent_is_seed(const hs_agent *a);
 bool hs_agent_raft_failed(const hs_agent *a);
 const char *hs_agent_leader(const hs_agent *a, uint64_t now_ms); /* name, or NULL */

@@ -69,7 +69,8 @@
 #define HS_CH_STREAM_SEQ   (1ULL << 63)
 /* A challenge: envelope + type + cookie + refused number; datagrams are padded to this. */
 #define HS_CH_MIN_DGRAM (HS_ENV_SEALED_OVERHEAD + 1 + HS_CH_COOKIE_BYTES + 8)
-#define HS_CH_HELLO_MAX 512 /* bytes a stream's first frame may announce */
+#define HS_CH_HELLO_MAX 512  /* bytes a stream's first frame may announce */
+#define HS_CH_EPH_MS    1000 /* the accepting side's ephemeral key lives this long */
 
 typedef struct hs_ch_cfg {
     uint64_t instance;         /* random, non-zero, drawn at every start */
@@ -157,6 +158,7 @@ typedef struct hs_ch_stream {
     size_t key;                  /* the key the peer sealed its hello / challenge with */
     hs_addr peer;                /* accepting side: the address named in the hello */
     uint8_t eph[32];             /* accepting side: ephemeral secret until the hello */
+    uint8_t eph_pub[32];         /* accepting side: its public key */
     uint8_t session[32];         /* the session key (secure envelopes, once open) */
 } hs_ch_stream;
 
@@ -164,8 +166,12 @@ typedef struct hs_ch_stream {
 void hs_ch_stream_clear(hs_ch_stream *s);
 
 /* Accepting side: starts s and writes the sealed challenge frame (no length prefix) into out
- * (at least HS_CH_HELLO_MAX bytes). 0, or -1 if nothing can be sealed (no key). */
-int hs_ch_stream_accept(hs_channel *ch, hs_ch_stream *s, uint8_t *out, size_t cap, size_t *out_len);
+ * (at least HS_CH_HELLO_MAX bytes). The ephemeral key it offers is drawn anew at most every
+ * HS_CH_EPH_MS of now_ms (sessions differ anyway: the challenge and the connecting side's key
+ * are new each time), so an accept flood costs no key generation per connection; the one X25519
+ * a stream costs is paid for an authenticated hello. 0, or -1 if nothing can be sealed. */
+int hs_ch_stream_accept(hs_channel *ch, hs_ch_stream *s, uint64_t now_ms, uint8_t *out, size_t cap,
+                        size_t *out_len);
 /* Accepting side: one received frame. The first must be the hello: HS_CH_CONTROL (s->peer
  * names the sender's address from now on), any other verdict closes the connection. After it,
  * HS_CH_DELIVER for each frame of the hello's instance with a higher number, HS_CH_REPLAY or

@@ -118,6 +118,11 @@ typedef struct hs_cfgc_msg {
     hs_addr to;
     const uint8_t *data; /* valid until the next hs_cfgc_next_msg or hs_cfgc_free */
     size_t len;
+    /* a fetch, or an answer without a configuration: idempotent, retried and holding no key,
+     * so it may travel as a datagram (whatever carries the configuration, and with it the key
+     * ring, must take a stream: only a stream's session key keeps it from a recorder that
+     * holds an older ring key) */
+    bool datagram_ok;
 } hs_cfgc_msg;
 bool hs_cfgc_next_msg(hs_cfgc *c, hs_cfgc_msg *out);
 

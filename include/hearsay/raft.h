@@ -190,6 +190,14 @@ int hs_raft_step(hs_raft *r, uint64_t now_ms, const hs_raft_msg *m);
 void hs_raft_tick(hs_raft *r, uint64_t now_ms);
 /* The earliest time hs_raft_tick has work to do. */
 uint64_t hs_raft_next_deadline(const hs_raft *r);
+/* The caller saw the stream to or from seed `id` end (its process died: the kernel closed its
+ * sockets). A follower of that leader forgets it and campaigns (pre-vote first) within
+ * [HS_RAFT_LOST_MIN_MS, HS_RAFT_LOST_MAX_MS) instead of waiting out its election timeout. Safe
+ * when wrong: the others, still in their leader's lease, refuse the pre-vote, no term moves,
+ * and the live leader's next heartbeat restores it. Nothing happens in any other case. */
+#define HS_RAFT_LOST_MIN_MS 10
+#define HS_RAFT_LOST_MAX_MS 60
+void hs_raft_leader_lost(hs_raft *r, uint64_t now_ms, uint64_t id);
 
 /* Leader only: appends data as a new entry. On success *index and *term name the entry; the write
  * is done when an entry with that index AND term is committed (another term's entry at the same

@@ -572,7 +572,7 @@ static void stream_accept(uint8_t k, int a, int b)
     s->b = b;
     uint8_t chal[HS_CH_HELLO_MAX];
     size_t n = 0;
-    if (hs_ch_stream_accept(W.in[b].ch, &s->rb, chal, sizeof(chal), &n) != 0) abort();
+    if (hs_ch_stream_accept(W.in[b].ch, &s->rb, W.now, chal, sizeof(chal), &n) != 0) abort();
     if (s->rb.state != HS_CHS_CHALLENGED || n > sizeof(chal)) abort();
     memcpy(s->nonce, s->rb.nonce, HS_CH_NONCE_BYTES);
     if (!W.s.insecure) {

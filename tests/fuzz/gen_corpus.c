@@ -1234,7 +1234,7 @@ static void gen_channel(void)
     gdg ch, hello;
     hs_env_result env;
     hs_addr a0 = fx_addr(0);
-    if (hs_ch_stream_accept(g1.ch, &acc, ch.b, sizeof(ch.b), &ch.len) != 0) abort();
+    if (hs_ch_stream_accept(g1.ch, &acc, 0, ch.b, sizeof(ch.b), &ch.len) != 0) abort();
     if (hs_ch_stream_challenged(g0.ch, &con, ch.b, ch.len, &a0, hello.b, sizeof(hello.b),
                                 &hello.len, &env) != HS_CH_CONTROL)
         abort();

@@ -470,7 +470,7 @@ static void stream_pair(side *a, side *b, hs_ch_stream *ta, hs_ch_stream *rb, ui
                         size_t *chal_len, uint8_t *hello, size_t *hello_len)
 {
     memset(ta, 0, sizeof(*ta));
-    assert_int_equal(hs_ch_stream_accept(b->ch, rb, chal, HS_CH_HELLO_MAX, chal_len), 0);
+    assert_int_equal(hs_ch_stream_accept(b->ch, rb, 0, chal, HS_CH_HELLO_MAX, chal_len), 0);
     hs_env_result env;
     assert_int_equal(hs_ch_stream_challenged(a->ch, ta, chal, *chal_len, &a->addr, hello,
                                              HS_CH_HELLO_MAX, hello_len, &env),
@@ -514,13 +514,13 @@ static void test_stream_rules(void **state)
     hs_ch_stream rb2;
     uint8_t chal2[HS_CH_HELLO_MAX];
     size_t cl2;
-    assert_int_equal(hs_ch_stream_accept(b.ch, &rb2, chal2, sizeof(chal2), &cl2), 0);
+    assert_int_equal(hs_ch_stream_accept(b.ch, &rb2, 0, chal2, sizeof(chal2), &cl2), 0);
     assert_memory_not_equal(rb2.nonce, rb.nonce, HS_CH_NONCE_BYTES);
     assert_int_equal(hs_ch_stream_open(b.ch, &rb2, hello, hl, out, sizeof(out), &n, &env, &who),
                      HS_CH_BAD_COOKIE);
     /* and a data frame first is refused too */
     hs_ch_stream rb3;
-    assert_int_equal(hs_ch_stream_accept(b.ch, &rb3, chal2, sizeof(chal2), &cl2), 0);
+    assert_int_equal(hs_ch_stream_accept(b.ch, &rb3, 0, chal2, sizeof(chal2), &cl2), 0);
     assert_int_equal(hs_ch_stream_open(b.ch, &rb3, f2, n2, out, sizeof(out), &n, &env, &who),
                      HS_CH_MALFORMED);
     side_free(&a);
@@ -572,6 +572,47 @@ static void test_stream_session_secret_from_ring_key_holders(void **state)
     side_free(&b);
 }
 
+static void test_accept_key_reused_for_a_second(void **state)
+{
+    (void)state;
+    side a, b;
+    side_init(&a, 1, 111, 7, 0);
+    side_init(&b, 2, 222, 7, 0);
+    hs_ch_stream s1, s2, s3;
+    uint8_t c1[HS_CH_HELLO_MAX], c2[HS_CH_HELLO_MAX], c3[HS_CH_HELLO_MAX];
+    size_t n1, n2, n3;
+    assert_int_equal(hs_ch_stream_accept(b.ch, &s1, 5000, c1, sizeof(c1), &n1), 0);
+    assert_int_equal(hs_ch_stream_accept(b.ch, &s2, 5999, c2, sizeof(c2), &n2), 0);
+    assert_int_equal(hs_ch_stream_accept(b.ch, &s3, 6000, c3, sizeof(c3), &n3), 0);
+    /* one key within HS_CH_EPH_MS, a new one after it; the challenges always differ */
+    assert_memory_equal(s1.eph_pub, s2.eph_pub, 32);
+    assert_memory_not_equal(s2.eph_pub, s3.eph_pub, 32);
+    assert_memory_not_equal(s1.nonce, s2.nonce, HS_CH_NONCE_BYTES);
+    /* and two streams on the same accepting key still get different sessions */
+    hs_ch_stream t1, t2;
+    memset(&t1, 0, sizeof(t1));
+    memset(&t2, 0, sizeof(t2));
+    uint8_t h1[HS_CH_HELLO_MAX], h2[HS_CH_HELLO_MAX], out[BUF];
+    size_t hl1, hl2, m;
+    hs_env_result env;
+    hs_ch_sender who;
+    assert_int_equal(
+        hs_ch_stream_challenged(a.ch, &t1, c1, n1, &a.addr, h1, sizeof(h1), &hl1, &env),
+        HS_CH_CONTROL);
+    assert_int_equal(
+        hs_ch_stream_challenged(a.ch, &t2, c2, n2, &a.addr, h2, sizeof(h2), &hl2, &env),
+        HS_CH_CONTROL);
+    assert_int_equal(hs_ch_stream_open(b.ch, &s1, h1, hl1, out, sizeof(out), &m, &env, &who),
+                     HS_CH_CONTROL);
+    assert_int_equal(hs_ch_stream_open(b.ch, &s2, h2, hl2, out, sizeof(out), &m, &env, &who),
+                     HS_CH_CONTROL);
+    assert_memory_equal(s1.session, t1.session, 32);
+    assert_memory_equal(s2.session, t2.session, 32);
+    assert_memory_not_equal(s1.session, s2.session, 32);
+    side_free(&a);
+    side_free(&b);
+}
+
 static void test_stream_wrong_key(void **state)
 {
     (void)state;
@@ -583,7 +624,7 @@ static void test_stream_wrong_key(void **state)
     uint8_t chal[HS_CH_HELLO_MAX], hello[HS_CH_HELLO_MAX];
     size_t cl, hl;
     hs_env_result env;
-    assert_int_equal(hs_ch_stream_accept(b.ch, &rb, chal, sizeof(chal), &cl), 0);
+    assert_int_equal(hs_ch_stream_accept(b.ch, &rb, 0, chal, sizeof(chal), &cl), 0);
     assert_int_equal(
         hs_ch_stream_challenged(a.ch, &ta, chal, cl, &a.addr, hello, sizeof(hello), &hl, &env),
         HS_CH_ENVELOPE);
@@ -633,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_window_survives_key_change),
         cmocka_unit_test(test_stream_rules),
         cmocka_unit_test(test_stream_session_secret_from_ring_key_holders),
+        cmocka_unit_test(test_accept_key_reused_for_a_second),
         cmocka_unit_test(test_stream_wrong_key),
         cmocka_unit_test(test_insecure_passes_through),
     };

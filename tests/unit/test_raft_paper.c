@@ -547,6 +547,55 @@ static void test_prevote_isolated_node_does_not_disrupt(void **state)
     net_free(t);
 }
 
+/* Ours: a leader whose process died (both followers saw its stream end) is replaced within
+ * HS_RAFT_LOST_MAX_MS plus the rounds of pre-vote and vote, well before any election timeout
+ * (at least 150 ms after the last heartbeat, and heartbeats are 50 ms apart here). */
+static void test_leader_lost_elects_at_once(void **state)
+{
+    (void)state;
+    net *t = net_new(3);
+    net_campaign(t, 1);
+    net_run(t, 500);
+    assert_int_equal(net_leader(t), 1);
+    uint64_t term = hs_raft_term(t->r[1]);
+    net_isolate(t, 1, true); /* dead from here on */
+    hs_raft_leader_lost(t->r[2], t->now, 1);
+    hs_raft_leader_lost(t->r[3], t->now, 1);
+    assert_int_equal(hs_raft_leader(t->r[2]), 0);
+    net_run(t, HS_RAFT_LOST_MAX_MS + 5);
+    int l = 0;
+    for (int i = 2; i <= 3; i++)
+        if (hs_raft_get_role(t->r[i]) == HS_RAFT_LEADER) l = i;
+    assert_true(l == 2 || l == 3);
+    assert_int_equal(hs_raft_term(t->r[l]), term + 1);
+    net_free(t);
+}
+
+/* Ours: one follower wrongly believing its leader gone disrupts nothing: its pre-vote is
+ * refused by the other follower (in lease) and the leader, no term moves, and it follows the
+ * leader again at its next heartbeat. Calls naming another seed, or made on the leader, do
+ * nothing at all. */
+static void test_leader_lost_wrongly_disrupts_nothing(void **state)
+{
+    (void)state;
+    net *t = net_new(3);
+    net_campaign(t, 1);
+    net_run(t, 500);
+    uint64_t term = hs_raft_term(t->r[1]);
+    uint64_t deadline = hs_raft_next_deadline(t->r[3]);
+    hs_raft_leader_lost(t->r[3], t->now, 2); /* not its leader */
+    hs_raft_leader_lost(t->r[1], t->now, 1); /* a leader */
+    assert_int_equal(hs_raft_next_deadline(t->r[3]), deadline);
+    assert_int_equal(hs_raft_get_role(t->r[1]), HS_RAFT_LEADER);
+    hs_raft_leader_lost(t->r[2], t->now, 1);
+    net_run(t, 2000);
+    assert_int_equal(net_leader(t), 1);
+    for (int i = 1; i <= 3; i++) assert_int_equal(hs_raft_term(t->r[i]), term);
+    assert_int_equal(hs_raft_leader(t->r[2]), 1);
+    assert_int_equal(hs_raft_get_role(t->r[2]), HS_RAFT_FOLLOWER);
+    net_free(t);
+}
+
 /* 7: log compaction; a follower too far behind gets InstallSnapshot. */
 static void test_snapshot_install(void **state)
 {
@@ -1037,6 +1086,8 @@ int main(void)
         cmocka_unit_test(test_leader_syncs_follower_log),
         cmocka_unit_test(test_check_quorum_steps_down),
         cmocka_unit_test(test_prevote_isolated_node_does_not_disrupt),
+        cmocka_unit_test(test_leader_lost_elects_at_once),
+        cmocka_unit_test(test_leader_lost_wrongly_disrupts_nothing),
         cmocka_unit_test(test_snapshot_install),
         cmocka_unit_test(test_conf_change_one_at_a_time_after_current_term_commit),
         cmocka_unit_test(test_add_seed_and_non_member_never_votes),

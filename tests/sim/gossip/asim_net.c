@@ -349,7 +349,7 @@ static void on_syn(as_sim *s, uint32_t c, uint32_t serial)
     as_agent *g = &s->ag[k->to];
     uint8_t chal[HS_CH_HELLO_MAX];
     size_t n = 0;
-    if (hs_ch_stream_accept(g->ch, &k->cs_in, chal, sizeof chal, &n) != 0) {
+    if (hs_ch_stream_accept(g->ch, &k->cs_in, as_now_ms(s), chal, sizeof chal, &n) != 0) {
         net_close(s, c);
         return;
     }
