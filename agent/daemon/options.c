@@ -469,6 +469,18 @@ struct ini_ctx {
     bool failed;
 };
 
+/* inih splits a line at its first ':' or '=', so "user-event:deploy = CMD" arrives as
+ * user-event = "deploy = CMD" (and "query:NAME = CMD" as query): true for a user-event value
+ * that starts NAME=, which is refused rather than run for every user event. */
+static bool colon_key(const char *name, const char *value)
+{
+    if (!strcmp(name, "query")) return true;
+    if (strcmp(name, "user-event") || !value) return false;
+    size_t n = strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:");
+    while (value[n] == ' ' || value[n] == '\t') n++;
+    return n > 0 && value[n] == '=';
+}
+
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
     struct ini_ctx *c = user;
@@ -477,6 +489,11 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     c->failed = true;
     if (section && *section && strcasecmp(section, "hearsay") && strcasecmp(section, "agent"))
         snprintf(c->err, c->errlen, "unknown section [%.64s]", section);
+    else if (colon_key(name, value))
+        snprintf(c->err, c->errlen,
+                 "'%s = %.64s': a handler of one name is written handler = %s:NAME=CMD (the "
+                 "file's parser splits at ':'); a command that starts VAR=VALUE: env VAR=VALUE CMD",
+                 name, value ? value : "", name);
     else if (!d)
         snprintf(c->err, c->errlen, "unknown option '%.64s'", name);
     else if (d->flags & HSD_OPT_CLI)

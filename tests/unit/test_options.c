@@ -426,6 +426,19 @@ static void test_named_handlers(void **state)
         snprintf(text + strlen(text), sizeof(text) - strlen(text), "handler = query:q%d=c\n", i);
     assert_int_equal(parse_file_flag(&o, text, NULL, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "too many user-event and query handlers (at most 32)"));
+    /* the INI parser (inih) splits at ':' as at '=': "user-event:deploy = CMD" would be the
+     * handler of every user event running "deploy = CMD"; refused, with the form that works */
+    const char *colon[] = {"user-event:deploy = /bin/deploy\n", "user-event:deploy=/bin/x\n",
+                           "user-event = FOO=1 /bin/x\n"};
+    for (size_t i = 0; i < sizeof(colon) / sizeof(colon[0]); i++) {
+        assert_int_equal(parse_file_flag(&o, colon[i], NULL, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "handler = user-event:NAME=CMD"));
+    }
+    assert_int_equal(parse_file_flag(&o, "query:disk = /bin/df\n", NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "handler = query:NAME=CMD"));
+    assert_int_equal(parse_file_flag(&o, "user-event = /bin/all x=1\n", NULL, err, sizeof(err)), 0);
+    assert_string_equal(o.handlers[5], "/bin/all x=1");
+    assert_int_equal(parse_file_flag(&o, NULL, "--user-event=FOO=1 /bin/x", err, sizeof(err)), 0);
 }
 
 /* Every option but -c, --help and --version set from the file, each field checked by hand. */
