@@ -238,7 +238,6 @@ void ue_seen_init(hs_ue *u);
 void ue_seen_free(hs_ue *u);
 bool ue_seen(const hs_ue *u, const char *origin, uint64_t epoch, uint32_t seq);
 void ue_seen_mark(hs_ue *u, const char *origin, uint64_t epoch, uint32_t seq, uint64_t ltime);
-void ue_seen_expire(hs_ue *u);
 /* A delivered record's ltime: the horizon grows past it. */
 void ue_seen_delivered(hs_ue *u, uint64_t ltime);
 /* Fills entries with what we hold (recently active origins); returns how many. */

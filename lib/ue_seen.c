@@ -1,8 +1,9 @@
 /* ue_seen.c: which records a user-event core has seen, so it runs each at most once: per origin
  * epoch every sequence number up to a base and a window of HS_UE_WINDOW above it (a number that
  * falls behind the window counts as seen), a hash index over the origin epochs, the in-memory
- * floor (raised when a table full of origins forgets one) and the horizon to persist. Digests
- * (what we hold, for the repair) are built and compared here too. */
+ * floor (raised when a table full of origins forgets one: origins are never forgotten by time,
+ * or a replay of a quiet origin's records would run them again) and the horizon to persist.
+ * Digests (what we hold, for the repair) are built and compared here too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,18 +133,6 @@ void ue_seen_mark(hs_ue *u, const char *origin, uint64_t epoch, uint32_t seq, ui
         break;
     }
     if (run) shift(o, run);
-}
-
-void ue_seen_expire(hs_ue *u)
-{
-    uint64_t keep = 2 * (uint64_t)u->cfg.max_age_ms;
-    size_t before = u->norigins;
-    for (size_t i = 0; i < u->norigins;)
-        if (u->now - u->origins[i].last_ms > keep)
-            forget(u, i);
-        else
-            i++;
-    if (u->norigins != before) reindex(u);
 }
 
 void ue_seen_delivered(hs_ue *u, uint64_t ltime)

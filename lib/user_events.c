@@ -494,7 +494,6 @@ void hs_ue_tick(hs_ue *u, uint64_t now_ms)
     ue_coalesce_tick(u);
     ue_spread_tick(u);
     ue_query_tick(u);
-    ue_seen_expire(u);
 }
 
 uint64_t hs_ue_next_deadline(const hs_ue *u)

@@ -333,6 +333,38 @@ static void test_replayed_message_not_delivered_again(void **state)
     teardown_cluster();
 }
 
+/* The same replay once the origin has been quiet for longer than the seen table kept it by
+ * time (2 x max_age): forgetting an origin must not make its records new again. */
+static void test_replay_after_the_origin_went_quiet(void **state)
+{
+    (void)state;
+    setup_cluster(5, NULL);
+    fire(0, "x", "p", false, 0);
+    uint8_t *copy = NULL;
+    size_t clen = 0;
+    for (size_t k = 0; k < nnet && !copy; k++)
+        if (net[k].to == 1) {
+            copy = malloc(net[k].len);
+            memcpy(copy, net[k].data, net[k].len);
+            clen = net[k].len;
+        }
+    assert_non_null(copy);
+    run_until(now + 1000);
+    assert_int_equal(T[1].count[0], 1);
+    /* the origin fires nothing for two minutes; the agent ticks its core all the while */
+    for (int k = 0; k < 1250; k++) {
+        now += 100;
+        hs_ue_tick(T[1].u, now);
+        collect(1);
+    }
+    hs_ue_receive(T[1].u, now, &T[0].addr, copy, clen, false);
+    collect(1);
+    run_until(now + 1000);
+    assert_int_equal(T[1].count[0], 1);
+    free(copy);
+    teardown_cluster();
+}
+
 static void test_lamport_clock_witnessed(void **state)
 {
     (void)state;
@@ -757,6 +789,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_member_once),
         cmocka_unit_test(test_replayed_message_not_delivered_again),
+        cmocka_unit_test(test_replay_after_the_origin_went_quiet),
         cmocka_unit_test(test_lamport_clock_witnessed),
         cmocka_unit_test(test_floor_refuses_and_horizon_grows),
         cmocka_unit_test(test_restarted_member_gets_no_old_event),
