@@ -253,7 +253,7 @@ void ue_push_new(hs_ue *u, ue_held *h, const char *from_name);
 void ue_send_held_to(hs_ue *u, const hs_addr *to, ue_held *const *hs, size_t n, uint8_t flags);
 ue_held *ue_hold(hs_ue *u, const ue_record *r);
 void ue_spread_tick(hs_ue *u);
-void ue_on_digest(hs_ue *u, const hs_addr *from, const uint8_t *data, size_t len);
+void ue_on_digest(hs_ue *u, const uint8_t *data, size_t len);
 void ue_drop_held(hs_ue *u, size_t i);
 
 /* ue_query.c */

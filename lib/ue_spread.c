@@ -222,8 +222,10 @@ void ue_spread_tick(hs_ue *u)
     if (ue_pick(u, 1, NULL, NULL, &to)) send_digest(u, &to, 0);
 }
 
-/* DIGEST: send back what it lacks (fired after the asker started), and ask for what we lack. */
-void ue_on_digest(hs_ue *u, const hs_addr *from, const uint8_t *data, size_t len)
+/* DIGEST: send back what it lacks (fired after the asker started), and ask for what we lack.
+ * Both go to the member the digest names, at the address our table holds for it, never to the
+ * packet's source: a digest re-sent from elsewhere reflects nothing onto that address. */
+void ue_on_digest(hs_ue *u, const uint8_t *data, size_t len)
 {
     hs_reader rd;
     hs_reader_init(&rd, data, len);
@@ -253,6 +255,12 @@ void ue_on_digest(hs_ue *u, const hs_addr *from, const uint8_t *data, size_t len
         return;
     }
     ue_witness(u, clock);
+    hs_ue_member asker;
+    if (!ue_find(u, sender, &asker) || !asker.live || asker.is_self) {
+        free(d);
+        return;
+    }
+    const hs_addr *to = &asker.addr;
     ue_held **send = NULL;
     size_t ns = 0;
     for (size_t i = 0; i < u->nheld; i++) {
@@ -263,7 +271,7 @@ void ue_on_digest(hs_ue *u, const hs_addr *from, const uint8_t *data, size_t len
         send[ns++] = h;
     }
     if (ns) {
-        ue_send_held_to(u, from, send, ns, UE_MF_REPAIR);
+        ue_send_held_to(u, to, send, ns, UE_MF_REPAIR);
         u->st.repairs_sent += ns;
     }
     free(send);
@@ -271,5 +279,5 @@ void ue_on_digest(hs_ue *u, const hs_addr *from, const uint8_t *data, size_t len
     for (uint16_t i = 0; i < n && !lacks && !(flags & UE_DF_REPLY); i++)
         lacks = ue_seen_lacks(u, &d[i]);
     free(d);
-    if (lacks) send_digest(u, from, UE_DF_REPLY);
+    if (lacks) send_digest(u, to, UE_DF_REPLY);
 }

@@ -469,7 +469,7 @@ void hs_ue_receive(hs_ue *u, uint64_t now_ms, const hs_addr *from, const uint8_t
         ue_on_resp_ack(u, data, len);
         break;
     case HS_MSG_UE_DIGEST:
-        ue_on_digest(u, from, data, len);
+        ue_on_digest(u, data, len);
         break;
     default:
         u->st.malformed++;

@@ -583,6 +583,42 @@ static void test_repair_fills_lost_pushes(void **state)
     teardown_cluster();
 }
 
+/* A digest (recorded, or spoofed by nobody: it is sealed) re-sent from another source address:
+ * the repair it asks for goes to the member it names, never to the packet's source, so a
+ * replayed 40-byte digest cannot reflect kilobytes of records onto an address of the
+ * attacker's choosing. */
+static void test_repair_goes_to_the_member_not_the_source(void **state)
+{
+    (void)state;
+    setup_cluster(3, NULL);
+    fire(0, "e", "payload", false, 0);
+    run_until(now + 500);
+    assert_int_equal(T[1].nids, 1);
+    uint8_t d[64];
+    size_t n = 0, nl = strlen(T[2].name);
+    d[n++] = HS_MSG_UE_DIGEST;
+    d[n++] = 0;
+    d[n++] = (uint8_t)nl;
+    memcpy(d + n, T[2].name, nl);
+    n += nl;
+    memset(d + n, 0, 8); /* clock */
+    n += 8;
+    memset(d + n, 0xff, 4); /* uptime: everything is new to it */
+    n += 4;
+    d[n++] = 0; /* no entries: it lacks everything */
+    d[n++] = 0;
+    hs_addr victim = hs_addr_v4(192, 0, 2, 7, 7946);
+    hs_ue_receive(T[1].u, now, &victim, d, n, false);
+    size_t to_member = 0;
+    hs_ue_packet p;
+    while (hs_ue_next_packet(T[1].u, &p)) {
+        assert_false(hs_addr_equal(&p.to, &victim));
+        to_member += hs_addr_equal(&p.to, &T[2].addr);
+    }
+    assert_int_equal(to_member, 1);
+    teardown_cluster();
+}
+
 static void test_budget_caps_bytes(void **state)
 {
     (void)state;
@@ -800,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_wait_reports_the_silent),
         cmocka_unit_test(test_wait_resends_through_loss),
         cmocka_unit_test(test_repair_fills_lost_pushes),
+        cmocka_unit_test(test_repair_goes_to_the_member_not_the_source),
         cmocka_unit_test(test_budget_caps_bytes),
         cmocka_unit_test(test_large_payload_over_stream),
         cmocka_unit_test(test_query_collects_and_ends_early),
