@@ -304,21 +304,29 @@ static void test_every_member_once(void **state)
     teardown_cluster();
 }
 
+/* A copy of the first message in flight to node i (the caller frees it). */
+static uint8_t *recorded_to(int i, size_t *len)
+{
+    for (size_t k = 0; k < nnet; k++)
+        if (net[k].to == i) {
+            uint8_t *copy = malloc(net[k].len);
+            assert_non_null(copy);
+            memcpy(copy, net[k].data, net[k].len);
+            *len = net[k].len;
+            return copy;
+        }
+    fail_msg("no message in flight to node %d", i);
+    return NULL;
+}
+
 static void test_replayed_message_not_delivered_again(void **state)
 {
     (void)state;
     setup_cluster(5, NULL);
     fire(0, "x", "p", false, 0);
-    /* record the first message node 1 receives, and give it again later */
-    uint8_t *copy = NULL;
-    size_t clen = 0;
-    for (size_t k = 0; k < nnet; k++)
-        if (net[k].to == 1) {
-            copy = malloc(net[k].len);
-            memcpy(copy, net[k].data, net[k].len);
-            clen = net[k].len;
-        }
-    assert_non_null(copy);
+    /* record a message node 1 receives, and give it again later */
+    size_t clen;
+    uint8_t *copy = recorded_to(1, &clen);
     run_until(now + 1000);
     int maxc;
     assert_int_equal(delivered_by(first_id(0), &maxc), 5);
@@ -340,15 +348,8 @@ static void test_replay_after_the_origin_went_quiet(void **state)
     (void)state;
     setup_cluster(5, NULL);
     fire(0, "x", "p", false, 0);
-    uint8_t *copy = NULL;
-    size_t clen = 0;
-    for (size_t k = 0; k < nnet && !copy; k++)
-        if (net[k].to == 1) {
-            copy = malloc(net[k].len);
-            memcpy(copy, net[k].data, net[k].len);
-            clen = net[k].len;
-        }
-    assert_non_null(copy);
+    size_t clen;
+    uint8_t *copy = recorded_to(1, &clen);
     run_until(now + 1000);
     assert_int_equal(T[1].count[0], 1);
     /* the origin fires nothing for two minutes; the agent ticks its core all the while */
