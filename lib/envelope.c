@@ -1,4 +1,5 @@
-/* envelope.c: seals and opens the AEAD envelope of envelope.h (libsodium only, no I/O). */
+/* envelope.c: seals and opens the AEAD envelope of envelope.h (XChaCha20-Poly1305 under a key
+ * of the ring, the cluster label checked and authenticated); libsodium only, no I/O. */
 #include "hearsay/envelope.h"
 
 #include <string.h>

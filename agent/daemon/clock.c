@@ -1,4 +1,5 @@
-/* clock.c: the daemon's clocks (clock.h). */
+/* clock.c: the daemon's clocks (clock.h): CLOCK_MONOTONIC milliseconds for the cores' time,
+ * CLOCK_REALTIME milliseconds for what the API shows as wall time. */
 #include "clock.h"
 
 #include <time.h>

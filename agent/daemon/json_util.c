@@ -1,4 +1,5 @@
-/* json_util.c: builds the JSON objects of docs/api.md (MEMBER, tags, RAFT). */
+/* json_util.c: builds the JSON objects of docs/api.md that several endpoints share (MEMBER,
+ * tags, RAFT), so each renderer in http_*.c writes them the same way. */
 #include "json_util.h"
 #include "clock.h"
 #include "hearsay/cluster_config.h"

@@ -1,4 +1,5 @@
-/* log.h: leveled logging to stderr with journald "<N>" priority prefixes. */
+/* log.h: leveled logging to stderr with journald "<N>" priority prefixes (systemd reads the
+ * level from them); the level is set from --log-level and on reload. */
 #ifndef HSD_LOG_H
 #define HSD_LOG_H
 

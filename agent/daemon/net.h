@@ -1,4 +1,5 @@
-/* net.h: conversions between hs_addr and socket addresses, and socket helpers. */
+/* net.h: conversions between hs_addr and socket addresses for the transports, and whether an
+ * address is the wildcard (a --bind of 0.0.0.0 or ::). */
 #ifndef HSD_NET_H
 #define HSD_NET_H
 

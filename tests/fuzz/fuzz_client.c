@@ -2,8 +2,8 @@
  * must survive a hostile or broken agent: the HTTP/1.1 response reader (status line, headers,
  * Content-Length, chunked and read-until-close bodies, limits) fed the input through a
  * socketpair, then every JSON answer parser (members, self, health, raft, tags, config, keys,
- * key changes, removals, fd settings, histories, member notes) and the event line parser on the body it read, or on the raw input when the reader
- * refused it. */
+ * key changes, removals, fd settings, histories, member notes) and the event line parser on
+ * the body it read, or on the raw input when the reader refused it. */
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>

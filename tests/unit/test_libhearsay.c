@@ -448,12 +448,11 @@ static void test_parse_operator(void **state)
                      HS_CLIENT_EBADANSWER);
 
     hs_client_history *h;
-    const char *hist =
-        "{\"name\":\"n3\",\"status\":\"failed\",\"incarnation\":2,\"history\":["
-        "{\"event\":\"suspect\",\"by\":\"n2\",\"learnt\":true,\"votes\":7},"
-        "3,"
-        "{\"event\":\"failed\",\"status\":\"failed\",\"votes\":[{\"name\":\"n1\","
-        "\"time_ms\":5},{\"name\":4},9]}]}";
+    const char *hist = "{\"name\":\"n3\",\"status\":\"failed\",\"incarnation\":2,\"history\":["
+                       "{\"event\":\"suspect\",\"by\":\"n2\",\"learnt\":true,\"votes\":7},"
+                       "3,"
+                       "{\"event\":\"failed\",\"status\":\"failed\",\"votes\":[{\"name\":\"n1\","
+                       "\"time_ms\":5},{\"name\":4},9]}]}";
     assert_int_equal(hsc_parse_history(hist, strlen(hist), &h, err, sizeof err), 0);
     assert_int_equal(h->count, 3);
     assert_int_equal(h->status, HS_CLIENT_FAILED);

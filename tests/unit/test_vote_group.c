@@ -139,7 +139,7 @@ static void set_status(hs_node *n, hs_member *m, uint32_t inc, hs_status st)
 {
     hs_entry e;
     memset(&e, 0, sizeof(e));
-    strcpy(e.name, m->name);
+    snprintf(e.name, sizeof(e.name), "%s", m->name);
     e.addr = hs_member_addr(n, m);
     e.inc = inc;
     e.status = st;
