@@ -325,7 +325,7 @@ static void test_replayed_message_not_delivered_again(void **state)
     setup_cluster(5, NULL);
     fire(0, "x", "p", false, 0);
     /* record a message node 1 receives, and give it again later */
-    size_t clen;
+    size_t clen = 0;
     uint8_t *copy = recorded_to(1, &clen);
     run_until(now + 1000);
     int maxc;
@@ -337,22 +337,9 @@ static void test_replayed_message_not_delivered_again(void **state)
     }
     assert_int_equal(T[1].count[0], 1);
     assert_true(hs_ue_get_stats(T[1].u)->duplicates >= 3);
-    free(copy);
-    teardown_cluster();
-}
-
-/* The same replay once the origin has been quiet for longer than the seen table kept it by
- * time (2 x max_age): forgetting an origin must not make its records new again. */
-static void test_replay_after_the_origin_went_quiet(void **state)
-{
-    (void)state;
-    setup_cluster(5, NULL);
-    fire(0, "x", "p", false, 0);
-    size_t clen;
-    uint8_t *copy = recorded_to(1, &clen);
-    run_until(now + 1000);
-    assert_int_equal(T[1].count[0], 1);
-    /* the origin fires nothing for two minutes; the agent ticks its core all the while */
+    /* again once the origin has been quiet longer than 2 x max_age (the seen table used to
+     * forget it by then, and the replay ran the handler a second time): the agent ticks its
+     * core all the while */
     for (int k = 0; k < 1250; k++) {
         now += 100;
         hs_ue_tick(T[1].u, now);
@@ -826,7 +813,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_member_once),
         cmocka_unit_test(test_replayed_message_not_delivered_again),
-        cmocka_unit_test(test_replay_after_the_origin_went_quiet),
         cmocka_unit_test(test_lamport_clock_witnessed),
         cmocka_unit_test(test_floor_refuses_and_horizon_grows),
         cmocka_unit_test(test_restarted_member_gets_no_old_event),
