@@ -17,9 +17,10 @@
 
 /* ---- queues ---- */
 
+/* Appends an item; begin() compacts what was taken (never here: a holding caller may still
+ * use taken items, and their memory is freed only by begin()). */
 static void *q_push(ag_queue *q)
 {
-    if (q->read == q->n) q->read = q->n = 0;
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 16;
         void *p = realloc(q->items, cap * q->size);
@@ -43,10 +44,12 @@ static void *q_pop(ag_queue *q)
     return (char *)q->items + q->read++ * q->size;
 }
 
-/* Frees what the caller took since the last call (packets' and dones' owned memory). */
+/* Frees what the caller took since the last call (packets' and dones' owned memory), unless
+ * the caller holds the agent (it may still be using them). */
 static void begin(hs_agent *a, uint64_t now)
 {
     if (now > a->now) a->now = now;
+    if (a->held) return;
     for (size_t i = 0; i < a->packets.read; i++) free(((ag_packet *)a->packets.items)[i].data);
     if (a->packets.read) /* items may still be NULL: memmove wants pointers even for 0 bytes */
         memmove(a->packets.items, (ag_packet *)a->packets.items + a->packets.read,
@@ -497,6 +500,11 @@ static uint64_t min_nonzero(uint64_t x, uint64_t y)
     if (!x) return y;
     if (!y) return x;
     return x < y ? x : y;
+}
+
+void hs_agent_hold(hs_agent *a, bool hold)
+{
+    a->held = hold;
 }
 
 uint64_t hs_agent_next_deadline(const hs_agent *a)

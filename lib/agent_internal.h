@@ -41,6 +41,7 @@ typedef struct ag_queue {
 
 struct hs_agent {
     uint64_t now;
+    bool held; /* hs_agent_hold: taken outputs are not freed */
     hs_node *node;
     char name[HS_NAME_MAX + 1];
     /* operator controls (agent_operator.c): this agent's own settings and profile, the

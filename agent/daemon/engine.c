@@ -116,6 +116,7 @@ static void drive(hsd_engine *e)
 {
     if (e->driving) return;
     e->driving = true;
+    hs_agent_hold(e->agent, true); /* subscribers and waiters may call in while we drain */
     bool status = false;
     for (int round = 0; round < 64; round++) {
         bool any = false;
@@ -158,6 +159,7 @@ static void drive(hsd_engine *e)
         }
         if (!any) break;
     }
+    hs_agent_hold(e->agent, false);
     e->driving = false;
     if (e->tcp) { /* a seed holds streams open to its fellow seeds */
         hs_addr keep[HSD_KEEP_MAX];

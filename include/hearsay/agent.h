@@ -144,6 +144,12 @@ bool hs_agent_next_packet(hs_agent *a, hs_agent_packet *out);
 /* Tags in the event point into the agent: valid until the next call into it. */
 bool hs_agent_next_event(hs_agent *a, hs_agent_event *out);
 
+/* Outputs taken (packets, events, replies, dones, notices) stay valid until the next call into
+ * the agent, unless it is held: a caller whose handling of one output may call into the agent
+ * again (a subscriber that answers a query at once) holds it around its whole drain, and what
+ * it took is freed at the first call after the release. */
+void hs_agent_hold(hs_agent *a, bool hold);
+
 enum hs_agent_done_what {
     HS_AGENT_DONE_CONFIG = 1,
     HS_AGENT_DONE_SURVEY,

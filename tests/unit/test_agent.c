@@ -547,6 +547,35 @@ static void test_query_answered_everywhere(void **state)
     cluster_stop();
 }
 
+/* A caller that answers a query while it drains the agent's events (the daemon's handlers
+ * do, for a query nobody handles) calls in again: held, the event it is handling stays valid
+ * (without the hold its payload was freed by that call; ASan saw the daemon read it). */
+static void test_held_outputs_survive_a_call_in(void **state)
+{
+    (void)state;
+    cluster_start();
+    run_until(now + 3000);
+    const char *self[] = {nodes[3].name};
+    hs_ue_query_spec q = {"who", (const uint8_t *)"abc", 3, self, 1, NULL, 0, 3000};
+    int err;
+    hs_agent *a = nodes[3].a;
+    assert_true(hs_agent_query(a, now, &q, &err) != 0);
+    hs_agent_hold(a, true);
+    bool seen = false;
+    hs_agent_event e;
+    while (hs_agent_next_event(a, &e)) {
+        if (e.kind != HS_EVK_QUERY) continue;
+        assert_int_equal(hs_agent_query_respond(a, now, e.query_ref, NULL, 0, true), HS_UE_OK);
+        assert_int_equal(e.payload_len, 3);
+        assert_memory_equal(e.payload, "abc", 3);
+        seen = true;
+    }
+    hs_agent_hold(a, false);
+    assert_true(seen);
+    collect(3);
+    cluster_stop();
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -559,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_fd_change_everywhere),
         cmocka_unit_test(test_user_event_once_everywhere),
         cmocka_unit_test(test_query_answered_everywhere),
+        cmocka_unit_test(test_held_outputs_survive_a_call_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
