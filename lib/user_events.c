@@ -315,7 +315,7 @@ bool ue_deliver(hs_ue *u, const ue_record *r)
 }
 
 /* A record that arrived (not ours): at most one delivery, then spread it. */
-static void accept(hs_ue *u, const ue_record *r, uint8_t mflags, const char *sender)
+static void take_record(hs_ue *u, const ue_record *r, uint8_t mflags, const char *sender)
 {
     bool want = r->flags & UE_RF_WANT_ACK, direct = mflags & UE_MF_DIRECT;
     ue_witness(u, r->ltime + 1);
@@ -381,7 +381,7 @@ static void on_records(hs_ue *u, const uint8_t *data, size_t len)
     hs_reader_init(&rd, data, len);
     rd.pos = first;
     for (uint8_t i = 0; i < count; i++)
-        if (ue_get_record(&rd, r)) accept(u, r, flags, sender);
+        if (ue_get_record(&rd, r)) take_record(u, r, flags, sender);
     free(r);
 }
 
