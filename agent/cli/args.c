@@ -145,7 +145,7 @@ int hcli_seconds(const char *v, double *out)
     return 0;
 }
 
-int hcli_read_payload(uint8_t **out, size_t *len)
+static int read_payload(uint8_t **out, size_t *len)
 {
     uint8_t *buf = malloc(HS_CLIENT_PAYLOAD_MAX + 1);
     size_t n = 0;
@@ -168,5 +168,20 @@ int hcli_read_payload(uint8_t **out, size_t *len)
     }
     *out = buf;
     *len = n;
+    return 0;
+}
+
+int hcli_payload(const char *arg, uint8_t **owned, const void **bytes, size_t *len)
+{
+    *owned = NULL;
+    *bytes = arg;
+    *len = 0;
+    if (!arg) return 0;
+    if (strcmp(arg, "-")) {
+        *len = strlen(arg);
+        return 0;
+    }
+    if (read_payload(owned, len) != 0) return -1;
+    *bytes = *owned;
     return 0;
 }

@@ -74,9 +74,10 @@ long hcli_count(hcli_args *a, const char *opt);
 int hcli_parse_timeout(const char *v);
 /* Seconds from 0.001 to 300 (a wait); -1 if v is not that. */
 int hcli_seconds(const char *v, double *out);
-/* A user event's or query's payload from standard input (at most HS_CLIENT_PAYLOAD_MAX bytes):
- * 0, or -1 with the message printed. *out is malloc'd. */
-int hcli_read_payload(uint8_t **out, size_t *len);
+/* An event's or query's payload argument: none (NULL), "-" (standard input, at most
+ * HS_CLIENT_PAYLOAD_MAX bytes, into *owned for the caller to free) or the argument itself;
+ * *bytes and *len say what to send. 0, or -1 after a message on stderr. */
+int hcli_payload(const char *arg, uint8_t **owned, const void **bytes, size_t *len);
 
 /* ---- agent.c --------------------------------------------------------------------------- */
 

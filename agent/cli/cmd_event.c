@@ -57,18 +57,16 @@ static int run(int argc, char **argv)
     if (a.exit < 0 && !name) hcli_args_fail(&a, "missing the event name");
     int rc = a.exit >= 0 ? a.exit : EXIT_OK;
     uint8_t *data = NULL;
+    const void *bytes = NULL;
     size_t len = 0;
-    if (a.exit < 0 && payload && !strcmp(payload, "-") && hcli_read_payload(&data, &len) != 0)
-        rc = EXIT_ERROR;
-    else if (a.exit < 0 && payload && strcmp(payload, "-"))
-        len = strlen(payload);
+    if (a.exit < 0 && hcli_payload(payload, &data, &bytes, &len) != 0) rc = EXIT_ERROR;
     hs_client *c = a.exit < 0 && !rc ? hcli_open(HS_CLIENT_DEFAULT_TIMEOUT_MS) : NULL;
     if (a.exit < 0 && !rc && !c) rc = EXIT_ERROR;
     if (c) {
         if (wait && !wait_s) wait_s = WAIT_DEFAULT_S;
         hs_client_user_event_result *r = NULL;
-        rc = hs_client_user_event(c, name, data ? (const void *)data : payload, len,
-                                  coalesce ? HS_CLIENT_COALESCE : 0, (int)(wait_s * 1000), &r);
+        rc = hs_client_user_event(c, name, bytes, len, coalesce ? HS_CLIENT_COALESCE : 0,
+                                  (int)(wait_s * 1000), &r);
         if (rc == HS_CLIENT_OK) {
             hcli_show_user_event(c, name, r);
             rc = r->waited && !r->complete ? EXIT_ERROR : EXIT_OK;

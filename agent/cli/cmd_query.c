@@ -78,11 +78,9 @@ static int run(int argc, char **argv)
     if (a.exit < 0 && !name) hcli_args_fail(&a, "missing the query name");
     int rc = a.exit >= 0 ? a.exit : EXIT_OK;
     uint8_t *data = NULL;
+    const void *bytes = NULL;
     size_t len = 0;
-    if (a.exit < 0 && payload && !strcmp(payload, "-") && hcli_read_payload(&data, &len) != 0)
-        rc = EXIT_ERROR;
-    else if (a.exit < 0 && payload && strcmp(payload, "-"))
-        len = strlen(payload);
+    if (a.exit < 0 && hcli_payload(payload, &data, &bytes, &len) != 0) rc = EXIT_ERROR;
     /* --timeout is the query's (the agent's default otherwise: 10 s) */
     if (g_cli.timeout_ms > 300000) g_cli.timeout_ms = 300000;
     p.timeout_ms = g_cli.timeout_ms > 0 ? g_cli.timeout_ms : 0;
@@ -92,8 +90,7 @@ static int run(int argc, char **argv)
         hs_client_set_timeout(c, HS_CLIENT_DEFAULT_TIMEOUT_MS);
         collect k = {0};
         hs_client_query_result *r = NULL;
-        rc = hs_client_query(c, name, data ? (const void *)data : payload, len, &p, on_reply, &k,
-                             &r);
+        rc = hs_client_query(c, name, bytes, len, &p, on_reply, &k, &r);
         if (rc == HS_CLIENT_OK)
             hcli_show_query(k.a, k.n, r);
         else
