@@ -477,6 +477,9 @@ uint64_t hs_votes_next_deadline(const hs_node *n);
 void hs_votes_decide_waiting(hs_node *n);
 /* A Reach round failed (we are cut off): our own votes and failed-check streaks start over. */
 void hs_votes_restart_own(hs_node *n);
+/* The first Reach round to succeed after a cut: our votes start over and every suspect we
+ * may still check gets a fresh check (one that can see it, now that we are in touch). */
+void hs_votes_recheck_own(hs_node *n);
 
 /* membership_health.c */
 /* Counts the outcome of one of our checks that ended at end_at (ignored when we were not running

@@ -171,11 +171,19 @@ static void end_round(hs_node *n, bool reached)
         return;
     }
     if (reached) {
+        bool healed = q->lost_since != 0;
         q->ok_start = started;
         q->lost_since = 0;
         q->backoff_ms = 0;
         q->next_round_at = 0;
-        hs_votes_decide_waiting(n);
+        /* the first majority after a cut: the checks behind the waiting verdicts failed while
+         * we were cut off, so they say nothing about the suspects; check them again (the
+         * suspect's answer to this very round can come late: right after a heal it is busy
+         * with the rejoining side, and 4 times the majority's answer time is a few ms) */
+        if (healed)
+            hs_votes_recheck_own(n);
+        else
+            hs_votes_decide_waiting(n);
         return;
     }
     n->stats.quorum_lost++;

@@ -280,6 +280,16 @@ static bool has_check(const hs_node *n, const hs_member *m)
     return false;
 }
 
+void hs_votes_recheck_own(hs_node *n)
+{
+    hs_votes_restart_own(n);
+    for (size_t i = 0; i < n->nsuspects; i++) {
+        hs_member *m = n->suspects[i];
+        if (m->susp->rounds_total < max_rounds(n) && !has_check(n, m))
+            m->susp->next_round_ms = n->now;
+    }
+}
+
 void hs_votes_tick(hs_node *n)
 {
     hs_votes_decide_waiting(n);

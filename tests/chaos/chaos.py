@@ -760,7 +760,29 @@ class Runner:
         # agents restarted during the run lose their counters: the figure is a lower bound
         self.cpu_pct = round(100.0 * (cpu1 - cpu0) / (wall1 - wall0), 1)
         self.final = self.final_config()
+        self.explain = self.failure_histories()
         self.t_stop = self.rel()
+
+    def failure_histories(self):
+        """Every agent's record (GET /v1/members/NAME/history, `hearsay explain`) of each
+        member some agent showed failed: who decided each verdict and on whose votes, so a
+        rule-a violation names its decider (the events only say who showed it)."""
+        names = sorted({ev.get("name") for t, o, g, ev in self.events
+                        if ev.get("status") == "failed" and ev.get("name") != o})
+        out = {}
+        for n in self.c.nodes:
+            if not (n.proc and n.proc.poll() is None) or n.stopped:
+                continue
+            for x in names:
+                if x == n.name:
+                    continue
+                try:
+                    st, body = n.api("GET", "/v1/members/%s/history" % x, timeout=5)
+                except (OSError, http.client.HTTPException):
+                    continue
+                if st == 200:
+                    out.setdefault(x, {})[n.name] = body
+        return out
 
 
 def parse_args(argv):
@@ -878,7 +900,8 @@ def main(argv=None):
         t_last=r.t_last, converge_s=r.converge_s, converge_views=r.converge_views,
         converge_trace=getattr(r, "converge_trace", []),
         final=r.final, sanitizer=sanitizer, rotate=r.rotate, notes=r.notes,
-        load=r.load, oversleep=r.oversleep, agent_cpu_pct=r.cpu_pct, duration=args.duration)
+        load=r.load, oversleep=r.oversleep, agent_cpu_pct=r.cpu_pct, duration=args.duration,
+        explain=getattr(r, "explain", {}))
     res = checker.check(hist, args)
     checker.print_report(hist, res, args)
     if args.json_out:

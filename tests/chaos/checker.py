@@ -220,6 +220,23 @@ def excerpt(h, names, t1, t2, max_events=60):
     return lines
 
 
+def deciders(h, x, inc):
+    """who decided the verdict (x, inc) and on whose votes, from the agents' own records
+    (`hearsay explain`, collected at the end of the run; older records may have rotated out)"""
+    offs = sorted(t - ev["time_ms"] / 1000.0 for t, o, g, ev in h.events if "time_ms" in ev)
+    off = offs[len(offs) // 2] if offs else 0.0
+    lines = []
+    for o, body in sorted(getattr(h, "explain", {}).get(x, {}).items()):
+        for r in body.get("history", []):
+            if r.get("event") != "failed" or r.get("learnt") or r.get("incarnation") != inc:
+                continue
+            votes = ", ".join("%s@%.3f" % (v.get("name"), v["time_ms"] / 1000.0 + off)
+                              for v in r.get("votes", []))
+            lines.append("decided by %s at t=%.3f on the votes of %s"
+                         % (o, r["time_ms"] / 1000.0 + off, votes or "nobody"))
+    return lines or ["decider: not in any agent's record (rotated out, or it restarted)"]
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -316,7 +333,8 @@ def check(h, args):
                 ",".join(o for t, o, w in early), " (%s)" % why0 if why0 else "",
                 ", ".join(obs_imp)),
              "node": x, "t": bad[0][0], "category": cat,
-             "excerpt": excerpt(h, {x, o0, bad[0][1]}, min(t0, bad[0][0]) - 8, bad[0][0] + 2)}
+             "excerpt": deciders(h, x, inc) +
+             excerpt(h, {x, o0, bad[0][1]}, min(t0, bad[0][0]) - 8, bad[0][0] + 2)}
         false_fail += 1
         violations.append(v)
     summary["failure_verdicts"] = len(decl)

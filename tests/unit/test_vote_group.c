@@ -286,6 +286,38 @@ static void test_heal_found_by_sample(void **state)
     hs_node_free(n);
 }
 
+/* Found by tests/chaos (seed 1): three of a member's five observers were on the small side of
+ * a partition; their checks kept failing and one's verdict waited. The cut healed, its sample
+ * and then a full round were answered by a majority, and the member, busy with the rejoining
+ * side, answered the same REACH later than four times the majority's few ms: it was declared
+ * failed everywhere for half a second. Checks made while cut off say nothing about the
+ * suspect: the first majority after a cut starts them over, it does not confirm them. */
+static void test_heal_does_not_confirm_checks_made_while_cut_off(void **state)
+{
+    (void)state;
+    hs_node *n = make_node(50);
+    hs_member *obs[HS_MAX_VOTE_GROUP];
+    size_t k;
+    hs_member *s = subject_we_observe(n, obs, &k);
+    verdict_ready(n, s, obs, k, 2000);
+    hs_node_tick(n, 2500); /* nobody answered the full round: we are cut off */
+    assert_int_equal(hs_node_stats_get(n)->quorum_lost, 1);
+    verdict_ready(n, s, obs, k, 2600); /* our checks keep failing behind the cut */
+    assert_true(s->susp->my_vote_ms != 0);
+    hs_node_tick(n, 3500); /* the cut heals: the sample is answered */
+    assert_true(n->quorum.started && !n->quorum.full);
+    reach_acks(n, 3501, s, 49, n->quorum.seq);
+    assert_true(n->quorum.started && n->quorum.full);
+    reach_acks(n, 3502, s, 30, n->quorum.seq); /* a majority, not (yet) the suspect */
+    hs_node_tick(n, 3501 + n->cfg.probe_timeout_ms);
+    assert_int_equal(n->quorum.lost_since, 0);
+    assert_int_not_equal(s->status, HS_FAILED);
+    assert_non_null(s->susp);
+    assert_int_equal(s->susp->my_vote_ms, 0); /* our vote from behind the cut is gone */
+    assert_true(s->susp->next_round_ms != 0 || n->checks[0].used); /* checked again now */
+    hs_node_free(n);
+}
+
 /* A round that reached a majority before the votes stood does not speak for them (it may
  * predate the partition): the verdict waits for a round that starts after. */
 static void test_old_round_does_not_count(void **state)
@@ -471,6 +503,14 @@ static void test_rejoined_member_restores_majority(void **state)
         acks++;
     }
     hs_node_tick(n, 3001 + n->cfg.probe_timeout_ms);
+    /* the first majority after the cut: our checks start over rather than decide */
+    assert_int_not_equal(s->status, HS_FAILED);
+    assert_int_equal(n->quorum.lost_since, 0);
+    uint64_t t = 3001 + n->cfg.probe_timeout_ms + 1;
+    verdict_ready(n, s, obs, k, t);                   /* the fresh checks fail too: it is down */
+    assert_true(n->quorum.started && n->quorum.full); /* a round after the votes stood */
+    reach_acks(n, t + 1, s, 30, n->quorum.seq);
+    hs_node_tick(n, t + 1 + n->cfg.probe_timeout_ms);
     assert_int_equal(s->status, HS_FAILED);
     hs_node_free(n);
 }
@@ -570,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_majority_with_own_vote),
         cmocka_unit_test(test_no_verdict_without_majority),
         cmocka_unit_test(test_heal_found_by_sample),
+        cmocka_unit_test(test_heal_does_not_confirm_checks_made_while_cut_off),
         cmocka_unit_test(test_old_round_does_not_count),
         cmocka_unit_test(test_reach_answered),
         cmocka_unit_test(test_suspect_answering_reach_is_alive),
