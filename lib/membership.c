@@ -123,6 +123,7 @@ void hs_node_free(hs_node *n)
     hs_tombs_free(n);
     hs_removed_free(n);
     hs_claims_free(n);
+    hs_reach_free(n);
     free(n->join_addrs);
     free(n->out);
     free(n->events);
@@ -436,6 +437,7 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
         hs_votes_tick(n);
         hs_quorum_tick(n); /* after the verdicts of this tick changed the ring */
         hs_probe_tick(n);
+        hs_reach_tick(n);
         if (n->now >= n->sync_at) hs_sync_tick(n);
         if (n->now >= n->revive_at) hs_revive_tick(n);
     }
@@ -475,6 +477,7 @@ uint64_t hs_node_next_deadline(const hs_node *n)
         d = min_nonzero(d, hs_votes_next_deadline(n));
         d = min_nonzero(d, hs_quorum_next_deadline(n));
         d = min_nonzero(d, hs_health_next_deadline(n));
+        d = min_nonzero(d, hs_reach_next_deadline(n));
     }
     return d;
 }
