@@ -1,6 +1,7 @@
 /* membership_reach.c: the operator's reachability test (hs_node_reachability_start): a Ping to
- * every live member, PingReqs through relays for those silent after probe_timeout, and each
- * member's result (direct, relayed, no answer) with its round-trip time. Sans-I/O like the rest. */
+ * every live member, PingReqs for those silent after probe_timeout through members that did
+ * answer directly, and each member's result (direct, relayed, no answer) with its round-trip
+ * time. Sans-I/O like the rest. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,19 +110,22 @@ bool hs_reach_ack(hs_node *n, uint32_t seq, const hs_member *sender, bool relaye
     return true;
 }
 
+/* Relays for e: members that answered this test directly (we reach them and they us), from a
+ * random place in the list, at most indirect_probes of them. */
 static void ask_relays(hs_node *n, hs_reach_member *e, uint32_t seq)
 {
+    hs_reach *r = n->reach;
     hs_member *target = hs_table_find(n, e->name);
     if (!target || !hs_is_live(target)) return;
-    hs_member *sent[MAX_RELAYS];
-    size_t nsent = 0;
-    for (uint32_t i = 0; i < n->cfg.indirect_probes && i < MAX_RELAYS; i++) {
-        hs_member *via = hs_random_live(n, target, NULL);
-        bool dup = false;
-        for (size_t j = 0; j < nsent; j++) dup |= sent[j] == via;
-        if (!via || dup) continue;
-        sent[nsent++] = via;
+    size_t want = n->cfg.indirect_probes < MAX_RELAYS ? n->cfg.indirect_probes : MAX_RELAYS;
+    size_t start = hs_prng_below(&n->rng, (uint32_t)r->n), nsent = 0;
+    for (size_t k = 0; k < r->n && nsent < want; k++) {
+        const hs_reach_member *x = &r->m[(start + k) % r->n];
+        if (x->result != HS_REACH_DIRECT) continue;
+        hs_member *via = hs_table_find(n, x->name);
+        if (!via || via == target || !hs_is_live(via)) continue;
         hs_send_pingreq(n, target, via, seq);
+        nsent++;
     }
     e->relays = (uint8_t)nsent;
 }

@@ -255,7 +255,8 @@ const char *hs_history_what_name(hs_history_what w); /* "suspect", "failed", ...
 
 /* ---- the operator's reachability test (membership_reach.c, `hearsay reachability`) ----
  * Pings every live member at once (the probes' own Ping); a member that has not answered
- * within probe_timeout is asked for through indirect_probes relays (PingReq), and one with no
+ * within probe_timeout is asked for through up to indirect_probes relays (PingReq), chosen
+ * among the members that did answer the test directly, and one with no
  * answer either way by indirect_timeout (counted from the Ping) has none. A Pong that comes
  * after the relays were asked still counts as direct. No new message: the answers are the
  * probes' Pong and IndirectAck, matched by the Ping's sequence number. */
