@@ -409,6 +409,7 @@ static void reap(hs_node *n)
 void hs_node_tick(hs_node *n, uint64_t now_ms)
 {
     begin(n, now_ms);
+    hs_reach_tick(n); /* ends on time even while quiet or leaving */
     if (n->stopping_until) {
         hs_claims_stopping(n);
         return;
@@ -437,7 +438,6 @@ void hs_node_tick(hs_node *n, uint64_t now_ms)
         hs_votes_tick(n);
         hs_quorum_tick(n); /* after the verdicts of this tick changed the ring */
         hs_probe_tick(n);
-        hs_reach_tick(n);
         if (n->now >= n->sync_at) hs_sync_tick(n);
         if (n->now >= n->revive_at) hs_revive_tick(n);
     }
@@ -461,7 +461,7 @@ static uint64_t min_nonzero(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
-uint64_t hs_node_next_deadline(const hs_node *n)
+static uint64_t core_deadline(const hs_node *n)
 {
     uint64_t d = n->housekeeping_at;
     if (n->stopping_until) return n->stopping_until;
@@ -477,9 +477,13 @@ uint64_t hs_node_next_deadline(const hs_node *n)
         d = min_nonzero(d, hs_votes_next_deadline(n));
         d = min_nonzero(d, hs_quorum_next_deadline(n));
         d = min_nonzero(d, hs_health_next_deadline(n));
-        d = min_nonzero(d, hs_reach_next_deadline(n));
     }
     return d;
+}
+
+uint64_t hs_node_next_deadline(const hs_node *n)
+{
+    return min_nonzero(core_deadline(n), hs_reach_next_deadline(n));
 }
 
 /* ---- run-time settings ---- */

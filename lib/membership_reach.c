@@ -54,7 +54,7 @@ size_t hs_node_reachability_results(const hs_node *n, const hs_reach_member **ou
 long hs_node_reachability_start(hs_node *n, uint64_t now_ms)
 {
     if (now_ms > n->now) n->now = now_ms;
-    if (hs_node_reachability_running(n)) return -1;
+    if (hs_node_reachability_running(n) || n->removed_self || n->stopped || n->leaving) return -1;
     size_t count = n->nring > 0 && hs_is_live(n->self) ? n->nring - 1 : n->nring;
     hs_reach_member *m = calloc(count ? count : 1, sizeof(*m));
     if (!m) return -1;
@@ -134,7 +134,8 @@ void hs_reach_tick(hs_node *n)
 {
     hs_reach *r = n->reach;
     if (!r || !r->running) return;
-    if (r->relays_at && n->now >= r->relays_at) {
+    bool quiet = n->removed_self || n->stopped || n->leaving; /* ends, sends nothing more */
+    if (r->relays_at && n->now >= r->relays_at && !quiet) {
         r->relays_at = 0;
         for (size_t i = 0; i < r->n; i++)
             if (r->m[i].result == HS_REACH_PENDING)

@@ -61,10 +61,15 @@ static void retap(void)
     hsd_log_set_tap(want, want ? on_line : NULL);
 }
 
+/* Bytes waiting in the agent for s's client. What the client sends after its request is of
+ * no use: it is thrown away here, so it cannot pile up either. */
 static size_t queued(const mstream *s)
 {
     struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : STREAM_BUFFER;
+    if (!bev) return STREAM_BUFFER;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    return evbuffer_get_length(bufferevent_get_output(bev));
 }
 
 static void on_drained(struct evhttp_connection *evcon, void *arg);

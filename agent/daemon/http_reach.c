@@ -75,7 +75,9 @@ void hsd_api_reachability(hsd_engine *e, struct evhttp_request *req)
     W.started = now;
     if (!hsd_engine_reachability(e, answer, NULL)) {
         W.req = NULL;
-        hsd_http_error(req, 429, "a reachability test is running; try again when it has ended");
+        hsd_http_error(req, 503,
+                       "cannot start a reachability test: this agent is leaving or removed (or out "
+                       "of memory)");
         return;
     }
     R.last_start = now;

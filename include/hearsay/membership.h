@@ -276,7 +276,8 @@ typedef struct hs_reach_member {
 } hs_reach_member;
 
 /* Starts a test of every live member but us: how many are asked (0: none, the test has
- * ended at once), or -1 when a test is running or memory is short. */
+ * ended at once), or -1 when a test is running, the node is quiet (removed, stopped as the
+ * newer claimant of its name, leaving) or memory is short. */
 long hs_node_reachability_start(hs_node *n, uint64_t now_ms);
 bool hs_node_reachability_running(const hs_node *n);
 /* The members of the running or last test in ring order, results so far; 0 before any. */
