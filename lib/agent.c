@@ -531,6 +531,14 @@ void hs_agent_leave(hs_agent *a, uint64_t now_ms)
     pump(a);
 }
 
+long hs_agent_reachability(hs_agent *a, uint64_t now_ms)
+{
+    begin(a, now_ms);
+    long rc = hs_node_reachability_start(a->node, a->now);
+    pump(a);
+    return rc;
+}
+
 int hs_agent_set_tags(hs_agent *a, uint64_t now_ms, hs_tags tags)
 {
     begin(a, now_ms);

@@ -123,6 +123,7 @@ void hs_node_free(hs_node *n)
     hs_tombs_free(n);
     hs_removed_free(n);
     hs_claims_free(n);
+    hs_reach_free(n);
     free(n->join_addrs);
     free(n->out);
     free(n->events);
@@ -408,6 +409,7 @@ static void reap(hs_node *n)
 void hs_node_tick(hs_node *n, uint64_t now_ms)
 {
     begin(n, now_ms);
+    hs_reach_tick(n); /* ends on time even while quiet or leaving */
     if (n->stopping_until) {
         hs_claims_stopping(n);
         return;
@@ -459,7 +461,7 @@ static uint64_t min_nonzero(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
-uint64_t hs_node_next_deadline(const hs_node *n)
+static uint64_t core_deadline(const hs_node *n)
 {
     uint64_t d = n->housekeeping_at;
     if (n->stopping_until) return n->stopping_until;
@@ -477,6 +479,11 @@ uint64_t hs_node_next_deadline(const hs_node *n)
         d = min_nonzero(d, hs_health_next_deadline(n));
     }
     return d;
+}
+
+uint64_t hs_node_next_deadline(const hs_node *n)
+{
+    return min_nonzero(core_deadline(n), hs_reach_next_deadline(n));
 }
 
 /* ---- run-time settings ---- */

@@ -245,6 +245,7 @@ struct hs_node {
     size_t nsuspects, suspects_cap;
     hs_quorum quorum;
     hs_health health;
+    struct hs_reach *reach; /* the reachability test, running or ended (NULL: none yet) */
 
     /* gossip */
     hs_gossip_level *bq; /* gossip queue: bq[k] holds members with k sends left */
@@ -462,7 +463,17 @@ void hs_start_verify(hs_node *n, hs_member *m);
 /* A test of our own links: a check of m whose failure suspects nobody. */
 void hs_start_health_check(hs_node *n, hs_member *m);
 void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq);
+/* Asks via to Ping target for us; its INDIRECT_ACK carries seq. */
+void hs_send_pingreq(hs_node *n, hs_member *target, hs_member *via, uint32_t seq);
 void hs_note_config_version(hs_node *n, hs_member *m, uint64_t v);
+
+/* membership_reach.c: the operator's reachability test (hs_node_reachability_start) */
+/* A Pong (relayed false; sender: who sent it) or an INDIRECT_ACK (relayed true, sender NULL)
+ * with seq: true if it answers the test (then the Pong is proof of life). */
+bool hs_reach_ack(hs_node *n, uint32_t seq, const hs_member *sender, bool relayed);
+void hs_reach_tick(hs_node *n);
+uint64_t hs_reach_next_deadline(const hs_node *n);
+void hs_reach_free(hs_node *n);
 
 /* membership_vote.c */
 void hs_recv_suspect(hs_node *n, hs_reader *r);

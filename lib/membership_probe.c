@@ -66,6 +66,21 @@ void hs_send_ping(hs_node *n, hs_member *target, const hs_addr *to, uint32_t seq
     write_ping(n, target->name, target->inc, suspect_flags(target), target, to, seq);
 }
 
+void hs_send_pingreq(hs_node *n, hs_member *target, hs_member *via, uint32_t seq)
+{
+    hs_writer w;
+    uint8_t *buf = msg_begin(n, &w, HS_MSG_PINGREQ);
+    hs_put_u32(&w, seq);
+    hs_put_str8(&w, target->name, strlen(target->name));
+    hs_addr ta = hs_member_addr(n, target);
+    hs_put_addr(&w, &ta);
+    hs_put_u32(&w, target->inc);
+    hs_put_u8(&w, suspect_flags(target));
+    hs_addr va = hs_member_addr(n, via);
+    msg_send(n, &va, buf, &w);
+    n->stats.indirect_sent++;
+}
+
 static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
 {
     hs_member *sent[16];
@@ -77,17 +92,7 @@ static void send_pingreqs(hs_node *n, hs_check *c, hs_member *target)
         for (size_t j = 0; j < nsent; j++) dup |= sent[j] == via;
         if (!via || dup) continue;
         sent[nsent++] = via;
-        hs_writer w;
-        uint8_t *buf = msg_begin(n, &w, HS_MSG_PINGREQ);
-        hs_put_u32(&w, c->seq);
-        hs_put_str8(&w, target->name, strlen(target->name));
-        hs_addr ta = hs_member_addr(n, target);
-        hs_put_addr(&w, &ta);
-        hs_put_u32(&w, target->inc);
-        hs_put_u8(&w, suspect_flags(target));
-        hs_addr va = hs_member_addr(n, via);
-        msg_send(n, &va, buf, &w);
-        n->stats.indirect_sent++;
+        hs_send_pingreq(n, target, via, c->seq);
     }
 }
 
@@ -385,6 +390,7 @@ void hs_recv_pong(hs_node *n, const hs_addr *from, hs_reader *r)
         strcmp(sender->name, c->target) == 0)
         probe_hint_apply(n, sender, next_ms);
     if (c) check_acked(n, c);
+    if (hs_reach_ack(n, seq, sender, false)) solicited = true;
     for (size_t i = 0; i < HS_MAX_RELAYS; i++) {
         hs_relay *rl = &n->relays[i];
         if (rl->used && rl->our_seq == seq) {
@@ -438,4 +444,5 @@ void hs_recv_indirect_ack(hs_node *n, hs_reader *r)
     if (!r->ok) return;
     hs_check *c = find_check(n, seq);
     if (c) check_acked(n, c);
+    hs_reach_ack(n, seq, NULL, true);
 }

@@ -33,7 +33,8 @@ typedef struct hcli_command {
 /* The subcommands. */
 extern const hcli_command hcli_members, hcli_join, hcli_leave, hcli_tags, hcli_check, hcli_keygen,
     hcli_raft, hcli_config, hcli_watch, hcli_self, hcli_health, hcli_metrics, hcli_keys,
-    hcli_force_leave, hcli_readmit, hcli_explain, hcli_event, hcli_query;
+    hcli_force_leave, hcli_readmit, hcli_explain, hcli_event, hcli_query, hcli_monitor,
+    hcli_reachability;
 const hcli_command *hcli_find_command(const char *name);
 
 /* ---- args.c ---------------------------------------------------------------------------- */
@@ -111,6 +112,8 @@ void hcli_show_key_change(const hs_client *c, const hs_client_key_change *k);
 void hcli_show_removal(const hs_client *c, const hs_client_removal *r);
 void hcli_show_fd(const hs_client *c, const hs_client_fd_info *f);
 void hcli_show_history(const hs_client *c, const hs_client_history *h);
+/* A reachability test: a table (name, address, result, rtt) and a summary line. */
+void hcli_show_reachability(const hs_client *c, const hs_client_reach_info *r);
 /* One event line as received (--json) or as a human line. */
 void hcli_show_event(const hs_client_event *ev);
 /* A fired user event: its id, and with a wait how many members delivered it. */

@@ -11,10 +11,10 @@
 hcli_globals g_cli = {.socket_path = HS_CLIENT_DEFAULT_SOCKET, .timeout_ms = -1};
 
 static const hcli_command *const commands[] = {
-    &hcli_members, &hcli_join,        &hcli_leave,   &hcli_tags,    &hcli_check,  &hcli_keygen,
-    &hcli_raft,    &hcli_config,      &hcli_watch,   &hcli_self,    &hcli_health, &hcli_metrics,
-    &hcli_keys,    &hcli_force_leave, &hcli_readmit, &hcli_explain, &hcli_event,  &hcli_query,
-    NULL,
+    &hcli_members, &hcli_join,         &hcli_leave,   &hcli_tags,    &hcli_check,  &hcli_keygen,
+    &hcli_raft,    &hcli_config,       &hcli_watch,   &hcli_self,    &hcli_health, &hcli_metrics,
+    &hcli_keys,    &hcli_force_leave,  &hcli_readmit, &hcli_explain, &hcli_event,  &hcli_query,
+    &hcli_monitor, &hcli_reachability, NULL,
 };
 
 const hcli_command *hcli_find_command(const char *name)

@@ -363,6 +363,39 @@ void hcli_show_history(const hs_client *c, const hs_client_history *h)
     }
 }
 
+/* ---- reachability ---------------------------------------------------------------------- */
+
+static const char *reach_label(const char *result)
+{
+    return !strcmp(result, "direct")    ? "direct"
+           : !strcmp(result, "relayed") ? "relayed"
+                                        : "no answer";
+}
+
+void hcli_show_reachability(const hs_client *c, const hs_client_reach_info *r)
+{
+    if (as_json(c)) return;
+    size_t w[2] = {4, 4};
+    for (size_t i = 0; i < r->count; i++) {
+        w[0] = max(w[0], strlen(r->members[i].name));
+        w[1] = max(w[1], strlen(r->members[i].addr));
+    }
+    printf("%-*s  %-*s  %-9s  %s\n", (int)w[0], "NAME", (int)w[1], "ADDR", "RESULT", "RTT_MS");
+    for (size_t i = 0; i < r->count; i++) {
+        const hs_client_reach_member *m = &r->members[i];
+        padded(text_or(m->name, "?"), w[0] + 2);
+        padded(text_or(m->addr, "?"), w[1] + 2);
+        printf("%-9s  ", reach_label(m->result));
+        if (m->rtt_ms >= 0)
+            printf("%" PRId64 "\n", m->rtt_ms);
+        else
+            puts("-");
+    }
+    printf("%zu members asked: %" PRIu64 " direct, %" PRIu64 " through relays, %" PRIu64
+           " no answer within %" PRIu64 " ms\n",
+           r->count, r->direct, r->relayed, r->no_answer, r->timeout_ms);
+}
+
 /* ---- events ---------------------------------------------------------------------------- */
 
 void hcli_show_event(const hs_client_event *ev)

@@ -58,6 +58,8 @@ struct hsd_engine {
     uint64_t first_event_id, next_event_id, events_total;
     hsd_status_fn status_fn;
     void *status_arg;
+    hsd_reach_fn reach_fn; /* waits for the running reachability test */
+    void *reach_arg;
 };
 
 /* ---- performing the agent's outputs ---- */
@@ -156,6 +158,12 @@ static void drive(hsd_engine *e)
         while (hs_agent_next_done(e->agent, &d)) {
             any = true;
             finish(e, &d);
+        }
+        if (e->reach_fn && !hs_node_reachability_running(hs_agent_node(e->agent))) {
+            hsd_reach_fn fn = e->reach_fn;
+            e->reach_fn = NULL;
+            any = true;
+            fn(e->reach_arg);
         }
         if (!any) break;
     }
@@ -328,6 +336,15 @@ int hsd_engine_query_respond(hsd_engine *e, uint64_t ref, const uint8_t *payload
     int rc = hs_agent_query_respond(e->agent, hsd_now_ms(), ref, payload, len, no_handler);
     drive(e);
     return rc;
+}
+
+bool hsd_engine_reachability(hsd_engine *e, hsd_reach_fn fn, void *arg)
+{
+    if (e->reach_fn || hs_agent_reachability(e->agent, hsd_now_ms()) < 0) return false;
+    e->reach_fn = fn;
+    e->reach_arg = arg;
+    drive(e);
+    return true;
 }
 
 void hsd_engine_join(hsd_engine *e, const hs_addr *addrs, size_t n)

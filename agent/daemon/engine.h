@@ -57,6 +57,10 @@ uint64_t hsd_engine_query(hsd_engine *e, const hs_ue_query_spec *q, hsd_reply_fn
 /* The answer (or the decline) of a query delivered here (ref from its event). */
 int hsd_engine_query_respond(hsd_engine *e, uint64_t ref, const uint8_t *payload, size_t len,
                              bool no_handler);
+/* The reachability test (hs_agent_reachability): false when one is running; fn is called
+ * once it has ended (results: hs_node_reachability_results of the agent's node). */
+typedef void (*hsd_reach_fn)(void *arg);
+bool hsd_engine_reachability(hsd_engine *e, hsd_reach_fn fn, void *arg);
 void hsd_engine_join(hsd_engine *e, const hs_addr *addrs, size_t n);
 int hsd_engine_set_tags(hsd_engine *e, hs_tags tags); /* -1: malformed */
 /* Starts a graceful leave; the loop ends ~500 ms later, once it has been gossiped. */

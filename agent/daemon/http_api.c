@@ -115,6 +115,16 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_events(req, &q);
         else
             hsd_http_error(req, 405, "use GET");
+    } else if (!strcmp(path, "/v1/monitor")) {
+        if (m == EVHTTP_REQ_GET)
+            hsd_monitor_serve(req, &q);
+        else
+            hsd_http_error(req, 405, "use GET");
+    } else if (!strcmp(path, "/v1/reachability")) {
+        if (m == EVHTTP_REQ_POST)
+            hsd_api_reachability(d, req);
+        else
+            hsd_http_error(req, 405, "use POST");
     } else if (!strcmp(path, "/v1/raft")) {
         if (get)
             api_raft(d, req);
@@ -244,6 +254,7 @@ int hsd_http_open(hsd_engine *d)
 void hsd_http_close(void)
 {
     hsd_events_free();
+    hsd_monitor_free();
     hsd_http_conns_free();
     hsd_slots_free();
     if (H.http) evhttp_free(H.http); /* closes the listening socket */

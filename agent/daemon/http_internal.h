@@ -57,6 +57,15 @@ void hsd_events_serve(struct evhttp_request *req, uint64_t since, bool have_sinc
 unsigned hsd_events_streams(void); /* open streams */
 uint64_t hsd_events_lagged(void);  /* streams ended by the lag rule */
 
+/* http_monitor.c: GET /v1/monitor, the log as a stream (a tap of log.c) */
+void hsd_monitor_serve(struct evhttp_request *req, struct evkeyvalq *q);
+void hsd_monitor_free(void);
+unsigned hsd_monitor_streams(void); /* open monitor streams */
+uint64_t hsd_monitor_dropped(void); /* lines dropped for slow monitor clients */
+
+/* http_reach.c: POST /v1/reachability, one at a time */
+void hsd_api_reachability(hsd_engine *e, struct evhttp_request *req);
+
 /* Who is at the other end of an API connection (SO_PEERCRED when it connected).
  * privileged: uid 0, the agent's uid or a member of --admin-group (may change state). */
 typedef struct hsd_peer {

@@ -76,6 +76,9 @@ static void api_limits(struct evbuffer *b)
     counter(b, "hearsay_event_streams_lagged_total",
             "Event streams ended because their client fell more than the event buffer behind.",
             hsd_events_lagged());
+    gauge(b, "hearsay_monitor_streams", "Open GET /v1/monitor streams.", hsd_monitor_streams());
+    counter(b, "hearsay_monitor_lines_dropped_total",
+            "Log lines not sent to a monitor client that read too slowly.", hsd_monitor_dropped());
 }
 
 /* Force-leave, name conflicts and the failure-detection settings in effect. */

@@ -3,11 +3,15 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 static int log_level = HSD_LOG_INFO;
+static int tap_level;
+static hsd_log_tap_fn tap_fn;
+static bool in_tap;
 
 int hsd_log_parse_level(const char *s)
 {
@@ -33,21 +37,34 @@ int hsd_log_get_level(void)
     return log_level;
 }
 
+void hsd_log_set_tap(int level, hsd_log_tap_fn fn)
+{
+    tap_level = fn ? level : 0;
+    tap_fn = fn;
+}
+
 void hsd_log(int level, const char *fmt, ...)
 {
-    if (level > log_level) return;
+    bool to_tap = tap_fn && !in_tap && level <= tap_level;
+    if (level > log_level && !to_tap) return;
     char msg[1024], line[1100];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    size_t o = (size_t)snprintf(line, sizeof(line), "<%d>", level);
+    size_t o = (size_t)snprintf(line, sizeof(line), "<%d>", level), prefix = o;
     for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < sizeof(line); p++) {
         if (*p < 0x20 || *p == 0x7f)
             o += (size_t)snprintf(line + o, sizeof(line) - o, "\\x%02x", *p);
         else
             line[o++] = (char)*p;
     }
+    if (to_tap) {
+        in_tap = true;
+        tap_fn(level, line + prefix, o - prefix);
+        in_tap = false;
+    }
+    if (level > log_level) return;
     line[o++] = '\n';
     fwrite(line, 1, o, stderr);
 }

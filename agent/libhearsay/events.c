@@ -1,6 +1,7 @@
-/* events.c: hs_client_events, the GET /v1/events stream: the chunked body is split into
- * lines (at most 1 MiB each; blank keep-alive lines skipped), each line is parsed into an
- * hs_client_event and handed to the caller's callback. */
+/* events.c: hs_client_events, the GET /v1/events stream, and hsc_stream (any stream of lines,
+ * the monitor's too): the chunked body is split into lines (at most 1 MiB each; blank
+ * keep-alive lines skipped), each line is parsed into an hs_client_event (or handed over as it
+ * is) and given to the caller's callback. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -94,6 +95,7 @@ static int deliver(hsc_lines *s, const char *line, size_t len)
 {
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ')) len--;
     if (len == 0) return 0; /* keep-alive blank line */
+    if (s->raw) return s->raw(line, len, s->ctx);
     hs_client_event ev;
     hs_client_tag *tags;
     json_t *doc;
@@ -115,7 +117,10 @@ int hsc_lines_feed(void *ctx, const char *p, size_t n)
         const char *nl = memchr(p, '\n', n);
         size_t take = nl ? (size_t)(nl - p) : n;
         if (!s->skipping) {
-            if (s->len + take > HSC_EVENT_LINE) {
+            if (s->len + take > HSC_EVENT_LINE && s->raw) {
+                s->skipping = true; /* a log line is never this long: not the agent's */
+                s->len = 0;
+            } else if (s->len + take > HSC_EVENT_LINE) {
                 hs_client_event ev;
                 memset(&ev, 0, sizeof ev);
                 ev.type = HS_CLIENT_EVENT_MALFORMED;
@@ -155,27 +160,20 @@ int hsc_lines_feed(void *ctx, const char *p, size_t n)
     return 0;
 }
 
-HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx)
+int hsc_stream(hs_client *c, const char *target, hsc_lines *lines)
 {
-    if (!c || !cb) return HS_CLIENT_EINVAL;
     hsc_reset(c);
-    char target[64];
-    if (since >= 0)
-        snprintf(target, sizeof target, "/v1/events?since=%lld", (long long)since);
-    else
-        snprintf(target, sizeof target, "/v1/events");
-    hsc_lines lines = {.cb = cb, .ctx = ctx};
     hs_http_request req = {.socket_path = c->socket_path,
                            .method = "GET",
                            .target = target,
                            .timeout_ms = c->timeout_ms,
                            .sink = hsc_lines_feed,
-                           .sink_ctx = &lines,
+                           .sink_ctx = lines,
                            .interrupt = c->interrupt};
     hs_client_response resp;
     int rc = hsc_http_do(&req, &resp, c->last_error, sizeof c->last_error);
-    free(lines.line);
-    if (rc == HS_CLIENT_ESTOPPED && lines.no_mem) {
+    free(lines->line);
+    if (rc == HS_CLIENT_ESTOPPED && lines->no_mem) {
         snprintf(c->last_error, sizeof c->last_error, "out of memory");
         rc = HS_CLIENT_ENOMEM;
     } else if (rc == HS_CLIENT_ESTOPPED)
@@ -192,4 +190,16 @@ HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_
     }
     hs_client_response_free(&resp);
     return rc;
+}
+
+HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx)
+{
+    if (!c || !cb) return HS_CLIENT_EINVAL;
+    char target[64];
+    if (since >= 0)
+        snprintf(target, sizeof target, "/v1/events?since=%lld", (long long)since);
+    else
+        snprintf(target, sizeof target, "/v1/events");
+    hsc_lines lines = {.cb = cb, .ctx = ctx};
+    return hsc_stream(c, target, &lines);
 }

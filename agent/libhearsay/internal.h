@@ -99,6 +99,8 @@ int hsc_parse_keys(const char *body, size_t len, hs_client_keys_info **out, char
                    size_t errlen);
 int hsc_parse_key_change(const char *body, size_t len, hs_client_key_change **out, char *err,
                          size_t errlen);
+int hsc_parse_reachability(const char *body, size_t len, hs_client_reach_info **out, char *err,
+                           size_t errlen);
 int hsc_parse_user_event(const char *body, size_t len, hs_client_user_event_result **out, char *err,
                          size_t errlen);
 /* Fills ev from one event line (tags in *tags, to be freed by the caller); the line must stay
@@ -107,9 +109,11 @@ int hsc_parse_user_event(const char *body, size_t len, hs_client_user_event_resu
 int hsc_parse_event(const char *line, size_t len, hs_client_event *ev, hs_client_tag **tags,
                     json_t **doc);
 
-/* The event stream's line splitter (events.c), exposed for the unit tests. */
+/* The event stream's line splitter (events.c), exposed for the unit tests; the monitor stream
+ * uses it too. */
 typedef struct hsc_lines {
     hs_client_event_cb cb;
+    hs_client_line_cb raw; /* set: each line as it is, not parsed (the monitor stream) */
     void *ctx;
     char *line;
     size_t len, cap;
@@ -117,5 +121,7 @@ typedef struct hsc_lines {
     bool no_mem;
 } hsc_lines;
 int hsc_lines_feed(void *lines, const char *p, size_t n); /* an hs_http_sink */
+/* GET target as a stream of lines into lines (its buffer freed): the stream's result code. */
+int hsc_stream(hs_client *c, const char *target, hsc_lines *lines);
 
 #endif

@@ -109,6 +109,9 @@ uint64_t hs_agent_next_deadline(const hs_agent *a);
 void hs_agent_join(hs_agent *a, uint64_t now_ms, const hs_addr *addrs, size_t n);
 void hs_agent_leave(hs_agent *a, uint64_t now_ms);
 int hs_agent_set_tags(hs_agent *a, uint64_t now_ms, hs_tags tags); /* -1: malformed/too big */
+/* Starts the reachability test of the membership core (hs_node_reachability_start): members
+ * asked, or -1 when one is running; its results: hs_node_reachability_results. */
+long hs_agent_reachability(hs_agent *a, uint64_t now_ms);
 
 /* Operations; each returns an id (never 0) whose end comes out of hs_agent_next_done, or 0 when
  * it cannot start (no slot). */

@@ -445,6 +445,36 @@ typedef int (*hs_client_event_cb)(const hs_client_event *ev, void *ctx);
  * after it is delivered first. The timeout only bounds the start of the stream. */
 HS_CLIENT_API int hs_client_events(hs_client *c, int64_t since, hs_client_event_cb cb, void *ctx);
 
+/* ---- the operator's log stream and reachability test ----------------------------------- */
+
+/* Called for every log line (no newline; valid during the call only). Return 0 to go on,
+ * nonzero to stop the stream. */
+typedef int (*hs_client_line_cb)(const char *line, size_t len, void *ctx);
+/* GET /v1/monitor?level=LEVEL (NULL: the agent's default, info): the agent's log lines at or
+ * above LEVEL ("error", "warn", "notice", "info", "debug"), whatever its own --log-level, until
+ * cb returns nonzero (HS_CLIENT_ESTOPPED), the interrupt flag is set (HS_CLIENT_EINTR) or the
+ * agent ends the stream (HS_CLIENT_OK: it stopped). A client that reads too slowly gets a
+ * "N lines dropped" line in place of what did not fit. The timeout bounds the start only. */
+HS_CLIENT_API int hs_client_monitor(hs_client *c, const char *level, hs_client_line_cb cb,
+                                    void *ctx);
+
+typedef struct hs_client_reach_member {
+    const char *name, *addr;
+    const char *result; /* "direct", "relayed" (only through relays) or "none" (no answer) */
+    int64_t rtt_ms;     /* from the Ping to the first answer; -1 without an answer */
+    uint64_t relays;    /* relays asked (0: it answered directly in time) */
+} hs_client_reach_member;
+typedef struct hs_client_reach_info {
+    size_t count;
+    const hs_client_reach_member *members; /* in the agent's ring order */
+    uint64_t direct, relayed, no_answer, elapsed_ms, timeout_ms;
+} hs_client_reach_info;
+/* POST /v1/reachability (uid 0, the agent's uid or its --admin-group): the agent pings every
+ * live member, through relays for the silent ones, and answers when every member answered or
+ * the indirect timeout passed. One test at a time per agent, one a second (else HS_CLIENT_EHTTP,
+ * status 429). *out is freed with hs_client_free. */
+HS_CLIENT_API int hs_client_reachability(hs_client *c, hs_client_reach_info **out);
+
 /* ---- user events and queries (need uid 0, the agent's uid or its --admin-group) -------- */
 
 #define HS_CLIENT_PAYLOAD_MAX 8192 /* bytes of a user event's, query's or answer's payload */

@@ -253,6 +253,37 @@ typedef struct hs_history_entry {
 size_t hs_node_history(const hs_node *n, const char *name, hs_history_entry *out, size_t max);
 const char *hs_history_what_name(hs_history_what w); /* "suspect", "failed", ... */
 
+/* ---- the operator's reachability test (membership_reach.c, `hearsay reachability`) ----
+ * Pings every live member at once (the probes' own Ping); a member that has not answered
+ * within probe_timeout is asked for through up to indirect_probes relays (PingReq), chosen
+ * among the members that did answer the test directly, and one with no
+ * answer either way by indirect_timeout (counted from the Ping) has none. A Pong that comes
+ * after the relays were asked still counts as direct. No new message: the answers are the
+ * probes' Pong and IndirectAck, matched by the Ping's sequence number. */
+typedef enum hs_reach_result {
+    HS_REACH_PENDING = 0,
+    HS_REACH_DIRECT,  /* its Pong came back to us */
+    HS_REACH_RELAYED, /* only a relay's IndirectAck did */
+    HS_REACH_NONE,    /* no answer by indirect_timeout */
+} hs_reach_result;
+
+typedef struct hs_reach_member {
+    char name[HS_NAME_MAX + 1];
+    hs_addr addr;
+    uint8_t result;  /* hs_reach_result */
+    uint8_t relays;  /* relays asked (0: it answered directly in time) */
+    uint32_t rtt_ms; /* from our Ping to the first answer (0 without one) */
+} hs_reach_member;
+
+/* Starts a test of every live member but us: how many are asked (0: none, the test has
+ * ended at once), or -1 when a test is running, the node is quiet (removed, stopped as the
+ * newer claimant of its name, leaving) or memory is short. */
+long hs_node_reachability_start(hs_node *n, uint64_t now_ms);
+bool hs_node_reachability_running(const hs_node *n);
+/* The members of the running or last test in ring order, results so far; 0 before any. */
+size_t hs_node_reachability_results(const hs_node *n, const hs_reach_member **out);
+const char *hs_reach_result_name(hs_reach_result r); /* "direct", "relayed", "none", "pending" */
+
 /* Encodes/decodes the tag form above from/to "k=v" strings; helpers for the agent. */
 int hs_tags_validate(hs_tags tags);                     /* 0 if well formed and small enough */
 const char *hs_tags_get(hs_tags tags, const char *key); /* value or NULL */

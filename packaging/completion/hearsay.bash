@@ -26,7 +26,7 @@ _hearsay()
         cword=$COMP_CWORD
     fi
 
-    local commands="members join leave tags check keygen keys raft config watch self health metrics force-leave readmit explain help"
+    local commands="members join leave tags check keygen keys raft config watch self health metrics force-leave readmit explain monitor reachability help"
     local global_opts="--socket --timeout --help --version"
 
     # find the subcommand, skipping global options and their values
@@ -83,7 +83,8 @@ _hearsay()
     watch) opts+=" --json --since" ;;
     config) opts+=" --consistent --reset --json" ;;
     force-leave) opts+=" --prune --json" ;;
-    readmit | explain) opts+=" --json" ;;
+    readmit | explain | reachability) opts+=" --json" ;;
+    monitor) opts+=" --log-level" ;;
     keys) opts+=" --file --wait --local --json" ;;
     help)
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))

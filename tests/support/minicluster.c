@@ -123,6 +123,11 @@ void mc_start_as(mc_cluster *c, int i, const char *name, uint32_t inc, int via)
     drain(c, i);
 }
 
+void mc_drain(mc_cluster *c, int i)
+{
+    drain(c, i);
+}
+
 void mc_crash(mc_cluster *c, int i)
 {
     c->n[i].crashed = true;

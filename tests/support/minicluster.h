@@ -59,6 +59,8 @@ void mc_start(mc_cluster *c, int i, int via);
  * with a given starting incarnation. */
 void mc_start_as(mc_cluster *c, int i, const char *name, uint32_t inc, int via);
 void mc_crash(mc_cluster *c, int i);
+/* Sends what node i has to send after a call into it from the test. */
+void mc_drain(mc_cluster *c, int i);
 void mc_run(mc_cluster *c, uint64_t ms);
 /* Runs until pred holds or ms pass; returns the time it took or UINT64_MAX. */
 uint64_t mc_run_until(mc_cluster *c, uint64_t ms, bool (*pred)(mc_cluster *, void *), void *arg);

@@ -635,6 +635,44 @@ static int on_event(const hs_client_event *ev, void *ctx)
     return s->stop_after && s->n >= s->stop_after;
 }
 
+/* The monitor stream: raw lines, blank ones skipped, no JSON parsing. */
+static int on_raw(const char *line, size_t len, void *ctx)
+{
+    char *out = ctx;
+    snprintf(out + strlen(out), 200 - strlen(out), "%.*s|", (int)len, line);
+    return 0;
+}
+
+static void test_monitor_lines_and_reach(void **state)
+{
+    (void)state;
+    char got[200] = "";
+    hsc_lines l = {.raw = on_raw, .ctx = got};
+    const char *in = "2026 [INFO] a\r\n\n2026 [DEBUG] {not json\n2026 [WA";
+    for (const char *p = in; *p; p++) assert_int_equal(hsc_lines_feed(&l, p, 1), 0);
+    assert_string_equal(got, "2026 [INFO] a|2026 [DEBUG] {not json|");
+    assert_int_equal(hsc_lines_feed(&l, "RN] b\n", 7), 0);
+    assert_string_equal(got, "2026 [INFO] a|2026 [DEBUG] {not json|2026 [WARN] b|");
+    free(l.line);
+
+    char err[256];
+    hs_client_reach_info *r;
+    const char *body = "{\"members\":[{\"name\":\"n2\",\"addr\":\"127.0.0.2:1\","
+                       "\"result\":\"direct\",\"relays\":0,\"rtt_ms\":1},"
+                       "{\"name\":\"n3\",\"result\":\"none\",\"relays\":2}],"
+                       "\"direct\":1,\"relayed\":0,\"no_answer\":1,\"timeout_ms\":250}";
+    assert_int_equal(hsc_parse_reachability(body, strlen(body), &r, err, sizeof err), 0);
+    assert_int_equal(r->count, 2);
+    assert_string_equal(r->members[0].result, "direct");
+    assert_int_equal(r->members[0].rtt_ms, 1);
+    assert_int_equal(r->members[1].rtt_ms, -1); /* no answer: no rtt */
+    assert_int_equal(r->members[1].relays, 2);
+    assert_int_equal(r->no_answer, 1);
+    assert_int_equal(r->timeout_ms, 250);
+    hs_client_free(r);
+    assert_int_equal(hsc_parse_reachability("{}", 2, &r, err, sizeof err), HS_CLIENT_EBADANSWER);
+}
+
 static void test_event_lines(void **state)
 {
     (void)state;
@@ -987,6 +1025,7 @@ int main(void)
         cmocka_unit_test(test_safe_copy_and_addr),
         cmocka_unit_test(test_event_lines),
         cmocka_unit_test(test_parse_operator),
+        cmocka_unit_test(test_monitor_lines_and_reach),
         cmocka_unit_test(test_calls_against_fake_agent),
         cmocka_unit_test(test_open_and_unreachable),
     };

@@ -52,6 +52,9 @@ static const scenario scenarios[] = {
      "restarts between them: time to 100 %, at most once, no old event after a restart"},
     {"query", scen_query, 1000,
      "whole agents: queries from random agents, every agent answers: time to 99 % and 100 %"},
+    {"reach", scen_reach, 1000,
+     "the reachability test from one node with 1 % of the others cut off from it and 1 % "
+     "crashed: every result right (direct, relayed, none), the time it takes, its datagrams"},
 };
 
 static void usage(FILE *f)

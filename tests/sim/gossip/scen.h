@@ -30,6 +30,7 @@ int scen_forceleave(const sim_opts *o);
 int scen_profile(const sim_opts *o);
 int scen_event(const sim_opts *o);
 int scen_query(const sim_opts *o);
+int scen_reach(const sim_opts *o);
 
 int scen_scale(const sim_opts *o);
 int scen_footprint(const sim_opts *o);

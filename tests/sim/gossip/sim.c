@@ -319,6 +319,15 @@ void sim_leave(sim *s, uint32_t i)
     after_call(s, i, false);
 }
 
+long sim_reachability(sim *s, uint32_t i)
+{
+    sim_node *nd = &s->nodes[i];
+    if (nd->state != NS_RUNNING) return -1;
+    long asked = hs_node_reachability_start(nd->core, sim_now_ms(s));
+    after_call(s, i, false);
+    return asked;
+}
+
 void sim_stop(sim *s, uint32_t i)
 {
     sim_node *nd = &s->nodes[i];

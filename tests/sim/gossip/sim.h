@@ -187,6 +187,9 @@ void sim_resume(sim *s, uint32_t i);
 void sim_leave(sim *s, uint32_t i); /* graceful leave; keeps running to flush */
 void sim_stop(sim *s, uint32_t i);  /* a left node exits */
 void sim_partition(sim *s, uint8_t from, uint8_t to, bool oneway);
+/* Starts the reachability test on running node i (hs_node_reachability_start): members
+ * asked, or -1. */
+long sim_reachability(sim *s, uint32_t i);
 void sim_heal(sim *s);
 
 /* Delivers a packet to running node `to` now, as if node `from` had sent it (a replay). */
