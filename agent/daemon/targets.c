@@ -234,8 +234,3 @@ int hsd_targets_join(hsd_targets *t, const hsd_target *names, size_t n, hsd_targ
                     * started) */
     return 0;
 }
-
-size_t hsd_targets_count(const hsd_targets *t)
-{
-    return t->n;
-}

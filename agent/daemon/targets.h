@@ -26,7 +26,5 @@ typedef void (*hsd_targets_fn)(void *arg, size_t joined, const char *error);
  * many names are followed already. */
 int hsd_targets_join(hsd_targets *t, const hsd_target *names, size_t n, hsd_targets_fn fn,
                      void *arg);
-/* Names followed now. */
-size_t hsd_targets_count(const hsd_targets *t);
 
 #endif
