@@ -252,7 +252,10 @@ void hs_node_join(hs_node *n, uint64_t now_ms, const hs_addr *addrs, size_t coun
     n->join_addrs = a;
     for (size_t i = 0; i < count; i++) {
         if (hs_addr_equal(&addrs[i], &n->cfg.addr)) continue;
-        n->join_addrs[n->njoin++] = addrs[i];
+        /* an address joined again (the daemon's re-resolved names) is met again, not kept twice */
+        size_t k = 0;
+        while (k < n->njoin && !hs_addr_equal(&n->join_addrs[k], &addrs[i])) k++;
+        if (k == n->njoin) n->join_addrs[n->njoin++] = addrs[i];
         hs_send_meet(n, &addrs[i], HS_MSG_MEET, true);
     }
     n->joined = false;

@@ -57,6 +57,7 @@ const hcli_command hcli_join = {
     "Usage: hearsay join HOST:PORT...\n"
     "\n"
     "Asks the agent to meet the members at the given gossip addresses (POST /v1/join).\n"
+    "HOST is an IPv4 address, [IPv6] or a DNS name, which the agent looks up and follows.\n"
     "Fails (exit 1) when none of them could be contacted.\n"
     "\n"
     "      --socket PATH     agent API socket\n",

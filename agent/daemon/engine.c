@@ -16,7 +16,9 @@
 #include "log.h"
 #include "net.h"
 #include "raft_storage.h"
+#include "resolver.h"
 #include "state.h"
+#include "targets.h"
 #include "user_horizon.h"
 
 #define TIMER_MAX_MS   60000
@@ -45,6 +47,8 @@ struct hsd_engine {
     bool have_st;
     hs_agent *agent;
     hs_addr advertise;
+    hsd_resolver *resolver; /* host names (NULL offline) */
+    hsd_targets *targets;   /* the join targets given by name, followed */
     uint64_t started_ms;
     struct event *timer, *save_timer, *rejoin_timer, *exit_timer;
     bool leaving, members_dirty, driving;
@@ -353,6 +357,12 @@ void hsd_engine_join(hsd_engine *e, const hs_addr *addrs, size_t n)
     drive(e);
 }
 
+bool hsd_engine_join_names(hsd_engine *e, const hsd_target *names, size_t n, hsd_join_names_fn fn,
+                           void *arg)
+{
+    return e->targets && hsd_targets_join(e->targets, names, n, fn, arg) == 0;
+}
+
 int hsd_engine_set_tags(hsd_engine *e, hs_tags tags)
 {
     int rc = hs_agent_set_tags(e->agent, hsd_now_ms(), tags);
@@ -505,21 +515,83 @@ static void initial_join(hsd_engine *e)
 {
     const hsd_options *o = &e->opt;
     hs_addr addrs[HSD_JOINS_MAX + HSD_SEEDS_MAX];
-    size_t n = 0;
+    hsd_target names[HSD_JOINS_MAX + HSD_SEEDS_MAX];
+    size_t n = 0, k = 0;
     for (size_t i = 0; i < o->join_count; i++)
-        if (!hs_addr_equal(&o->joins[i], &e->advertise)) addrs[n++] = o->joins[i];
-    for (size_t i = 0; i < o->seed_count; i++)
-        if (strcmp(o->seeds[i].name, o->name) != 0 &&
-            !hs_addr_equal(&o->seeds[i].addr, &e->advertise))
-            addrs[n++] = o->seeds[i].addr;
+        if (o->joins[i].host[0])
+            names[k++] = o->joins[i];
+        else if (!hs_addr_equal(&o->joins[i].addr, &e->advertise))
+            addrs[n++] = o->joins[i].addr;
+    for (size_t i = 0; i < o->seed_count; i++) {
+        const hsd_seed *s = &o->seeds[i];
+        if (!strcmp(s->name, o->name)) continue;
+        if (s->host[0]) { /* resolved at start for the Raft group; followed from now on */
+            names[k].addr = (hs_addr){.port = s->addr.port};
+            memcpy(names[k++].host, s->host, sizeof(s->host));
+        } else if (!hs_addr_equal(&s->addr, &e->advertise)) {
+            addrs[n++] = s->addr;
+        }
+    }
+    if (k > 0) {
+        log_info("joining %zu host name(s) once resolved", k);
+        if (!hsd_engine_join_names(e, names, k, NULL, NULL))
+            log_err("cannot follow the --join and --seed host names");
+    }
     if (n > 0) {
         log_info("joining %zu address(es)", n);
         hsd_engine_join(e, addrs, n);
+    }
+    if (n > 0 || k > 0) {
         struct timeval five = {REJOIN_AFTER_S, 0};
         evtimer_add(e->rejoin_timer, &five);
     } else {
         join_saved(e);
     }
+}
+
+typedef struct seed_lookup {
+    hsd_engine *e;
+    hsd_seed *seed;
+    bool failed;
+} seed_lookup;
+
+static void on_seed_resolved(void *arg, const hs_addr *addrs, size_t n, const char *error)
+{
+    seed_lookup *l = arg;
+    hsd_seed *s = l->seed;
+    if (n) {
+        s->addr = addrs[0]; /* the Raft group's address of this seed until a restart */
+        return;
+    }
+    if (!strcmp(s->name, l->e->opt.name)) { /* ourselves: our advertised address */
+        log_warn("cannot resolve --seed %s=%s: %s; using our address", s->name, s->host, error);
+        s->addr = l->e->advertise;
+        return;
+    }
+    log_err("cannot resolve --seed %s=%s:%u: %s", s->name, s->host, s->addr.port, error);
+    l->failed = true;
+}
+
+/* The seeds given by name, looked up before anything else is on the loop (the Raft group
+ * needs their addresses to start). -1 when one does not resolve. */
+static int resolve_seeds(hsd_engine *e)
+{
+    seed_lookup ls[HSD_SEEDS_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < e->opt.seed_count; i++) {
+        hsd_seed *s = &e->opt.seeds[i];
+        if (!s->host[0]) continue;
+        ls[k] = (seed_lookup){e, s, false};
+        if (hsd_resolve(e->resolver, s->host, s->addr.port, e->opt.bind.family, on_seed_resolved,
+                        &ls[k]) != 0)
+            return -1;
+        k++;
+    }
+    while (hsd_resolver_pending(e->resolver) > 0)
+        if (event_base_loop(e->base, EVLOOP_ONCE) < 0) return -1;
+    for (size_t i = 0; i < k; i++)
+        if (ls[i].failed) return -1;
+    return 0;
 }
 
 static hsd_engine *engine_new(const hsd_options *o, int *status, bool network)
@@ -545,6 +617,18 @@ static hsd_engine *engine_new(const hsd_options *o, int *status, bool network)
         goto fail;
     }
     if (setup_channel(e) != 0) goto fail;
+    if (network) {
+        char why[128];
+        e->resolver = hsd_resolver_new(base, why, sizeof(why));
+        if (!e->resolver) {
+            log_err("%s", why);
+            goto fail;
+        }
+        if (resolve_seeds(e) != 0) {
+            *status = HSD_EXIT_CONFIG;
+            goto fail;
+        }
+    }
     hsd_transport_cfg tc = {.base = base,
                             .bind = o->bind,
                             .advertise = e->advertise,
@@ -560,6 +644,10 @@ static hsd_engine *engine_new(const hsd_options *o, int *status, bool network)
         if (!e->tcp) goto fail;
     }
     if (setup_agent(e, status) != 0) goto fail;
+    if (e->resolver) {
+        e->targets = hsd_targets_new(e, e->resolver, o->bind.family);
+        if (!e->targets) goto fail;
+    }
     e->timer = evtimer_new(base, on_timer, e);
     e->save_timer = event_new(base, -1, EV_PERSIST, on_save_timer, e);
     e->rejoin_timer = evtimer_new(base, on_rejoin_timer, e);
@@ -609,6 +697,8 @@ void hsd_engine_free(hsd_engine *e)
     struct event **evs[] = {&e->timer, &e->save_timer, &e->rejoin_timer, &e->exit_timer};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (*evs[i]) event_free(*evs[i]);
+    hsd_targets_free(e->targets);
+    hsd_resolver_free(e->resolver);
     while (e->waiters) {
         waiter *w = e->waiters;
         e->waiters = w->next;

@@ -62,6 +62,12 @@ int hsd_engine_query_respond(hsd_engine *e, uint64_t ref, const uint8_t *payload
 typedef void (*hsd_reach_fn)(void *arg);
 bool hsd_engine_reachability(hsd_engine *e, hsd_reach_fn fn, void *arg);
 void hsd_engine_join(hsd_engine *e, const hs_addr *addrs, size_t n);
+/* Joins host names once looked up and follows them (targets.h): fn gets how many addresses
+ * were joined and the first name that did not resolve ("cannot resolve HOST: why", else
+ * NULL). false (fn never called) offline or when too many names are followed. */
+typedef void (*hsd_join_names_fn)(void *arg, size_t joined, const char *error);
+bool hsd_engine_join_names(hsd_engine *e, const hsd_target *names, size_t n, hsd_join_names_fn fn,
+                           void *arg);
 int hsd_engine_set_tags(hsd_engine *e, hs_tags tags); /* -1: malformed */
 /* Starts a graceful leave; the loop ends ~500 ms later, once it has been gossiped. */
 void hsd_engine_leave(hsd_engine *e);

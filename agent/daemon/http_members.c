@@ -159,35 +159,71 @@ void hsd_api_health(hsd_engine *e, struct evhttp_request *req)
     hsd_http_json(req, 200, o);
 }
 
+typedef struct join_req {
+    struct evhttp_request *req;
+    size_t contacted; /* the numeric addresses */
+} join_req;
+
+static void on_names_joined(void *arg, size_t joined, const char *error)
+{
+    join_req *j = arg;
+    size_t contacted = j->contacted + joined;
+    if (!contacted && error) {
+        hsd_http_error(j->req, 400, error);
+    } else {
+        json_t *o = json_object();
+        json_object_set_new(o, "contacted", json_integer((json_int_t)contacted));
+        if (error) json_object_set_new(o, "error", json_string(error));
+        hsd_http_json(j->req, 200, o);
+    }
+    free(j);
+}
+
 void hsd_api_join(hsd_engine *e, struct evhttp_request *req)
 {
+    static const char usage[] =
+        "addrs must be a list of 1 to 64 HOST:PORT strings (HOST an IPv4 address, [IPv6] or a "
+        "DNS name)";
     json_t *body = hsd_http_body_json(req);
     if (!body) return;
     json_t *arr = json_object_get(body, "addrs");
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > JOIN_ADDRS_MAX) {
         json_decref(body);
-        hsd_http_error(req, 400, "addrs must be a list of 1 to 64 HOST:PORT strings");
+        hsd_http_error(req, 400, usage);
         return;
     }
     hs_addr addrs[JOIN_ADDRS_MAX];
-    size_t n = 0, i;
+    hsd_target names[JOIN_ADDRS_MAX];
+    size_t n = 0, k = 0, i;
     json_t *v;
     json_array_foreach(arr, i, v)
     {
         const char *s = json_string_value(v);
-        if (!s || hs_addr_parse(&addrs[n], s, HSD_DEFAULT_PORT) != 0) {
+        hsd_target t;
+        if (!s || hsd_hostport_parse(&t, s, HSD_DEFAULT_PORT) != 0) {
             json_decref(body);
-            hsd_http_error(req, 400, "addrs must be a list of 1 to 64 HOST:PORT strings");
+            hsd_http_error(req, 400, usage);
             return;
         }
-        n++;
+        if (t.host[0])
+            names[k++] = t;
+        else
+            addrs[n++] = t.addr;
     }
     json_decref(body);
     if (hsd_engine_leaving(e)) {
         hsd_http_error(req, 503, "this agent is leaving");
         return;
     }
-    hsd_engine_join(e, addrs, n);
+    if (n) hsd_engine_join(e, addrs, n);
+    join_req *j = k ? malloc(sizeof(*j)) : NULL;
+    if (j) *j = (join_req){req, n};
+    if (k && (!j || !hsd_engine_join_names(e, names, k, on_names_joined, j))) {
+        free(j);
+        hsd_http_error(req, 503, "cannot look host names up now (too many followed)");
+        return;
+    }
+    if (k) return; /* answered once the names have been looked up */
     json_t *o = json_object();
     json_object_set_new(o, "contacted", json_integer((json_int_t)n));
     hsd_http_json(req, 200, o);

@@ -49,9 +49,11 @@ static const hsd_optdef ROWS[] = {
     ROW("data-dir", 0, "DIR", set_str, data_dir, 0, 0, NULL, 0,
         "directory of durable state (required)"),
     ROW("seed", 0, "NAME=HOST:PORT", set_seeds, seeds, 0, 0, NULL, 0,
-        "a seed node (the Raft group); repeatable, at most " STR(HSD_SEEDS_MAX)),
+        "a seed node (the Raft group); HOST an address or a DNS name (resolved at start); "
+        "repeatable, at most " STR(HSD_SEEDS_MAX)),
     ROW("join", 0, "HOST:PORT", set_joins, joins, 0, 0, NULL, 0,
-        "a member to contact at start; repeatable, at most " STR(HSD_JOINS_MAX)),
+        "a member to contact at start; HOST an address or a DNS name, looked up again while "
+        "its member does not answer; repeatable, at most " STR(HSD_JOINS_MAX)),
     ROW("key-file", 0, "FILE", set_str, key_file, 0, 0, NULL, 0,
         "cluster key ring, one base64 key per line (required unless --insecure)"),
     ROW("insecure", 0, NULL, set_bool, insecure, 0, 0, "false", 0,
@@ -274,14 +276,21 @@ static int seed_item(hsd_options *o, char *v, char *err, size_t errlen)
         return -1;
     }
     hsd_seed *s = &o->seeds[o->seed_count];
+    hsd_target t;
     if (eq) *eq = '\0';
     if (!eq || !valid_word(v, strlen(v), HS_NAME_MAX, "._-") ||
-        hs_addr_parse(&s->addr, eq + 1, HSD_DEFAULT_PORT)) {
+        hsd_hostport_parse(&t, eq + 1, HSD_DEFAULT_PORT)) {
         if (eq) *eq = '=';
-        snprintf(err, errlen, "bad --seed '%.200s': expected NAME=HOST:PORT", v);
+        snprintf(err, errlen,
+                 "bad --seed '%.200s': expected NAME=HOST:PORT (HOST an IPv4 address, [IPv6] "
+                 "or a DNS name)",
+                 v);
         return -1;
     }
+    memset(s, 0, sizeof(*s));
     strcpy(s->name, v);
+    s->addr = t.addr;
+    memcpy(s->host, t.host, sizeof(s->host));
     o->seed_count++;
     return 0;
 }
@@ -297,11 +306,14 @@ static int join_item(hsd_options *o, char *v, char *err, size_t errlen)
         snprintf(err, errlen, "too many --join addresses (at most %d)", HSD_JOINS_MAX);
         return -1;
     }
-    if (hs_addr_parse(&o->joins[o->join_count], v, HSD_DEFAULT_PORT) == 0) {
+    if (hsd_hostport_parse(&o->joins[o->join_count], v, HSD_DEFAULT_PORT) == 0) {
         o->join_count++;
         return 0;
     }
-    snprintf(err, errlen, "bad --join address '%.200s': expected HOST:PORT", v);
+    snprintf(err, errlen,
+             "bad --join address '%.200s': expected HOST:PORT (HOST an IPv4 address, [IPv6] or a "
+             "DNS name)",
+             v);
     return -1;
 }
 

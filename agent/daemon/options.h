@@ -12,6 +12,7 @@
 #include "hearsay/addr.h"
 #include "hearsay/envelope.h"
 #include "hearsay/membership.h"
+#include "hostport.h"
 
 #define HSD_SEEDS_MAX         16
 #define HSD_JOINS_MAX         32
@@ -38,7 +39,8 @@ typedef struct hsd_named_handler {
 
 typedef struct hsd_seed {
     char name[HS_NAME_MAX + 1];
-    hs_addr addr;
+    hs_addr addr;                /* a name: family 0 until the engine resolves it at start */
+    char host[HSD_HOST_MAX + 1]; /* the DNS name given, or "" */
 } hsd_seed;
 
 typedef struct hsd_options {
@@ -52,7 +54,7 @@ typedef struct hsd_options {
     char data_dir[HSD_PATH_MAX];
     hsd_seed seeds[HSD_SEEDS_MAX];
     size_t seed_count;
-    hs_addr joins[HSD_JOINS_MAX];
+    hsd_target joins[HSD_JOINS_MAX]; /* addresses or DNS names (resolved by targets.c) */
     size_t join_count;
     char key_file[HSD_PATH_MAX];
     bool insecure;

@@ -95,7 +95,8 @@ hs_node *hs_node_new(const hs_config *cfg, hs_tags tags, uint32_t incarnation, u
                      uint64_t seed);
 void hs_node_free(hs_node *n);
 
-/* Starts a Meet with each address (retried until one answers). */
+/* Starts a Meet with each address (retried until one answers). An address already given to an
+ * earlier join is met again but kept once. */
 void hs_node_join(hs_node *n, uint64_t now_ms, const hs_addr *addrs, size_t count);
 /* Announces a graceful leave; the node then answers nothing but still flushes gossip. */
 void hs_node_leave(hs_node *n, uint64_t now_ms);

@@ -70,6 +70,41 @@ static void test_join_one_round_trip(void **state)
     mc_free(&c);
 }
 
+/* The daemon joins a re-resolved name's address again every retry period while it is alone:
+ * each join meets the address at once, and the retries meet it once each, not once per join
+ * (the join list kept every copy, and grew without bound). */
+static void test_join_same_address_kept_once(void **state)
+{
+    (void)state;
+    hs_config cfg;
+    hs_config_default(&cfg);
+    snprintf(cfg.name, sizeof(cfg.name), "b");
+    cfg.addr = hs_addr_v4(127, 0, 0, 2, 7946);
+    hs_node *n = hs_node_new(&cfg, (hs_tags){NULL, 0}, 0, 1000, 1);
+    assert_non_null(n);
+    hs_addr a = hs_addr_v4(127, 0, 0, 9, 7946), other = hs_addr_v4(127, 0, 0, 10, 7946);
+    hs_packet p;
+    uint64_t t = 1000;
+    for (int i = 0; i < 3; i++) {
+        hs_node_join(n, ++t, &a, 1);
+        int meets = 0;
+        while (hs_node_next_packet(n, &p)) meets += p.data[0] == HS_MSG_MEET;
+        assert_int_equal(meets, 1);
+    }
+    hs_node_join(n, ++t, &other, 1);
+    while (hs_node_next_packet(n, &p)) continue;
+    hs_node_tick(n, t + cfg.join_retry_ms);
+    int to_a = 0, to_other = 0;
+    while (hs_node_next_packet(n, &p)) {
+        if (p.data[0] != HS_MSG_MEET) continue;
+        to_a += hs_addr_equal(&p.to, &a);
+        to_other += hs_addr_equal(&p.to, &other);
+    }
+    assert_int_equal(to_a, 1);
+    assert_int_equal(to_other, 1);
+    hs_node_free(n);
+}
+
 static void test_crash_detected_by_all(void **state)
 {
     (void)state;
@@ -368,6 +403,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_five),
         cmocka_unit_test(test_join_one_round_trip),
+        cmocka_unit_test(test_join_same_address_kept_once),
         cmocka_unit_test(test_crash_detected_by_all),
         cmocka_unit_test(test_single_node_never_fails_itself),
         cmocka_unit_test(test_pause_is_not_failure),

@@ -123,7 +123,7 @@ static void test_file_and_override(void **state)
     assert_int_equal(o.bind.port, 7100);
     assert_string_equal(o.data_dir, "/tmp/x");
     assert_int_equal(o.join_count, 1); /* flags replace the file's list */
-    assert_int_equal(o.joins[0].port, 9);
+    assert_int_equal(o.joins[0].addr.port, 9);
     assert_int_equal(o.seed_count, 1); /* untouched by flags */
     assert_int_equal(o.log_level, HSD_LOG_DEBUG);
     assert_true(o.insecure);
@@ -322,8 +322,22 @@ static void test_lists(void **state)
     assert_int_equal(o.seed_count, 1); /* the command line replaces the file's list */
     assert_string_equal(o.seeds[0].name, "z");
     assert_int_equal(parse_file_flag(&o, NULL, "--seed=bad name=127.0.0.1", err, sizeof(err)), -1);
-    assert_int_equal(parse_file_flag(&o, NULL, "--seed=a=nowhere", err, sizeof(err)), -1);
-    assert_string_equal(err, "bad --seed 'a=nowhere': expected NAME=HOST:PORT");
+    assert_int_equal(parse_file_flag(&o, NULL, "--seed=a=no..where", err, sizeof(err)), -1);
+    assert_string_equal(err, "bad --seed 'a=no..where': expected NAME=HOST:PORT (HOST an IPv4 "
+                             "address, [IPv6] or a DNS name)");
+    /* a DNS name is kept as text with its port, for the engine to resolve */
+    assert_int_equal(parse_file_flag(&o, NULL, "--seed=a=seed-1.example:7000", err, sizeof(err)),
+                     0);
+    assert_string_equal(o.seeds[0].host, "seed-1.example");
+    assert_true(o.seeds[0].addr.family == 0 && o.seeds[0].addr.port == 7000);
+    assert_int_equal(
+        parse_file_flag(&o, "join = localhost:17946, [::1]:5\n", NULL, err, sizeof(err)), 0);
+    assert_int_equal(o.join_count, 2);
+    assert_string_equal(o.joins[0].host, "localhost");
+    assert_int_equal(o.joins[0].addr.port, 17946);
+    assert_true(o.joins[1].host[0] == 0 && o.joins[1].addr.family == 6);
+    assert_int_equal(parse_file_flag(&o, NULL, "--join=localhost:0", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "bad --join address 'localhost:0'"));
     assert_int_equal(parse_file_flag(&o, NULL, "--seed=, ,", err, sizeof(err)), -1);
     assert_string_equal(err, "empty value for --seed");
     /* 32 joins fit, the 33rd is refused */
@@ -466,7 +480,7 @@ static void test_every_option_from_file(void **state)
     assert_string_equal(o.socket_path, "/tmp/s");
     assert_string_equal(o.data_dir, "/tmp/d");
     assert_true(o.seed_count == 1 && o.seeds[0].addr.port == 3);
-    assert_true(o.join_count == 1 && o.joins[0].port == 4);
+    assert_true(o.join_count == 1 && o.joins[0].addr.port == 4);
     assert_string_equal(o.key_file, "/tmp/k");
     assert_true(o.insecure);
     assert_memory_equal(o.tags, "t=1", 4);
